@@ -1,0 +1,24 @@
+"""chainrule: derive, prove and check backpropagation by hand.
+
+>>> import chainrule
+>>> spec = chainrule.load("inf264_hw4")
+>>> solution = chainrule.solve(spec)
+>>> str(solution.loss)
+'13/4'
+"""
+
+from __future__ import annotations
+
+from .errors import ChainruleError, SpecError
+from .spec import Spec, load
+
+__all__ = ["ChainruleError", "Spec", "SpecError", "load", "solve", "Solution"]
+
+
+def __getattr__(name: str):
+    # Lazy: importing the package must not pay for SymPy until a solve is asked for.
+    if name in ("solve", "Solution"):
+        from . import solution as _solution
+
+        return getattr(_solution, name)
+    raise AttributeError(name)

@@ -1,0 +1,75 @@
+"""The command line: a thin layer over the Python API. Only this module knows about exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ChainruleError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
+    solve.add_argument("spec", nargs="?", default="inf264_hw4", help="a spec path, or a name in derivations/")
+    solve.add_argument("--out", default="out", help="output folder (default: out)")
+    solve.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    solve.add_argument("--json", action="store_true", help="print one JSON object with exact values")
+    solve.add_argument("--templates", help="a folder of templates overriding the bundled ones")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    try:
+        return _solve(args)
+    except ChainruleError as error:
+        print(f"chainrule: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _solve(args) -> int:
+    from . import report
+    from .rendering import compile_pdf, latexmk_available, render
+    from .solution import solve
+    from .spec import load
+
+    solution = solve(load(args.spec))
+    templates = Path(args.templates) if args.templates else None
+    if templates is not None and not templates.is_dir():
+        raise ChainruleError(f"--templates {templates}: not a folder")
+    tex = render(solution, templates)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tex_path = out / f"{solution.spec.name}-solution.tex"
+    tex_path.write_text(tex, encoding="utf-8")
+    notes = [f"wrote {tex_path}"]
+    if not args.no_pdf:
+        if latexmk_available():
+            pdf = compile_pdf(tex, tex_path.with_suffix(".pdf"))
+            notes.append(f"wrote {pdf}")
+        else:
+            notes.append("latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra "
+                         f"texlive-pictures), then run: latexmk -pdf {tex_path}")
+    if args.json:
+        print(json.dumps(report.solution_json(solution), indent=2))
+        for note in notes:
+            print(note, file=sys.stderr)
+    else:
+        print(report.solution_text(solution))
+        print("\n".join(notes))
+    return EXIT_OK if solution.all_proved else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Errors a person can act on: every one names where the problem is."""
+
+from __future__ import annotations
+
+
+class ChainruleError(Exception):
+    """Base class for problems with the user's input; the CLI prints one line and exits 2."""
+
+
+class SpecError(ChainruleError):
+    """A spec file is malformed: names the file, the key, the line and what was expected."""
+
+    def __init__(self, path: str, key: str, expected: str, line: int | None = None):
+        self.path, self.key, self.expected, self.line = path, key, expected, line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: key '{key}': {expected}")
+
+
+class TemplateError(ChainruleError):
+    """The templates folder is missing a template or a template fails to render."""
+
+
+class LatexError(ChainruleError):
+    """latexmk failed or ran out of time; the message points at the log."""

@@ -1,0 +1,226 @@
+"""Question 7, computed: the loss after one step as an exact function of the learning rate η.
+
+For ReLU and identity networks every node is a polynomial in η between the values of η at which
+some sample's hidden unit changes ReLU region, so the loss after one step is piecewise polynomial.
+From it we get, exactly: where the step lowers the loss, the best one-step η, and the region changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy as sp
+
+from .derivation import Derivation
+from .model import rational
+from .numerics import Evaluation
+
+ETA = sp.Symbol("eta", positive=True)
+_INFINITY = sp.oo
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The loss after one step on the open interval (start, end) of η."""
+
+    start: sp.Expr
+    end: sp.Expr  # sp.oo for the last piece
+    loss: sp.Poly
+
+
+@dataclass(frozen=True)
+class RegionChange:
+    sample: int  # 1-based
+    unit: str  # the hidden unit's name, e.g. "h"
+    eta: sp.Expr
+    becomes: str  # "active" (z > 0) or "inactive" (z <= 0)
+
+
+@dataclass(frozen=True)
+class Best:
+    eta: sp.Expr
+    loss: sp.Expr
+    polynomial: sp.Poly | None  # the polynomial η is a root of, when it is not rational
+
+
+@dataclass(frozen=True)
+class LearningRateAnalysis:
+    available: bool
+    reason: str
+    pieces: tuple[Piece, ...] = ()
+    region_changes: tuple[RegionChange, ...] = ()
+    decrease: tuple[tuple[sp.Expr, sp.Expr], ...] = ()  # open intervals of η > 0 where the loss goes down
+    best: Best | None = None
+    initial_loss: sp.Expr = sp.Integer(0)
+    slope_at_zero: sp.Expr = sp.Integer(0)  # d/dη of the loss at η = 0, which is −‖∇L‖²
+
+    def loss_at(self, eta: sp.Expr) -> sp.Expr:
+        """The exact loss after one step with learning rate eta (> 0)."""
+        for piece in self.pieces:
+            if piece.start <= eta and (piece.end is _INFINITY or eta <= piece.end):
+                return sp.expand(piece.loss.as_expr().xreplace({ETA: eta}))
+        raise ValueError("eta must be positive")
+
+
+class _Function:
+    """A piecewise polynomial in η on (0, ∞): sorted breakpoints and one polynomial per gap."""
+
+    def __init__(self, breaks: tuple, polys: tuple):
+        self.breaks, self.polys = breaks, polys
+
+    @classmethod
+    def constant(cls, value) -> "_Function":
+        return cls((), (sp.Poly(value, ETA, domain="QQ"),))
+
+    def combine(self, other: "_Function", op) -> "_Function":
+        breaks = tuple(sorted(set(self.breaks) | set(other.breaks), key=_key))
+        return _Function(breaks, tuple(op(self.at(i, breaks), other.at(i, breaks)) for i in range(len(breaks) + 1)))
+
+    def at(self, gap: int, breaks: tuple) -> sp.Poly:
+        """The polynomial on gap `gap` of a finer breakpoint list."""
+        midpoint = _between(*_gap(breaks, gap))
+        index = sum(1 for b in self.breaks if b < midpoint)
+        return self.polys[index]
+
+    def relu(self, changes: list, sample: int, unit: str) -> "_Function":
+        breaks, polys = [], []
+        for index, poly in enumerate(self.polys):
+            start, end = _gap(self.breaks, index)
+            inner = [r for r in _real_roots(poly) if start < r and (end is _INFINITY or r < end)]
+            edges = [start, *inner, end]
+            for j in range(len(edges) - 1):
+                positive = poly.eval(_between(edges[j], edges[j + 1])) > 0
+                if j > 0 or index > 0:
+                    breaks.append(edges[j])
+                polys.append(poly if positive else sp.Poly(0, ETA, domain="QQ"))
+        for k, b in enumerate(breaks):  # report only real changes of region
+            before, after = polys[k].is_zero, polys[k + 1].is_zero
+            if before != after:
+                changes.append(RegionChange(sample, unit, b, "inactive" if after else "active"))
+        return _Function(tuple(breaks), tuple(polys))
+
+
+def _key(value):
+    return (sp.N(value, 50), str(value))
+
+
+def _gap(breaks: tuple, index: int) -> tuple:
+    start = sp.Integer(0) if index == 0 else breaks[index - 1]
+    end = breaks[index] if index < len(breaks) else _INFINITY
+    return start, end
+
+
+def _between(start, end) -> sp.Rational:
+    """A rational strictly inside (start, end), checked exactly."""
+    if end is _INFINITY:
+        return sp.floor(start) + 1
+    for digits in (30, 60, 120):
+        middle = sp.Rational(str(sp.N((start + end) / 2, digits)))
+        if bool(start < middle) and bool(middle < end):
+            return middle
+    raise ArithmeticError("could not separate two algebraic numbers")
+
+
+def _real_roots(poly: sp.Poly) -> list:
+    if poly.is_zero or poly.degree() <= 0:
+        return []
+    return sorted(set(sp.real_roots(poly)), key=_key)
+
+
+def _is_root(poly: sp.Poly, value) -> bool:
+    """Exact: does the polynomial vanish at this algebraic number?"""
+    if value.is_Rational:
+        return poly.eval(value) == 0
+    minimal = sp.Poly(value.poly.as_expr().xreplace({value.poly.gen: ETA}), ETA, domain="QQ")
+    return sp.gcd(poly, minimal).degree() > 0 and poly.rem(minimal).is_zero
+
+
+def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis:
+    """Loss after one step as a function of η, with the decrease interval and the best η."""
+    model = derivation.model
+    unsupported = sorted({u.activation for u in model.units} - {"relu", "identity"})
+    if unsupported:
+        return LearningRateAnalysis(False, f"exact η analysis covers relu and identity layers, not {', '.join(unsupported)}")
+    theta = {p.symbol: _Function.constant(w - ETA * g) for p, w, g in zip(model.parameters, initial.theta, initial.gradient)}
+    changes: list[RegionChange] = []
+    total = _Function.constant(0)
+    for number, (x, y) in enumerate(zip(model.spec.x, model.spec.y), start=1):
+        values = dict(theta)
+        values.update({n.symbol: _Function.constant(rational(v)) for n, v in zip(model.inputs, x)})
+        values[model.target.symbol] = _Function.constant(rational(y))
+        for unit in model.units:
+            pre = values[unit.bias.symbol]
+            for weight, source in zip(unit.weights, unit.sources):
+                pre = pre.combine(values[weight.symbol].combine(values[source.symbol], _mul), _add)
+            values[unit.pre.symbol] = pre
+            values[unit.out.symbol] = pre.relu(changes, number, unit.out.name) if unit.activation == "relu" else pre
+        residual = values[model.prediction.symbol].combine(values[model.target.symbol], _sub)
+        loss = residual.combine(residual, _mul)
+        if model.spec.loss == "half_squared_error":
+            loss = loss.combine(_Function.constant(sp.Rational(1, 2)), _mul)
+        total = total.combine(loss, _add)
+    total = total.combine(_Function.constant(sp.Rational(1, len(model.spec.x))), _mul)
+    pieces = tuple(Piece(*_gap(total.breaks, i), poly) for i, poly in enumerate(total.polys))
+    initial_loss = pieces[0].loss.eval(0)
+    slope = pieces[0].loss.diff(ETA).eval(0)
+    return LearningRateAnalysis(
+        True, "", pieces, tuple(sorted(changes, key=lambda c: _key(c.eta))),
+        _decrease(pieces, initial_loss), _best(pieces, initial_loss), initial_loss, slope,
+    )
+
+
+def _add(a, b):
+    return a + b
+
+
+def _sub(a, b):
+    return a - b
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
+    """Maximal open intervals of η > 0 where the loss after one step is below the initial loss."""
+    below: list[list] = []
+    for piece in pieces:
+        change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
+        edges = [piece.start]
+        edges += [r for r in _real_roots(change) if piece.start < r and (piece.end is _INFINITY or r < piece.end)]
+        edges.append(piece.end)
+        for a, b in zip(edges, edges[1:]):
+            if change.eval(_between(a, b)) < 0:
+                if below and below[-1][1] == a and a != 0 and not _is_root(change, a):
+                    below[-1][1] = b
+                else:
+                    below.append([a, b])
+    return tuple((a, b) for a, b in below)
+
+
+def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
+    """The η > 0 with the lowest loss after one step (exact line search)."""
+    candidates = []
+    for piece in pieces:
+        for root in _real_roots(piece.loss.diff(ETA)):
+            if piece.start < root and (piece.end is _INFINITY or root < piece.end):
+                candidates.append((root, piece.loss))
+        if piece.end is not _INFINITY:
+            candidates.append((piece.end, piece.loss))
+    best = None
+    for eta, poly in candidates:
+        value = _value_at(poly, eta)
+        if best is None or sp.N(value, 50) < sp.N(best.loss, 50):
+            best = Best(eta, value, None if eta.is_Rational else sp.Poly(eta.poly.as_expr(), eta.poly.gen))
+    if best is None or not sp.N(best.loss, 50) < sp.N(initial_loss, 50):
+        return None
+    return best
+
+
+def _value_at(poly: sp.Poly, eta) -> sp.Expr:
+    """p(η) exactly; for an algebraic η, reduced modulo its minimal polynomial first."""
+    if eta.is_Rational:
+        return poly.eval(eta)
+    minimal = sp.Poly(eta.poly.as_expr().xreplace({eta.poly.gen: ETA}), ETA, domain="QQ")
+    return sp.expand(poly.rem(minimal).as_expr().xreplace({ETA: eta}))

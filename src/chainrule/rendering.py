@@ -1,0 +1,146 @@
+"""Typeset a Solution as a LaTeX answer sheet through Jinja2 templates, and compile it to PDF.
+
+All mathematics is printed here, in Python; templates only place pieces, loop and branch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from .errors import LatexError, TemplateError
+from .numerics import decimal
+from .proof import Proof, Verdict
+from .solution import CheckedChain, Solution
+
+LATEX_TIMEOUT = 180
+SHEET_TEMPLATE = "solution.tex.j2"
+
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+}
+
+
+def escape_tex(text: str) -> str:
+    """Make arbitrary user text safe to typeset: no command, group or comment survives."""
+    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in str(text) if ch.isprintable())
+
+
+def templates_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent.parent / "templates"):
+        if (candidate / SHEET_TEMPLATE).is_file():
+            return candidate
+    raise TemplateError(f"templates folder not found next to {here}")
+
+
+def environment(folder: Path) -> jinja2.Environment:
+    """Jinja with delimiters that do not clash with LaTeX braces."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        line_statement_prefix=None, trim_blocks=True, lstrip_blocks=True,
+        autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    env.filters["e"] = escape_tex
+    return env
+
+
+class Printer:
+    """LaTeX for the model's expressions and exact numbers, in the spec's notation."""
+
+    def __init__(self, solution: Solution):
+        self.names = solution.model.latex_names()
+
+    def expr(self, value: sp.Expr) -> str:
+        return sp.latex(value, symbol_names=self.names)
+
+    def number(self, value: sp.Expr) -> str:
+        """An exact value, with a decimal when the exact form is not already one."""
+        exact = self.expr(value)
+        if value.is_Integer:
+            return exact
+        if _terminates(value):
+            return rf"{exact} = {decimal(value)}"
+        return rf"{exact} \approx {decimal(value)}"
+
+    def plain(self, value: sp.Expr) -> str:
+        """A number as a short decimal when exact, else exact (for compact tables)."""
+        return decimal(value) if _terminates(value) else self.expr(value)
+
+
+def _terminates(value: sp.Expr) -> bool:
+    if not value.is_Rational:
+        return False
+    q = int(value.q)
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1 and len(str(value.q)) <= 6
+
+
+def render(solution: Solution, folder: Path | None = None) -> str:
+    """The answer sheet's LaTeX source."""
+    from .sheet import sheet_context  # the context builder is long; keep this module about I/O
+
+    folder = folder or templates_dir()
+    try:
+        template = environment(Path(folder)).get_template(SHEET_TEMPLATE)
+        return template.render(**sheet_context(solution, Printer(solution)))
+    except jinja2.TemplateNotFound as missing:
+        raise TemplateError(f"{folder}: template '{missing.name}' not found") from None
+    except jinja2.TemplateError as error:
+        raise TemplateError(f"{folder}: template error: {error}") from None
+
+
+def summary_latex(solution: Solution) -> str:
+    """A short LaTeX summary for Jupyter's `_repr_latex_`."""
+    p = Printer(solution)
+    gradient = ", ".join(p.expr(g) for g in solution.training.initial.gradient)
+    return rf"$\mathcal{{L}} = {p.expr(solution.loss)},\quad \nabla_\theta \mathcal{{L}} = \left({gradient}\right)$"
+
+
+def latexmk_available() -> bool:
+    return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+
+def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
+    """Build a PDF in a private temporary folder: no shell escape, no rc files, a time limit."""
+    with tempfile.TemporaryDirectory(prefix="chainrule-tex-") as work:
+        source = Path(work) / "sheet.tex"
+        source.write_text(tex, encoding="utf-8")
+        command = [
+            "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+            "-pdflatex=pdflatex -no-shell-escape %O %S", "sheet.tex",
+        ]
+        env = {**os.environ, "openout_any": "p", "openin_any": "p", "shell_escape": "f"}
+        try:
+            result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=env,
+                                    stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LatexError(f"latexmk took longer than {timeout} s; the .tex is kept for inspection") from None
+        built = Path(work) / "sheet.pdf"
+        if result.returncode != 0 or not built.is_file():
+            log = (Path(work) / "sheet.log")
+            first_error = _first_error(log.read_text(errors="replace") if log.is_file() else result.stdout)
+            raise LatexError(f"latexmk failed: {first_error}")
+        pdf_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built, pdf_path)
+    return pdf_path
+
+
+def _first_error(log: str) -> str:
+    for line in log.splitlines():
+        if line.startswith("!") or re.match(r".*:\d+: ", line):
+            return line.strip()
+    return "see the LaTeX log (no error line found)"

@@ -1,0 +1,154 @@
+"""Plain-text and JSON views of a Solution, for the terminal and for other tools."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .numerics import decimal
+from .solution import CheckedChain, Solution
+
+
+def exact(value: sp.Expr) -> str:
+    """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
+    if value is sp.oo:
+        return "oo"
+    return str(value)
+
+
+def _number(value: sp.Expr) -> str:
+    text, approx = exact(value), decimal(value)
+    return text if text == approx else f"{text} ≈ {approx}"
+
+
+def _vector(values) -> str:
+    return "(" + ", ".join(exact(v) for v in values) + ")"
+
+
+def solution_text(solution: Solution) -> str:
+    """The answers, one question at a time, as a person reads them in a terminal."""
+    spec, training = solution.spec, solution.training
+    initial, after = training.initial, training.after_first
+    names = spec.parameter_names
+    lines = [spec.title, ""]
+    lines.append("Q1 predictions: " + ", ".join(f"y_hat(x{s.number}) = {_number(s.prediction)}" for s in initial.samples))
+    lines.append(f"Q2 loss: {_number(initial.loss)}")
+    lines.append("Q3 backpropagation identities (direct derivative == chain rule):")
+    for checked in (*solution.delta_proofs, *solution.identities):
+        lines.append(f"   {checked.chain.subject:>12}: {checked.verdict.value} ({checked.identity.method})"
+                     + _problem(checked))
+    if solution.relu_derivative_at_zero is not None:
+        lines.append(f"   g'(0) = {solution.relu_derivative_at_zero} (left derivative, from differentiating the ReLU Piecewise)")
+    lines.append("Q4 gradients:")
+    for sample in initial.samples:
+        lines.append(f"   sample {sample.number}: {_vector(sample.gradient)}")
+    lines.append(f"   mean    : {_vector(initial.gradient)}")
+    lines.append(f"Q5 updated parameters (eta = {exact(training.learning_rate)}):")
+    for name, value in zip(names, after.theta):
+        lines.append(f"   {name} = {_number(value)}")
+    went = "decreased" if after.loss < initial.loss else "did NOT decrease"
+    lines.append(f"Q6 new loss: {_number(after.loss)} ({went} from {_number(initial.loss)})")
+    if len(training.evaluations) > 2:
+        for k, evaluation in enumerate(training.evaluations[2:], start=2):
+            lines.append(f"   after step {k}: {_number(evaluation.loss)}")
+    lines.append("Q7 learning rate:")
+    lines.extend("   " + line for line in _learning_rate_lines(solution))
+    return "\n".join(lines)
+
+
+def _problem(checked: CheckedChain) -> str:
+    identity = checked.identity
+    if identity.counterexample:
+        return " counterexample: " + ", ".join(f"{v}={x}" for v, x in identity.counterexample)
+    return f" reason: {identity.reason}" if identity.reason else ""
+
+
+def _learning_rate_lines(solution: Solution) -> list[str]:
+    analysis = solution.learning_rate
+    if not analysis.available:
+        return [f"exact analysis unavailable: {analysis.reason}"]
+    lines = [f"slope of the loss at eta = 0: {_number(analysis.slope_at_zero)} (= -|grad|^2)"]
+    for change in analysis.region_changes:
+        lines.append(f"sample {change.sample}'s unit {change.unit} becomes {change.becomes} at eta = {_number(change.eta)}")
+    for a, b in analysis.decrease:
+        lines.append(f"one step lowers the loss for {decimal(a)} < eta < {'oo' if b is sp.oo else decimal(b)}")
+    if analysis.best is not None:
+        lines.append(f"best one-step eta ≈ {decimal(analysis.best.eta)}, loss ≈ {decimal(analysis.best.loss)}")
+    return lines
+
+
+def solution_json(solution: Solution) -> dict:
+    """Every number as an exact string; keys are a contract (see README)."""
+    spec, training = solution.spec, solution.training
+    initial, after = training.initial, training.after_first
+    names = list(spec.parameter_names)
+    keyed = lambda values: {n: exact(v) for n, v in zip(names, values)}  # noqa: E731
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "parameters": names,
+        "initial_parameters": keyed(initial.theta),
+        "predictions": [exact(s.prediction) for s in initial.samples],
+        "loss": exact(initial.loss),
+        "deltas": [
+            {u.delta.name: exact(s.values[u.delta.name]) for u in solution.model.units} for s in initial.samples
+        ],
+        "sample_gradients": [keyed(s.gradient) for s in initial.samples],
+        "gradient": keyed(initial.gradient),
+        "updated_parameters": keyed(after.theta),
+        "new_predictions": [exact(s.prediction) for s in after.samples],
+        "new_loss": exact(after.loss),
+        "loss_decreased": bool(after.loss < initial.loss),
+        "training": [
+            {"step": k, "parameters": keyed(e.theta), "loss": exact(e.loss)}
+            for k, e in enumerate(training.evaluations)
+        ],
+        "relu_derivative_at_zero": None if solution.relu_derivative_at_zero is None
+        else exact(solution.relu_derivative_at_zero),
+        "identities": [_identity_json(c, "parameter") for c in solution.identities],
+        "delta_identities": [_identity_json(c, "delta") for c in solution.delta_proofs],
+        "learning_rate": _learning_rate_json(solution),
+    }
+
+
+def _identity_json(checked: CheckedChain, key: str) -> dict:
+    identity = checked.identity
+    return {
+        key: checked.chain.subject,
+        "verdict": checked.verdict.value,
+        "method": identity.method,
+        "steps": [p.verdict.value for p in checked.steps],
+        "counterexample": None if identity.counterexample is None
+        else {str(v): exact(x) for v, x in identity.counterexample},
+        "reason": identity.reason,
+    }
+
+
+def _algebraic(value: sp.Expr) -> dict:
+    entry = {"exact": exact(value), "decimal": decimal(value, 12) if value is not sp.oo else "oo"}
+    if not value.is_Rational and value is not sp.oo:
+        entry["polynomial"] = str(value.poly.as_expr())
+    return entry
+
+
+def _learning_rate_json(solution: Solution) -> dict:
+    analysis, eta = solution.learning_rate, solution.training.learning_rate
+    if not analysis.available:
+        return {"eta": exact(eta), "available": False, "reason": analysis.reason}
+    best = analysis.best
+    return {
+        "eta": exact(eta),
+        "available": True,
+        "loss_at_eta": exact(analysis.loss_at(eta)),
+        "slope_at_zero": exact(analysis.slope_at_zero),
+        "loss_after_one_step": [
+            {"from": exact(p.start), "to": exact(p.end), "polynomial": str(p.loss.as_expr())}
+            for p in analysis.pieces
+        ],
+        "region_changes": [
+            {"sample": c.sample, "unit": c.unit, "eta": exact(c.eta), "becomes": c.becomes}
+            for c in analysis.region_changes
+        ],
+        "decrease_interval": [{"from": _algebraic(a), "to": _algebraic(b)} for a, b in analysis.decrease],
+        "best": None if best is None else {"eta": _algebraic(best.eta), "loss": {
+            "exact": exact(best.loss), "decimal": decimal(best.loss, 12)}},
+    }

@@ -1,0 +1,263 @@
+"""The answer sheet's content: every formula and number, printed to LaTeX, for the templates to place."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .derivation import weighted_sum_latex
+from .learning_rate import LearningRateAnalysis
+from .model import ACTIVATION_LATEX, Model, Unit
+from .numerics import SampleValues, decimal
+from .proof import Proof, Verdict
+from .solution import CheckedChain, Solution
+
+VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
+
+
+def sheet_context(solution: Solution, p) -> dict:
+    """Everything the solution template inserts, already printed."""
+    model = solution.model
+    spec = solution.spec
+    training = solution.training
+    names = solution.model.latex_names()
+    return {
+        "title": spec.title,
+        "name": spec.name,
+        "n_samples": len(spec.x),
+        "network": network_picture(model),
+        "definitions": definitions(model),
+        "activation": activation_text(solution),
+        "loss_definition": _loss_definition(model),
+        "samples": [
+            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x), "y": p.plain(sp.Rational(y))}
+            for n, (x, y) in enumerate(zip(spec.x, spec.y), start=1)
+        ],
+        "theta": _vector(p, training.initial.theta),
+        "theta_names": ", ".join(q.latex for q in model.parameters),
+        "learning_rate": p.plain(training.learning_rate),
+        "forward": [forward_lines(model, s, p) for s in training.initial.samples],
+        "predictions": [p.number(s.prediction) for s in training.initial.samples],
+        "loss_line": _loss_line(model, training.initial.samples, p),
+        "loss": p.number(training.initial.loss),
+        "delta_chains": [chain_context(c, p) for c in solution.delta_proofs],
+        "chains": [chain_context(c, p) for c in solution.identities],
+        "all_proved": solution.all_proved,
+        "backprop": [backward_lines(model, s, p) for s in training.initial.samples],
+        "gradient": [
+            {"name": q.latex, "samples": [p.plain(s.gradient[i]) for s in training.initial.samples],
+             "mean": p.number(training.initial.gradient[i])}
+            for i, q in enumerate(model.parameters)
+        ],
+        "updates": [
+            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.number(new)}
+            for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
+                                      training.after_first.theta)
+        ],
+        "new_forward": [p.number(s.prediction) for s in training.after_first.samples],
+        "new_loss": p.number(training.after_first.loss),
+        "loss_decreased": bool(training.after_first.loss < training.initial.loss),
+        "steps": [
+            {"step": k, "loss": p.number(e.loss)} for k, e in enumerate(training.evaluations)
+        ] if len(training.evaluations) > 2 else [],
+        "lr": learning_rate_context(solution.learning_rate, training, p),
+    }
+
+
+def _vector(p, values) -> str:
+    return r"\left(" + ", ".join(p.plain(v) for v in values) + r"\right)"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _loss_definition(model: Model) -> str:
+    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
+    return rf"{model.loss.latex} = {half}\left({model.prediction.latex} - {model.target.latex}\right)^2"
+
+
+def activation_text(solution: Solution) -> dict:
+    g = solution.spec.notation_for("activation", "g")
+    kinds = sorted(set(solution.spec.activations[:-1]))
+    return {
+        "g": g,
+        "definitions": [rf"{g}(t) = {ACTIVATION_LATEX[k]}" for k in kinds],
+        "relu_at_zero": None if solution.relu_derivative_at_zero is None
+        else sp.latex(solution.relu_derivative_at_zero),
+    }
+
+
+def definitions(model: Model) -> list[str]:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in model.units:
+        lines.append(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}")
+        if unit.out != unit.pre:
+            lines.append(rf"{unit.out.latex} &= {g}({unit.pre.latex})")
+    return lines
+
+
+def _fill(unit: Unit, sample: SampleValues, p) -> str:
+    """The weighted sum with this sample's numbers in place."""
+    value = lambda node: _paren(p.plain(sample.values[node.name]))  # noqa: E731
+    terms = [rf"{value(w)} \cdot {value(s)}" for w, s in zip(unit.weights, unit.sources)]
+    return " + ".join([*terms, value(unit.bias)])
+
+
+def forward_lines(model: Model, sample: SampleValues, p) -> dict:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in model.units:
+        lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
+        if unit.out != unit.pre:
+            inner = p.plain(sample.values[unit.pre.name])
+            lines.append(rf"{unit.out.latex} &= {g}({inner}) = {p.plain(sample.values[unit.out.name])}")
+    return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
+
+
+def _loss_line(model: Model, samples, p) -> str:
+    n = len(samples)
+    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
+    terms = " + ".join(
+        rf"{half}\left({p.plain(s.prediction)} - {_paren(p.plain(s.values['y']))}\right)^2" for s in samples)
+    return rf"\frac{{1}}{{{n}}}\left[{terms}\right]"
+
+
+def backward_lines(model: Model, sample: SampleValues, p) -> dict:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in reversed(model.units):
+        lines.append(rf"{unit.delta.latex} &= {p.plain(sample.values[unit.delta.name])}")
+    if any(u.activation == "relu" for u in model.units):
+        for unit in model.units:
+            if unit.activation == "relu":
+                z = sample.values[unit.pre.name]
+                lines.insert(0, rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+    return {"number": sample.number, "lines": lines,
+            "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
+
+
+def chain_context(checked: CheckedChain, p) -> dict:
+    steps = checked.chain.steps
+    return {
+        "subject": checked.chain.subject,
+        "lhs": steps[0].latex,
+        "steps": [
+            {"latex": step.latex, "reason": step.reason, "mark": VERDICT_MARK[proof.verdict],
+             "verdict": proof.verdict.value}
+            for step, proof in zip(steps[1:], checked.steps)
+        ],
+        "justification": checked.chain.justification,
+        "verdict": checked.verdict.value,
+        "identity": proof_context(checked.identity, p),
+    }
+
+
+def proof_context(proof: Proof, p) -> dict:
+    state = {"le": r"\le 0", "gt": "> 0", "lt": "< 0", "ge": r"\ge 0", "eq": "= 0"}
+    regions = [
+        {"condition": r",\ ".join(f"{p.expr(poly)} {state[s]}" for poly, s in region.signs),
+         "value": None if region.value is None else p.expr(region.value)}
+        for region in proof.regions
+    ]
+    counterexample = None
+    if proof.counterexample:
+        counterexample = ", ".join(f"{p.expr(v)} = {p.expr(x)}" for v, x in proof.counterexample)
+    return {"verdict": proof.verdict.value, "method": proof.method, "regions": regions,
+            "counterexample": counterexample, "reason": proof.reason}
+
+
+def describe_eta(value, p) -> str:
+    """An algebraic η: exact if rational, else 'the root of P near d'."""
+    if value.is_Rational:
+        return p.number(value)
+    poly = sp.Poly(value.poly.as_expr(), value.poly.gen)
+    eta = sp.Symbol(r"\eta")
+    return rf"\eta^\star \approx {decimal(value)}"
+
+
+def _root_polynomial(value) -> str:
+    eta = sp.Symbol(r"\eta")
+    return sp.latex(value.poly.as_expr().xreplace({value.poly.gen: eta})) + " = 0"
+
+
+def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
+    eta_spec = training.learning_rate
+    if not analysis.available:
+        return {"available": False, "reason": analysis.reason}
+    eta = sp.Symbol(r"\eta")
+    pieces = []
+    for piece in analysis.pieces:
+        end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
+        pieces.append({"interval": rf"{_short(piece.start, p)} < \eta < {end}",
+                       "loss": sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta}))})
+    changes = [
+        {"sample": c.sample, "unit": c.unit, "eta": p.number(c.eta), "becomes": c.becomes}
+        for c in analysis.region_changes
+    ]
+    decrease = [
+        {"start": _short(a, p), "end": r"\infty" if b is sp.oo else _short(b, p),
+         "end_polynomial": None if b is sp.oo or b.is_Rational else _root_polynomial(b)}
+        for a, b in analysis.decrease
+    ]
+    best = analysis.best
+    spec_loss = analysis.loss_at(eta_spec)
+    inside = any(a < eta_spec and (b is sp.oo or eta_spec < b) for a, b in analysis.decrease)
+    return {
+        "available": True,
+        "pieces": pieces,
+        "changes": changes,
+        "decrease": decrease,
+        "slope": p.number(analysis.slope_at_zero),
+        "initial_loss": p.number(analysis.initial_loss),
+        "spec_eta": p.plain(eta_spec),
+        "spec_loss": p.number(spec_loss),
+        "spec_inside": inside,
+        "best": None if best is None else {
+            "eta": _short(best.eta, p),
+            "polynomial": None if best.eta.is_Rational else _root_polynomial(best.eta),
+            "loss": decimal(best.loss),
+            "ratio": decimal(best.eta / eta_spec, 3),
+        },
+    }
+
+
+def _short(value, p) -> str:
+    if value.is_Rational:
+        return p.number(value) if not _is_simple(value) else p.plain(value)
+    return rf"{decimal(value)}\ldots"
+
+
+def _is_simple(value) -> bool:
+    return value.is_Integer or len(str(value)) <= 4
+
+
+def network_picture(model: Model) -> dict:
+    """Node positions and labelled edges for the TikZ figure of the network."""
+    g = model.spec.notation_for("activation", "g")
+    columns = [[(f"in{i}", node.latex, "input") for i, node in enumerate(model.inputs)]]
+    layers = sorted({u.layer for u in model.units})
+    for layer in layers:
+        column = []
+        for unit in (u for u in model.units if u.layer == layer):
+            label = (rf"{unit.out.latex}" if unit.is_output and unit.out == unit.pre
+                     else rf"{unit.pre.latex} \mid {unit.out.latex}")
+            column.append((f"u{layer}_{unit.index}", label, "output" if unit.is_output else "hidden"))
+        columns.append(column)
+    nodes, edges = [], []
+    for c, column in enumerate(columns):
+        height = len(column) + (1 if c < len(columns) - 1 else 0)
+        for r, (ident, label, style) in enumerate(column):
+            nodes.append({"id": ident, "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - r * 1.6:.1f}",
+                          "label": label, "style": style})
+        if c < len(columns) - 1:
+            nodes.append({"id": f"bias{c}", "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - len(column) * 1.6:.1f}",
+                          "label": "1", "style": "bias"})
+    ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
+    for unit in model.units:
+        target = f"u{unit.layer}_{unit.index}"
+        ids[unit.out.symbol] = target
+        for weight, source in zip(unit.weights, unit.sources):
+            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex})
+        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex})
+    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12}

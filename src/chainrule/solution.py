@@ -1,0 +1,77 @@
+"""The whole `solve` pipeline as one readable function: model → derivations → proofs → numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .derivation import Chain, Derivation, derive
+from .learning_rate import LearningRateAnalysis, analyse
+from .model import Model, activation_derivative, build
+from .numerics import Training, train
+from .proof import Proof, Verdict, prove_equal
+from .spec import Spec, load
+
+
+@dataclass(frozen=True)
+class CheckedChain:
+    """A chain of equalities with the engine's verdict on each step and on the whole identity."""
+
+    chain: Chain
+    steps: tuple[Proof, ...]  # steps[i] decides chain.steps[i] == chain.steps[i + 1]
+    identity: Proof  # first == last: direct derivative ≡ backpropagation
+
+    @property
+    def verdict(self) -> Verdict:
+        verdicts = {p.verdict for p in (*self.steps, self.identity)}
+        if Verdict.REFUTED in verdicts:
+            return Verdict.REFUTED
+        return Verdict.UNKNOWN if Verdict.UNKNOWN in verdicts else Verdict.PROVED
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Everything `chainrule solve` reports for one spec."""
+
+    spec: Spec
+    model: Model
+    derivation: Derivation
+    delta_proofs: tuple[CheckedChain, ...]
+    identities: tuple[CheckedChain, ...]  # one per parameter, in flat order
+    training: Training
+    learning_rate: LearningRateAnalysis
+    relu_derivative_at_zero: sp.Expr | None  # g'(0) as the model's own diff gives it
+
+    @property
+    def loss(self) -> sp.Expr:
+        return self.training.initial.loss
+
+    @property
+    def all_proved(self) -> bool:
+        return all(c.verdict is Verdict.PROVED for c in (*self.delta_proofs, *self.identities))
+
+    def _repr_latex_(self) -> str:
+        from .rendering import summary_latex  # rendering is optional for the core
+
+        return summary_latex(self)
+
+
+def check_chain(derivation: Derivation, chain: Chain, time_limit: float) -> CheckedChain:
+    """Prove every consecutive step, and the first against the last, in x, y and θ."""
+    values = [derivation.compose(step.value) for step in chain.steps]
+    steps = tuple(prove_equal(a, b, time_limit=time_limit) for a, b in zip(values, values[1:]))
+    return CheckedChain(chain, steps, prove_equal(values[0], values[-1], time_limit=time_limit))
+
+
+def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0) -> Solution:
+    """Derive, prove and compute everything for a spec (a `Spec`, a name in derivations/ or a path)."""
+    spec = load(spec) if isinstance(spec, str) else spec
+    model = build(spec)
+    derivation = derive(model)
+    deltas = tuple(check_chain(derivation, c, time_limit) for c in derivation.delta_chains)
+    identities = tuple(check_chain(derivation, c, time_limit) for c in derivation.chains)
+    training = train(derivation)
+    analysis = analyse(derivation, training.initial)
+    at_zero = activation_derivative("relu")(sp.Integer(0)) if "relu" in spec.activations else None
+    return Solution(spec, model, derivation, deltas, identities, training, analysis, at_zero)

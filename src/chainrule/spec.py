@@ -1,0 +1,323 @@
+"""Read a network spec (TOML) into an immutable `Spec`, exactly and with errors a person can act on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+
+DEFAULT_SPEC = "inf264_hw4"
+MAX_SPEC_BYTES = 1_000_000
+MAX_PARAMETERS = 2_000
+MAX_SAMPLES = 1_000
+
+ACTIVATIONS = ("relu", "identity", "sigmoid", "tanh")
+LOSSES = ("squared_error", "half_squared_error")
+# Names a `[notation]` table may rename, with what each one prints.
+NOTATION_KEYS = {
+    "input": "the input vector, printed as input[i]",
+    "target": "the target",
+    "prediction": "the network's output",
+    "parameter": "the parameter letter, printed with a subscript",
+    "preactivation": "a hidden unit's input",
+    "hidden": "a hidden unit's output",
+    "activation": "the activation function",
+    "loss": "the per-sample loss",
+    "dataset_loss": "the loss on the dataset",
+    "delta": "the error symbol",
+    "learning_rate": "the learning rate",
+}
+# LaTeX control words a notation value may use; anything else could run TeX code.
+SAFE_CONTROL_WORDS = frozenset(
+    "hat widehat tilde bar vec mathbf mathcal mathrm mathit boldsymbol operatorname prime "
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
+    "pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma "
+    "Upsilon Phi Psi Omega ell".split()
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A small network, its data and its training step, exactly as the spec file states them."""
+
+    name: str
+    title: str
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+    x: tuple[tuple[Fraction, ...], ...]
+    y: tuple[Fraction, ...]
+    init: tuple[Fraction, ...]
+    learning_rate: Fraction
+    steps: int
+    notation: tuple[tuple[str, str], ...]
+    path: str
+
+    @property
+    def parameter_count(self) -> int:
+        return parameter_count(self.sizes)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(f"w{i}" for i in range(self.parameter_count))
+
+    def notation_for(self, key: str, default: str) -> str:
+        return dict(self.notation).get(key, default)
+
+
+def parameter_count(sizes: tuple[int, ...]) -> int:
+    """Weights plus biases of a fully connected network."""
+    return sum((fan_in + 1) * width for fan_in, width in zip(sizes, sizes[1:]))
+
+
+def derivations_dir() -> Path:
+    """The folder of bundled specs: inside the wheel, or the repository's `derivations/`."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "derivations", here.parent.parent / "derivations"):
+        if candidate.is_dir():
+            return candidate
+    return here / "derivations"
+
+
+def resolve_path(name_or_path: str | Path) -> Path:
+    """A spec given as a path, or as a name in `derivations/`."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
+        return path
+    return derivations_dir() / f"{name_or_path}.toml"
+
+
+def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
+    """Load and validate a spec. `load("inf264_hw4")` reads `derivations/inf264_hw4.toml`."""
+    path = resolve_path(name_or_path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SpecError(shown, "(file)", f"cannot read the file ({error.strerror})") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(shown, "(file)", f"larger than {MAX_SPEC_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(shown, "(file)", "expected UTF-8 text") from None
+    return parse(text, shown, default_name=path.stem)
+
+
+def parse(text: str, path: str = "<spec>", default_name: str = "spec") -> Spec:
+    """Validate TOML text as a spec; decimals are read exactly."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        line = int(match.group(1)) if match else None
+        raise SpecError(path, "(syntax)", f"invalid TOML: {error}", line) from None
+    return _Reader(text, path).spec(data, default_name)
+
+
+class _Reader:
+    """Validates one parsed TOML document, knowing its text so errors can give line numbers."""
+
+    def __init__(self, text: str, path: str):
+        self.text, self.path = text, path
+
+    def fail(self, key: str, expected: str) -> SpecError:
+        return SpecError(self.path, key, expected, _line_of(self.text, key))
+
+    def table(self, data: dict, key: str, required: bool = True) -> dict:
+        value = data.get(key)
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict):
+            return_what = "missing" if value is None else f"got {_kind(value)}"
+            raise self.fail(key, f"expected a table [{key}] ({return_what})")
+        return value
+
+    def get(self, table: dict, dotted: str, required: bool = True) -> Any:
+        key = dotted.rsplit(".", 1)[-1]
+        if key not in table:
+            if required:
+                raise self.fail(dotted, "missing")
+            return None
+        return table[key]
+
+    def string(self, table: dict, dotted: str, default: str | None = None) -> str:
+        value = self.get(table, dotted, required=default is None)
+        if value is None:
+            return default  # type: ignore[return-value]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(dotted, f"expected a non-empty string, got {_kind(value)}")
+        return value
+
+    def number(self, value: Any, dotted: str) -> Fraction:
+        if isinstance(value, bool):
+            raise self.fail(dotted, "expected a number, got a boolean")
+        if isinstance(value, (int, Decimal)):
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise self.fail(dotted, "expected a finite number")
+            return Fraction(value)
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,60}(\s*/\s*\d{1,60})?\s*", value):
+            try:
+                return Fraction(value.replace(" ", ""))
+            except ZeroDivisionError:
+                raise self.fail(dotted, "division by zero") from None
+        raise self.fail(dotted, f"expected a number (or a fraction string like \"13/10\"), got {_kind(value)}")
+
+    def numbers(self, value: Any, dotted: str, length: int | None = None) -> tuple[Fraction, ...]:
+        if not isinstance(value, list):
+            raise self.fail(dotted, f"expected a list of numbers, got {_kind(value)}")
+        if length is not None and len(value) != length:
+            raise self.fail(dotted, f"expected {length} numbers, got {len(value)}")
+        return tuple(self.number(item, f"{dotted}[{i}]") for i, item in enumerate(value))
+
+    def spec(self, data: dict, default_name: str) -> Spec:
+        name = self.string(data, "name", default_name)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", name):
+            raise self.fail("name", "expected letters, digits, '_', '-' or '.' only (it names output files)")
+        title = self.string(data, "title", name)
+        network = self.table(data, "network")
+        sizes = self.sizes(network)
+        activations = self.activations(network, sizes)
+        loss_table = self.table(data, "loss")
+        loss = self.string(loss_table, "loss.kind")
+        if loss not in LOSSES:
+            raise self.fail("loss.kind", f"unknown loss '{loss}'; expected one of {', '.join(LOSSES)}")
+        x, y = self.data(self.table(data, "data"), sizes)
+        init = self.init(self.table(data, "parameters"), sizes)
+        training = self.table(data, "training")
+        rate = self.number(self.get(training, "training.learning_rate"), "training.learning_rate")
+        if rate <= 0:
+            raise self.fail("training.learning_rate", "expected a positive number")
+        steps = self.get(training, "training.steps", required=False)
+        steps = 1 if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
+            raise self.fail("training.steps", "expected an integer from 1 to 10000")
+        notation = self.notation(self.table(data, "notation", required=False))
+        return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path)
+
+    def sizes(self, network: dict) -> tuple[int, ...]:
+        sizes = self.get(network, "network.sizes")
+        if (
+            not isinstance(sizes, list)
+            or len(sizes) < 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)
+        ):
+            raise self.fail("network.sizes", "expected a list of at least two positive integers (inputs, ..., outputs)")
+        if sizes[-1] != 1:
+            raise self.fail("network.sizes", f"expected one output unit, got {sizes[-1]}")
+        if parameter_count(tuple(sizes)) > MAX_PARAMETERS:
+            raise self.fail("network.sizes", f"expected at most {MAX_PARAMETERS} parameters")
+        return tuple(sizes)
+
+    def activations(self, network: dict, sizes: tuple[int, ...]) -> tuple[str, ...]:
+        names = self.get(network, "network.activations")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.fail("network.activations", "expected a list of activation names")
+        if len(names) != len(sizes) - 1:
+            raise self.fail(
+                "network.activations",
+                f"expected {len(sizes) - 1} names, one per non-input layer of sizes {list(sizes)}, got {len(names)}",
+            )
+        for i, activation in enumerate(names):
+            if activation not in ACTIVATIONS:
+                raise self.fail(
+                    f"network.activations[{i}]",
+                    f"unknown activation '{activation}'; expected one of {', '.join(ACTIVATIONS)}",
+                )
+        return tuple(names)
+
+    def data(self, table: dict, sizes: tuple[int, ...]) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+        rows = self.get(table, "data.x")
+        if not isinstance(rows, list) or not rows:
+            raise self.fail("data.x", "expected a non-empty list of samples")
+        if len(rows) > MAX_SAMPLES:
+            raise self.fail("data.x", f"expected at most {MAX_SAMPLES} samples")
+        x = tuple(self.numbers(row, f"data.x[{n}]", sizes[0]) for n, row in enumerate(rows))
+        y = self.numbers(self.get(table, "data.y"), "data.y", len(x))
+        return x, y
+
+    def init(self, table: dict, sizes: tuple[int, ...]) -> tuple[Fraction, ...]:
+        count = parameter_count(sizes)
+        init = self.get(table, "parameters.init")
+        if isinstance(init, dict):
+            names = [f"w{i}" for i in range(count)]
+            unknown = sorted(set(init) - set(names))
+            if unknown:
+                raise self.fail("parameters.init", f"unknown parameter '{unknown[0]}'; expected w0..w{count - 1}")
+            missing = [n for n in names if n not in init]
+            if missing:
+                raise self.fail("parameters.init", f"missing parameter '{missing[0]}' (expected w0..w{count - 1})")
+            return tuple(self.number(init[n], f"parameters.init.{n}") for n in names)
+        if not isinstance(init, list):
+            raise self.fail("parameters.init", f"expected a list or a table of numbers, got {_kind(init)}")
+        if len(init) != count:
+            raise self.fail(
+                "parameters.init", f"expected {count} numbers for sizes {list(sizes)}, got {len(init)}"
+            )
+        return self.numbers(init, "parameters.init", count)
+
+    def notation(self, table: dict) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for key, value in sorted(table.items()):
+            dotted = f"notation.{key}"
+            if key not in NOTATION_KEYS:
+                raise self.fail(dotted, f"unknown notation key; expected one of {', '.join(NOTATION_KEYS)}")
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(dotted, "expected a non-empty LaTeX string")
+            check_notation_latex(value, lambda why, dotted=dotted: self.fail(dotted, why))
+            pairs.append((key, value))
+        return tuple(pairs)
+
+
+def check_notation_latex(value: str, fail) -> None:
+    """Allow only harmless math LaTeX in notation: letters, digits, braces and whitelisted commands."""
+    if len(value) > 80:
+        raise fail("expected at most 80 characters")
+    if not re.fullmatch(r"[A-Za-z0-9\\{}_^' ]+", value):
+        raise fail("expected letters, digits, braces, '_', '^', ''' and LaTeX commands only")
+    for word in re.findall(r"\\([A-Za-z]+|.)", value):
+        if word not in SAFE_CONTROL_WORDS:
+            raise fail(f"LaTeX command '\\{word}' is not allowed in notation")
+    depth = 0
+    for char in value:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise fail("unbalanced braces")
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "a boolean", int: "an integer", Decimal: "a number", str: "a string",
+        list: "a list", dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _line_of(text: str, dotted: str) -> int | None:
+    """Best-effort line number of a dotted key such as `network.sizes` or `data.x[1]`."""
+    parts = re.sub(r"\[\d+\]", "", dotted).split(".")
+    if parts[0].startswith("("):
+        return None
+    table, key = (".".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", parts[0])
+    if len(parts) > 2:  # e.g. parameters.init.w3 or notation.key: find the key inside [parameters] first
+        table, key = parts[0], parts[1]
+    current = ""
+    header_line = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"\[\s*([A-Za-z0-9_.\"-]+)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            if current == table:
+                header_line = number
+            continue
+        if current == table and re.match(rf"['\"]?{re.escape(key)}['\"]?\s*=", stripped):
+            return number
+    return header_line

@@ -1,0 +1,87 @@
+"""The command line, run as users run it: exit codes, outputs and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_solve_json_has_the_contract_keys_with_exact_values(tmp_path):
+    result = run("solve", "--no-pdf", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["name"] == "inf264_hw4"
+    assert data["parameters"] == ["w0", "w1", "w2", "w3", "w4"]
+    assert [Fraction(v) for v in data["predictions"]] == [3, 0]
+    assert Fraction(data["loss"]) == Fraction(13, 4)
+    assert Fraction(data["sample_gradients"][0]["w3"]) == Fraction(51, 5)
+    assert Fraction(data["gradient"]["w0"]) == Fraction(17, 5)
+    assert Fraction(data["updated_parameters"]["w2"]) == Fraction(-17, 1000)
+    assert Fraction(data["new_loss"]) == Fraction(1427823662201, 500000000000)
+    assert [i["verdict"] for i in data["identities"]] == ["proved"] * 5
+    assert {i["parameter"] for i in data["identities"]} == set(data["parameters"])
+    learning_rate = data["learning_rate"]
+    assert float(learning_rate["best"]["eta"]["decimal"]) == pytest.approx(0.0819, abs=1e-4)
+    assert Fraction(learning_rate["decrease_interval"][0]["from"]["exact"]) == 0
+    assert (tmp_path / "inf264_hw4-solution.tex").is_file()
+
+
+def test_solve_text_summary(tmp_path):
+    result = run("solve", "inf264_hw4", "--no-pdf", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Q2 loss: 13/4" in result.stdout
+    assert "1427823662201/500000000000 ≈ 2.855647" in result.stdout
+    assert "g'(0) = 0" in result.stdout
+
+
+def test_output_is_byte_identical_across_runs(tmp_path):
+    first = run("solve", "--no-pdf", "--json", "--out", str(tmp_path / "a"))
+    second = run("solve", "--no-pdf", "--json", "--out", str(tmp_path / "b"))
+    assert first.stdout == second.stdout
+    tex = "inf264_hw4-solution.tex"
+    assert (tmp_path / "a" / tex).read_bytes() == (tmp_path / "b" / tex).read_bytes()
+
+
+@pytest.mark.parametrize("spec", sorted(p.stem for p in (ROOT / "derivations").glob("*.toml")))
+def test_every_bundled_spec_solves(spec, tmp_path):
+    assert main(["solve", spec, "--no-pdf", "--out", str(tmp_path)]) == 0
+
+
+BAD_SPECS = [
+    ("syntax", "name = \n", "(syntax)"),
+    ("missing network", 'name = "a"\n', "network"),
+    ("unknown activation", "[network]\nsizes = [1, 1]\nactivations = [\"swish\"]\n", "network.activations[0]"),
+]
+
+
+@pytest.mark.parametrize("label, text, key", BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+def test_bad_spec_gives_one_line_and_exit_2(label, text, key, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run("solve", str(path), "--no-pdf", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(path) in result.stderr and key in result.stderr
+
+
+def test_missing_spec_name_is_exit_2(tmp_path):
+    result = run("solve", "no_such_spec", "--no-pdf", "--out", str(tmp_path))
+    assert result.returncode == 2 and "no_such_spec" in result.stderr
+
+
+def test_usage_error_is_exit_2():
+    assert run("frobnicate").returncode == 2

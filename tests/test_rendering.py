@@ -1,0 +1,77 @@
+"""The answer sheet: golden files, escaping, determinism, template override and a real PDF build."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chainrule.errors import TemplateError
+from chainrule.rendering import compile_pdf, escape_tex, latexmk_available, render, templates_dir
+from chainrule.solution import solve
+from chainrule.spec import load
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def homework():
+    return solve("inf264_hw4")
+
+
+@pytest.mark.parametrize("name", ["inf264_hw4", "two_hidden_units"])
+def test_sheet_matches_golden_file(name):
+    # Regenerate with `make golden` only after reviewing the change.
+    expected = (GOLDEN / f"{name}-solution.tex").read_text(encoding="utf-8")
+    assert render(solve(name)) == expected
+
+
+def test_sheet_is_deterministic(homework):
+    assert render(homework) == render(solve("inf264_hw4"))
+
+
+@pytest.mark.parametrize("needle", [
+    r"\mathbf{x}[0]", r"\widehat{y}", r"\delta_{\widehat{y}}", r"\delta_{h}", "g'(z)",  # the homework's notation
+    r"\begin{tikzpicture}", r"\checkmark",
+    r"\frac{1427823662201}{500000000000}", r"\frac{483}{500}", "3.25",
+])
+def test_sheet_answers_in_homework_notation(homework, needle):
+    assert needle in render(homework)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain", "plain"),
+    (r"\input{/etc/passwd}", r"\textbackslash{}input\{/etc/passwd\}"),
+    ("50% & $x$ #1 a_b ^ ~", r"50\% \& \$x\$ \#1 a\_b \textasciicircum{} \textasciitilde{}"),
+])
+def test_escape_tex(text, expected):
+    assert escape_tex(text) == expected
+
+
+def test_title_is_escaped(homework):
+    evil = dataclasses.replace(homework, spec=dataclasses.replace(homework.spec, title=r"\input{/etc/passwd} 100%"))
+    tex = render(evil)
+    assert r"\input{/etc/passwd}" not in tex
+    assert r"\textbackslash{}input\{/etc/passwd\} 100\%" in tex
+
+
+def test_templates_can_be_overridden(homework, tmp_path):
+    for path in templates_dir().iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "solution.tex.j2").write_text(r"custom \VAR{loss}", encoding="utf-8")
+    assert render(homework, tmp_path) == r"custom \frac{13}{4} = 3.25"
+
+
+def test_missing_template_is_a_clear_error(homework, tmp_path):
+    with pytest.raises(TemplateError, match="solution.tex.j2"):
+        render(homework, tmp_path)
+
+
+@pytest.mark.skipif(not latexmk_available(), reason="latexmk is not installed")
+@pytest.mark.parametrize("name", ["inf264_hw4", "two_hidden_units"])
+def test_pdf_compiles(name, tmp_path):
+    pdf = compile_pdf(render(solve(load(name))), tmp_path / f"{name}.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.pdf"]  # no auxiliary files left here
