@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import ChainruleError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +21,31 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     solve.add_argument("--json", action="store_true", help="print one JSON object with exact values")
     solve.add_argument("--templates", help="a folder of templates overriding the bundled ones")
+
+    equiv = commands.add_parser("equiv", help="are two expressions equal as identities? (exit 0 yes, 1 no, 3 unknown)")
+    equiv.add_argument("a")
+    equiv.add_argument("b")
+    equiv.add_argument("--spec", default="inf264_hw4", help="whose names (w0, z, delta_h, ...) the expressions use")
+    equiv.add_argument("--json", action="store_true")
+    equiv.add_argument("--time-limit", type=float, default=5.0, help="seconds (default 5)")
+
+    evaluate = commands.add_parser("eval", help="substitute values into an expression; exact value and decimal")
+    evaluate.add_argument("expr")
+    evaluate.add_argument("--spec", default="inf264_hw4")
+    evaluate.add_argument("--sample", type=int, help="use sample N's x and y (1-based)")
+    evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a variable")
+    evaluate.add_argument("--json", action="store_true")
+
+    template = commands.add_parser("template", help="print a blank answers file for a spec")
+    template.add_argument("spec", nargs="?", default="inf264_hw4")
+
+    check = commands.add_parser("check", help="grade answers files (exit 0 all correct, 1 not, 2 unreadable)")
+    check.add_argument("files", nargs="+")
+    check.add_argument("--spec", help="override the spec named in the files")
+    check.add_argument("--json", action="store_true")
+    check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
+    check.add_argument("--time-limit", type=float, default=5.0, help="seconds per answer (default 5)")
+    check.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
     return parser
 
 
@@ -30,7 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     try:
-        return _solve(args)
+        if args.command == "solve":
+            return _solve(args)
+        from . import commands
+
+        handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
+                   "check": commands.check}[args.command]
+        return handler(args)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
+        return EXIT_OK
     except ChainruleError as error:
         print(f"chainrule: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -346,8 +346,9 @@ class _Builder:
         name = _canon(node)
         if name == "d" and i + 1 < len(items) and items[i + 1][0] == "" and _is(items[i + 1][1], "name"):
             return _canon(items[i + 1][1]), i + 2
-        if len(name) > 1 and name[0] == "d" and not self.known(name) and self.known(name[1:]):
-            return name[1:], i + 1
+        rest = _canon_plain(name[1:])
+        if len(name) > 1 and name[0] == "d" and not self.known(name) and self.known(rest):
+            return rest, i + 1
         return None
 
     def derivative(self, top: str, bottom: str, at: Tree) -> sympy.Expr:

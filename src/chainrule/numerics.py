@@ -64,8 +64,12 @@ class Training:
         return self.evaluations[-1]
 
 
-def evaluate(derivation: Derivation, theta: Sequence[sp.Expr]) -> Evaluation:
-    """Forward and backward pass on every sample of the spec's data, exactly."""
+def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: str = "mean",
+             gradient_reduction: str = "mean") -> Evaluation:
+    """Forward and backward pass on every sample of the spec's data, exactly.
+
+    The reductions are "mean" (the homework's definition) or "sum" (a common mistake, for diagnosis).
+    """
     model = derivation.model
     spec = model.spec
     samples = []
@@ -82,22 +86,28 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr]) -> Evaluation:
         names = {node.symbol: node.name for node in (*model.nodes, *model.deltas)}
         values = {names[symbol]: value for symbol, value in known.items()}
         samples.append(SampleValues(number, MappingProxyType(values), gradient))
-    count = len(samples)
-    loss = _exact(sp.Add(*(s.loss for s in samples)) / count)
-    gradient = tuple(_exact(sp.Add(*column) / count) for column in zip(*(s.gradient for s in samples)))
+    divide = {"mean": len(samples), "sum": 1}
+    loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
+    gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
+                     for column in zip(*(s.gradient for s in samples)))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient)
 
 
-def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None) -> Training:
-    """Gradient descent θ ← θ − η∇L from the spec's initial parameters."""
+def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
+          update_sign: int = -1, loss_reduction: str = "mean", gradient_reduction: str = "mean") -> Training:
+    """Gradient descent θ ← θ − η∇L from the spec's initial parameters.
+
+    `update_sign=+1` and the "sum" reductions reproduce common mistakes, for diagnosis.
+    """
     spec = derivation.model.spec
     eta = rational(spec.learning_rate) if learning_rate is None else learning_rate
     theta = tuple(rational(v) for v in spec.init)
-    evaluations = [evaluate(derivation, theta)]
+    reductions = {"loss_reduction": loss_reduction, "gradient_reduction": gradient_reduction}
+    evaluations = [evaluate(derivation, theta, **reductions)]
     for _ in range(spec.steps if steps is None else steps):
         current = evaluations[-1]
-        theta = tuple(_exact(w - eta * g) for w, g in zip(current.theta, current.gradient))
-        evaluations.append(evaluate(derivation, theta))
+        theta = tuple(_exact(w + update_sign * eta * g) for w, g in zip(current.theta, current.gradient))
+        evaluations.append(evaluate(derivation, theta, **reductions))
     return Training(eta, tuple(evaluations))
 
 

@@ -280,7 +280,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
         return Proof(Verdict.PROVED, method, detail)
     if regions_count > MAX_REGIONS:
         raise Undecided(f"{regions_count} regions exceed the limit of {MAX_REGIONS}")
-    regions = []
+    regions, counterexample, unknown_reason = [], None, None
     for states in _all_states(kinks):
         resolver.check_time()
         d = _region_value(left - right, kinks, states)
@@ -290,8 +290,17 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
         if zero:
             regions.append(Region(signs, Verdict.PROVED, None))
             continue
-        return _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated)
-    return Proof(Verdict.PROVED, method, tuple(regions) if regions_count <= regions_detail else ())
+        found = _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated)
+        regions.append(Region(signs, found.verdict, None))
+        if found.verdict is Verdict.REFUTED and counterexample is None:
+            counterexample = found.counterexample
+        unknown_reason = unknown_reason or found.reason
+    detail = tuple(regions) if regions_count <= regions_detail else ()
+    if counterexample is not None:
+        return Proof(Verdict.REFUTED, method, detail, counterexample=counterexample)
+    if unknown_reason is not None:
+        return Proof(Verdict.UNKNOWN, method, detail, reason=unknown_reason)
+    return Proof(Verdict.PROVED, method, detail)
 
 
 def _all_states(kinks: list[Kink]):

@@ -1,0 +1,147 @@
+"""Read a student's answers file (TOML): untrusted input, validated into an immutable `Answers`."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from .errors import ChainruleError
+from .spec import Spec, _line_of
+
+MAX_ANSWERS_BYTES = 256_000
+TOP_LEVEL = ("spec", "student", "answers", "proofs", "tolerance")
+TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
+
+
+class AnswersError(ChainruleError):
+    """An answers file that cannot be read: names the file, the key and the line."""
+
+    def __init__(self, path: str, key: str, expected: str, line: int | None = None):
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: key '{key}': {expected}")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    sigfigs: int = 3  # the fewest significant figures a decimal answer may have
+    relative: Decimal | None = None
+    absolute: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Answers:
+    path: str
+    spec: str  # a name in derivations/ or a path, as the file says (default: the homework)
+    student: str
+    numbers: tuple[tuple[str, str], ...]  # (key, text) in file order
+    proofs: tuple[tuple[str, str], ...]  # (parameter, chain text)
+    tolerance: Tolerance
+
+
+def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
+    """Every numeric key an answers file may have for this spec, with what it asks."""
+    keys = []
+    for n in range(1, len(spec.x) + 1):
+        keys.append((f"prediction.{n}", f"the prediction for sample {n} (question 1)"))
+    keys.append(("loss", "the loss on the dataset (question 2)"))
+    for name in spec.parameter_names:
+        keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
+    for n in range(1, len(spec.x) + 1):
+        for name in spec.parameter_names:
+            keys.append((f"sample_gradient.{n}.{name}", f"dL/d{name} for sample {n} alone (question 4)"))
+    for name in spec.parameter_names:
+        keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
+    keys.append(("new_loss", "the loss after the step (question 6)"))
+    return tuple(keys)
+
+
+def load_answers(path: str | Path) -> Answers:
+    shown = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise AnswersError(shown, "(file)", f"cannot read the file ({error.strerror})") from None
+    if not raw.strip():
+        raise AnswersError(shown, "(file)", "the file is empty")
+    if len(raw) > MAX_ANSWERS_BYTES:
+        raise AnswersError(shown, "(file)", f"larger than {MAX_ANSWERS_BYTES} bytes")
+    if b"\0" in raw:
+        raise AnswersError(shown, "(file)", "binary data, expected a TOML text file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AnswersError(shown, "(file)", "expected UTF-8 text") from None
+    return parse_answers(text, shown)
+
+
+def parse_answers(text: str, path: str = "<answers>") -> Answers:
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        raise AnswersError(path, "(syntax)", f"invalid TOML: {error}", int(match.group(1)) if match else None) from None
+    fail = lambda key, expected: AnswersError(path, key, expected, _line_of(text, key))  # noqa: E731
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise fail(key, f"unknown key{_suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
+    spec = data.get("spec", "inf264_hw4")
+    student = data.get("student", Path(path).stem)
+    for key, value in (("spec", spec), ("student", student)):
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise fail(key, "expected a non-empty string")
+    numbers = _table(data, "answers", fail)
+    proofs = _table(data, "proofs", fail)
+    tolerance = _tolerance(data.get("tolerance", {}), fail)
+    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), tolerance)
+
+
+def _table(data: dict, name: str, fail) -> dict[str, str]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise fail(name, f"expected a table [{name}]")
+    result = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise fail(f"{name}.{key}", "expected a string or a number")
+        result[str(key)] = value if isinstance(value, str) else format(value, "f") if isinstance(value, Decimal) else str(value)
+    return result
+
+
+def _tolerance(table, fail) -> Tolerance:
+    if not isinstance(table, dict):
+        raise fail("tolerance", "expected a table [tolerance]")
+    for key in table:
+        if key not in TOLERANCE_KEYS:
+            raise fail(f"tolerance.{key}", f"unknown key{_suggest(key, TOLERANCE_KEYS)}; expected one of {', '.join(TOLERANCE_KEYS)}")
+    sigfigs = table.get("sigfigs", 3)
+    if isinstance(sigfigs, bool) or not isinstance(sigfigs, int) or not 1 <= sigfigs <= 30:
+        raise fail("tolerance.sigfigs", "expected an integer from 1 to 30")
+    bounds = {}
+    for key in ("relative", "absolute"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value < 0):
+            raise fail(f"tolerance.{key}", "expected a non-negative number")
+        bounds[key] = None if value is None else Decimal(value)
+    return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
+
+
+def check_keys(answers: Answers, spec: Spec, parameter_names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Unknown answer or proof keys, each with a message suggesting the nearest known key."""
+    known = [k for k, _ in answer_keys(spec)]
+    problems = []
+    for key, _ in answers.numbers:
+        if key not in known:
+            problems.append((f"answers.{key}", f"unknown key{_suggest(key, known)}"))
+    for key, _ in answers.proofs:
+        if key not in parameter_names:
+            problems.append((f"proofs.{key}", f"unknown parameter{_suggest(key, parameter_names)}"))
+    return problems
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" '{word}'; did you mean '{close[0]}'?" if close else f" '{word}'"

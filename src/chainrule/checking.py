@@ -1,0 +1,322 @@
+"""Judge a student's answers: numbers against the exact key, proofs step by step, mistakes by name.
+
+Every judgement is a verdict — correct, incorrect, unparseable, missing or unknown — with the
+expected value, what was given, the catalogue mistakes it matches and one sentence of feedback.
+Each answer is bounded in time; past the limit it is `unknown` with the reason "time limit".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy as sp
+
+from .answers import Answers, Tolerance, answer_keys, check_keys
+from .derivation import Derivation, derive
+from .mistakes import DESCRIPTIONS, answer_values, variants
+from .model import build, rational
+from .notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
+from .numerics import evaluate, train
+from .proof import Proof, Verdict, prove_equal
+from .report import exact
+from .spec import Spec, load
+from .vocabulary import ModelVocabulary
+
+DEFAULT_TIME_LIMIT = 5.0
+_DECIMAL = re.compile(r"\s*([-+]?)(\d*)(?:\.(\d*))?\s*")
+
+
+class TimeLimit(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Interrupt pure-Python work after `seconds` (main thread only; elsewhere the provers' own deadlines apply)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    key: str  # answers-file key: "gradient.w0", or "proofs.w0"
+    verdict: str  # correct | incorrect | unparseable | missing | unknown
+    expected: str
+    given: str | None
+    mistakes: tuple[str, ...]
+    feedback: str
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    student: str
+    spec: str
+    judgements: tuple[Judgement, ...]
+    problems: tuple[tuple[str, str], ...]  # unknown keys, with suggestions
+
+    @property
+    def all_correct(self) -> bool:
+        return not self.problems and all(j.verdict == "correct" for j in self.judgements)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for j in self.judgements if j.verdict == verdict)
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    """Everything needed to judge answers for one spec, computed once and reused for a class."""
+
+    spec: Spec
+    derivation: Derivation
+    vocabulary: ModelVocabulary
+    values: dict
+    variants: tuple[tuple[str, dict], ...]
+
+
+@lru_cache(maxsize=8)
+def answer_key(spec_name: str) -> AnswerKey:
+    spec = load(spec_name)
+    derivation = derive(build(spec))
+    model = derivation.model
+    values = answer_values(model, train(derivation, steps=1))
+    mutated = tuple((mid, answer_values(model, t)) for mid, t in variants(derivation))
+    return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated)
+
+
+# ---------------------------------------------------------------- numbers
+
+def read_number(text: str) -> sp.Expr:
+    """An answer's value: a number, a fraction or a closed expression without variables."""
+    value = parse(text, FreeVocabulary(), max_length=2000)
+    if value.free_symbols:
+        names = ", ".join(sorted(str(s) for s in value.free_symbols))
+        raise NotationError(f"expected a number, but it contains the variable(s) {names}")
+    if not value.is_real and value.is_real is not None:
+        raise NotationError("expected a real number")
+    return value
+
+
+def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> str | None:
+    """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', or None when it does not match."""
+    if _equal(given, target):
+        return "exact"
+    literal = _DECIMAL.fullmatch(text)
+    if not literal or not (literal.group(2) or literal.group(3)):
+        return None
+    error = abs(_approx(given) - _approx(target))
+    if tolerance.absolute is not None or tolerance.relative is not None:
+        bound = tolerance.absolute if tolerance.absolute is not None else tolerance.relative * abs(_approx(target))
+        return "rounded" if error <= Fraction(bound) else None
+    places = len(literal.group(3) or "")
+    if error > Fraction(5, 10 ** (places + 1)):
+        return None
+    digits = (literal.group(2) + (literal.group(3) or "")).lstrip("0")
+    return "rounded" if len(digits) >= tolerance.sigfigs else "too-few-digits"
+
+
+def _equal(a: sp.Expr, b: sp.Expr) -> bool:
+    if a.is_Rational and b.is_Rational:
+        return a == b
+    difference = sp.N(a - b, 60)
+    return difference == 0 or (difference.is_Number and abs(difference) < sp.Float("1e-50") and
+                                bool(sp.nsimplify(a - b) == 0))
+
+
+def _approx(value: sp.Expr) -> Fraction:
+    if value.is_Rational:
+        return Fraction(int(value.p), int(value.q))
+    return Fraction(Decimal(str(sp.N(value, 40))))
+
+
+def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance) -> Judgement:
+    expected = answer_key.values[key]
+    shown = _shown(expected)
+    if text is None:
+        return Judgement(key, "missing", shown, None, (), f"No answer for {key}; expected {shown}.")
+    try:
+        given = read_number(text)
+    except NotationError as error:
+        return Judgement(key, "unparseable", shown, text, (), f"Could not read the answer: {error}.")
+    kind = match(text, given, expected, tolerance)
+    if kind in ("exact", "rounded"):
+        return Judgement(key, "correct", shown, text, (), "Correct.")
+    if kind == "too-few-digits":
+        return Judgement(key, "incorrect", shown, text, ("rounding",),
+                         f"The value is right but too coarse: give at least {tolerance.sigfigs} significant figures ({shown}).")
+    mistakes = []
+    for mistake, values in answer_key.variants:
+        wrong = values.get(key)
+        if wrong is not None and not _equal(wrong, expected) and match(text, given, wrong, tolerance) and mistake not in mistakes:
+            mistakes.append(mistake)
+    carried = _carried(key, answer_key, given_all)
+    if carried is not None and not _equal(carried, expected) and match(text, given, carried, tolerance):
+        mistakes.append("carried-error")
+    if mistakes:
+        feedback = (f"Expected {shown}; your answer matches the mistake '{mistakes[0]}': "
+                    f"{DESCRIPTIONS[mistakes[0]]}.")
+    else:
+        feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
+    return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+
+
+def _shown(value: sp.Expr) -> str:
+    from .numerics import decimal
+
+    text, approx = exact(value), decimal(value)
+    return text if text == approx else f"{text} ≈ {approx}"
+
+
+def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
+    """The value this key would have if computed correctly from the student's own earlier answers."""
+    spec, model = answer_key.spec, answer_key.derivation.model
+    names = spec.parameter_names
+    samples = range(1, len(spec.x) + 1)
+    try:
+        if key == "loss":
+            predictions = [given[f"prediction.{n}"] for n in samples]
+            half = sp.Rational(1, 2) if spec.loss == "half_squared_error" else 1
+            return sp.Add(*(half * (p - rational(y)) ** 2 for p, y in zip(predictions, spec.y))) / len(spec.x)
+        if key.startswith("gradient."):
+            name = key.split(".", 1)[1]
+            return sp.Add(*(given[f"sample_gradient.{n}.{name}"] for n in samples)) / len(spec.x)
+        if key.startswith("updated."):
+            name = key.split(".", 1)[1]
+            index = names.index(name)
+            return rational(spec.init[index]) - rational(spec.learning_rate) * given[f"gradient.{name}"]
+        if key == "new_loss":
+            theta = [given[f"updated.{name}"] for name in names]
+            return evaluate(answer_key.derivation, theta).loss
+    except (KeyError, ValueError, TypeError):
+        return None
+    return None
+
+
+# ---------------------------------------------------------------- proofs
+
+_STATE_WORDS = {"le": "≤ 0", "gt": "> 0", "lt": "< 0", "ge": "≥ 0", "eq": "= 0"}
+
+
+def _kink_name(polynomial: sp.Expr, answer_key: AnswerKey) -> str:
+    """Name a kink by the model's pre-activation it is a multiple of, e.g. 'z'."""
+    from .proof import _constant_ratio
+
+    for unit in answer_key.derivation.model.units:
+        composed = answer_key.derivation.composed[unit.pre.symbol]
+        ratio = _constant_ratio(sp.expand(polynomial), sp.expand(composed))
+        if ratio is not None:
+            return unit.pre.name if ratio > 0 else f"-{unit.pre.name}"
+    return str(polynomial)
+
+
+def _where(proof: Proof, answer_key: AnswerKey, verdict: Verdict) -> str:
+    parts = []
+    for region in proof.regions:
+        if region.verdict is verdict:
+            parts.append(" and ".join(f"{_kink_name(p, answer_key)} {_STATE_WORDS[s]}" for p, s in region.signs))
+    return " or ".join(parts)
+
+
+def _point(proof: Proof) -> str:
+    return ", ".join(f"{v} = {exact(x)}" for v, x in proof.counterexample or ())
+
+
+def _segments(text: str) -> list[str]:
+    return text.split("=")
+
+
+def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds: float) -> Judgement:
+    key = f"proofs.{parameter}"
+    derivation, model = answer_key.derivation, answer_key.derivation.model
+    node = model.by_name[parameter]
+    unit, source = model.unit_of(node)
+    expected_rhs = unit.delta.name + ("" if source is None else f" * {source.name}")
+    expected = f"dL/d{parameter} = ... = {expected_rhs}"
+    if text is None:
+        return Judgement(key, "missing", expected, None, (), f"No proof for {parameter}.")
+    try:
+        chain = parse_chain(text, answer_key.vocabulary)
+    except NotationError as error:
+        return Judgement(key, "unparseable", expected, text, (), f"Could not read the proof: {error}.")
+    if len(chain) < 2:
+        return Judgement(key, "incorrect", expected, text, (), "A proof is a chain A = B = …; this has no '='.")
+    deadline = time.monotonic() + seconds
+    remaining = lambda: max(0.05, deadline - time.monotonic())  # noqa: E731
+    unknown = None
+    for index, (left, right) in enumerate(zip(chain, chain[1:]), start=1):
+        proof = prove_equal(left, right, time_limit=remaining())
+        if proof.verdict is Verdict.REFUTED:
+            holds = _where(proof, answer_key, Verdict.PROVED)
+            side = f" It holds only where {holds}, not where {_where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
+            return Judgement(key, "incorrect", expected, text, (),
+                             f"Step {index} (between expression {index} and {index + 1}) is wrong: the two sides "
+                             f"differ at {_point(proof)}.{side}")
+        if proof.verdict is Verdict.UNKNOWN and unknown is None:
+            unknown = (index, proof.reason)
+    starts = prove_equal(chain[0], derivation.direct[parameter], time_limit=remaining())
+    rhs_value = derivation.compose(derivation.backprop[parameter])
+    ends = prove_equal(chain[-1], rhs_value, time_limit=remaining())
+    ends_written = unit.delta.name in canonical_names(_segments(text)[-1])
+    if starts.verdict is Verdict.REFUTED:
+        return Judgement(key, "incorrect", expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")
+    if ends.verdict is Verdict.REFUTED or (ends.verdict is Verdict.PROVED and not ends_written):
+        return Judgement(key, "incorrect", expected, text, (),
+                         f"Every step holds, but the chain should end at the backpropagation form {expected_rhs}.")
+    if unknown is not None or Verdict.UNKNOWN in (starts.verdict, ends.verdict):
+        reason = unknown[1] if unknown else (starts.reason or ends.reason)
+        return Judgement(key, "unknown", expected, text, (), f"Could not decide every step ({reason}).")
+    return Judgement(key, "correct", expected, text, (), "Every step is proved, from ∂L/∂"
+                     f"{parameter} to {expected_rhs}.")
+
+
+# ---------------------------------------------------------------- files
+
+def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
+    """Judge every key of an answers file; keys the file lacks are `missing`."""
+    key = answer_key(answers.spec)
+    spec = key.spec
+    problems = tuple(check_keys(answers, spec, spec.parameter_names))
+    texts = dict(answers.numbers)
+    given = {}
+    for name, text in texts.items():
+        with contextlib.suppress(NotationError, TimeLimit):
+            if name in key.values:
+                given[name] = read_number(text)
+    judgements = []
+    for name, _ in answer_keys(spec):
+        judgements.append(_bounded(name, texts.get(name), seconds,
+                                   lambda n=name: judge_number(n, texts.get(n), key, given, answers.tolerance)))
+    proofs = dict(answers.proofs)
+    for parameter in spec.parameter_names:
+        judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
+                                   lambda p=parameter: judge_proof(p, proofs.get(p), key, seconds)))
+    return FileReport(answers.path, answers.student, answers.spec, tuple(judgements), problems)
+
+
+def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:
+    try:
+        with time_limit(seconds + 0.5):
+            return judge()
+    except (TimeLimit, RecursionError, MemoryError) as error:
+        reason = "time limit" if isinstance(error, TimeLimit) else "too large to check"
+        return Judgement(key, "unknown", "", text, (), f"Could not check this answer: {reason}.")

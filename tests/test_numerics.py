@@ -1,0 +1,233 @@
+"""Exact numbers: the homework's hand computation, and training checked against a plain-Fraction network."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from chainrule.derivation import derive
+from chainrule.model import build
+from chainrule.numerics import decimal, evaluate, train
+from chainrule.spec import load, parse
+
+R = sp.Rational
+F = Fraction
+NEW_LOSS = R(1427823662201, 500000000000)
+
+
+# --- an independent network in plain Fractions (forward, backward, update) ------------------------------
+
+
+def unflatten(sizes, theta):
+    """Flat θ -> per layer, per unit, (weights, bias): layer by layer, unit by unit, weights then bias."""
+    layers, i = [], 0
+    for fan_in, width in zip(sizes, sizes[1:]):
+        units = []
+        for _ in range(width):
+            units.append((list(theta[i:i + fan_in]), theta[i + fan_in]))
+            i += fan_in + 1
+        layers.append(units)
+    assert i == len(theta)
+    return layers
+
+
+def g(activation, t):
+    return max(F(0), t) if activation == "relu" else t
+
+
+def g_prime(activation, t):
+    return (F(1) if t > 0 else F(0)) if activation == "relu" else F(1)  # ReLU'(0) = 0, as the homework says
+
+
+def sample_loss_and_gradient(sizes, activations, loss, theta, x, y):
+    layers = unflatten(sizes, theta)
+    outputs, pres = [list(x)], []
+    for units, activation in zip(layers, activations):
+        z = [sum((w * s for w, s in zip(weights, outputs[-1])), F(0)) + bias for weights, bias in units]
+        pres.append(z)
+        outputs.append([g(activation, t) for t in z])
+    y_hat = outputs[-1][0]
+    half = loss == "half_squared_error"
+    sample_loss = (y_hat - y) ** 2 / (2 if half else 1)
+    deltas = [[(y_hat - y) * (1 if half else 2) * g_prime(activations[-1], pres[-1][0])]]
+    for layer in range(len(layers) - 2, -1, -1):
+        after = layers[layer + 1]
+        deltas.insert(0, [
+            sum(after[k][0][j] * deltas[0][k] for k in range(len(after))) * g_prime(activations[layer], pres[layer][j])
+            for j in range(len(layers[layer]))
+        ])
+    gradient = []
+    for layer, units in enumerate(layers):
+        for j in range(len(units)):
+            gradient += [deltas[layer][j] * s for s in outputs[layer]] + [deltas[layer][j]]
+    return sample_loss, gradient
+
+
+def dataset_loss_and_gradient(spec, theta):
+    results = [sample_loss_and_gradient(spec.sizes, spec.activations, spec.loss, theta, x, y)
+               for x, y in zip(spec.x, spec.y)]
+    n = len(results)
+    loss = sum((r[0] for r in results), F(0)) / n
+    gradient = [sum(column, F(0)) / n for column in zip(*(r[1] for r in results))]
+    return loss, gradient
+
+
+def fraction_training(spec, steps, eta):
+    """[(θ, loss), ...] for θ0 and each of `steps` gradient-descent steps."""
+    theta = list(spec.init)
+    history = []
+    for _ in range(steps + 1):
+        loss, gradient = dataset_loss_and_gradient(spec, theta)
+        history.append((tuple(theta), loss))
+        theta = [w - eta * d for w, d in zip(theta, gradient)]
+    return history
+
+
+def as_fraction(value: sp.Expr) -> Fraction:
+    assert value.is_Rational, value
+    return Fraction(int(value.p), int(value.q))
+
+
+# --- the homework, as computed by hand --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def homework():
+    derivation = derive(build(load("inf264_hw4")))
+    return derivation, train(derivation)
+
+
+def test_forward_pass_predictions(homework):
+    _, training = homework
+    assert [s.prediction for s in training.initial.samples] == [3, 0]
+    assert [s.number for s in training.initial.samples] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "sample, name, value",
+    [
+        (0, "z", 3), (0, "h", 3), (0, "y_hat", 3), (0, "L", R(289, 100)),
+        (0, "delta_y_hat", R(17, 5)), (0, "delta_h", R(17, 5)),
+        (1, "z", -1), (1, "h", 0), (1, "y_hat", 0), (1, "L", R(361, 100)),
+        (1, "delta_y_hat", R(-19, 5)), (1, "delta_h", 0),
+    ],
+)
+def test_every_node_value(homework, sample, name, value):
+    _, training = homework
+    assert training.initial.samples[sample].values[name] == value
+
+
+def test_loss_is_13_over_4(homework):
+    _, training = homework
+    assert training.initial.loss == R(13, 4)
+    assert isinstance(training.initial.loss, sp.Rational)
+
+
+@pytest.mark.parametrize(
+    "sample, gradient",
+    [
+        (0, (R(34, 5), R(17, 5), R(17, 5), R(51, 5), R(17, 5))),
+        (1, (0, 0, 0, 0, R(-19, 5))),
+    ],
+)
+def test_per_sample_gradients(homework, sample, gradient):
+    _, training = homework
+    assert training.initial.samples[sample].gradient == gradient
+
+
+def test_mean_gradient(homework):
+    _, training = homework
+    assert training.initial.gradient == (R(17, 5), R(17, 10), R(17, 10), R(51, 10), R(-1, 5))
+
+
+def test_gradient_descent_step(homework):
+    _, training = homework
+    assert training.learning_rate == R(1, 100)
+    assert len(training.evaluations) == 2  # the spec asks for one step
+    assert training.after_first.theta == (R(483, 500), R(983, 1000), R(-17, 1000), R(949, 1000), R(1, 500))
+
+
+def test_loss_after_the_step_went_down(homework):
+    _, training = homework
+    assert training.after_first.loss == NEW_LOSS
+    assert training.after_first.loss < R(13, 4)
+    assert decimal(training.after_first.loss) == "2.855647"
+    assert training.final is training.after_first
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [(R(13, 4), "3.25"), (R(0), "0"), (R(3), "3"), (R(-1, 5), "-0.2"), (R(1, 3), "0.333333"), (NEW_LOSS, "2.855647")],
+)
+def test_decimal_for_people(value, shown):
+    assert decimal(value) == shown
+
+
+def test_evaluate_at_other_parameters(homework):
+    derivation, _ = homework
+    evaluation = evaluate(derivation, tuple(R(v) for v in (0, 0, 0, 0, 0)))
+    assert evaluation.loss == (R(13, 10) ** 2 + R(19, 10) ** 2) / 2
+    assert evaluation.gradient == (0, 0, 0, 0, -(R(13, 10) + R(19, 10)))
+
+
+# --- training against the Fraction network ------------------------------------------------------------
+
+ON_THE_KINK = """
+[network]
+sizes = [2, 1, 1]
+activations = ["relu", "identity"]
+[loss]
+kind = "half_squared_error"
+[data]
+x = [[1, 1], [2, -1]]
+y = [1, "1/3"]
+[parameters]
+init = [1, -1, 0, 2, "1/2"]   # sample 1 has z = 0 exactly: ReLU'(0) = 0 must kill its hidden gradient
+[training]
+learning_rate = "1/4"
+steps = 3
+"""
+
+
+def homework_variant(old: str, new: str):
+    text = open(load("inf264_hw4").path, encoding="utf-8").read()
+    return parse(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        load("inf264_hw4"),
+        load("two_hidden_units"),
+        parse(ON_THE_KINK),
+        homework_variant('kind = "squared_error"', 'kind = "half_squared_error"'),
+        homework_variant("learning_rate = 0.01", "learning_rate = 0.3"),  # big steps cross the kinks
+    ],
+    ids=["inf264_hw4", "two_hidden_units", "on-the-kink", "half-squared-error", "big-steps"],
+)
+def test_three_steps_match_fraction_network(spec):
+    derivation = derive(build(spec))
+    training = train(derivation, steps=3)
+    expected = fraction_training(spec, steps=3, eta=spec.learning_rate)
+
+    assert len(training.evaluations) == 4
+    for evaluation, (theta, loss) in zip(training.evaluations, expected):
+        assert tuple(as_fraction(w) for w in evaluation.theta) == theta
+        assert as_fraction(evaluation.loss) == loss
+
+
+def test_on_the_kink_gradient_uses_left_derivative():
+    derivation = derive(build(parse(ON_THE_KINK)))
+    first = evaluate(derivation, (R(1), R(-1), R(0), R(2), R(1, 2))).samples[0]
+    assert first.values["z"] == 0
+    assert first.gradient[:3] == (0, 0, 0)
+
+
+def test_train_uses_given_learning_rate_and_steps(homework):
+    derivation, _ = homework
+    training = train(derivation, steps=2, learning_rate=R(1, 10))
+    expected = fraction_training(load("inf264_hw4"), steps=2, eta=F(1, 10))
+    assert [as_fraction(e.loss) for e in training.evaluations] == [loss for _, loss in expected]
+    assert training.learning_rate == R(1, 10)
