@@ -92,6 +92,7 @@ class AnswerKey:
     vocabulary: ModelVocabulary
     values: dict
     variants: tuple[tuple[str, dict], ...]
+    source: str  # the spec name or path it was loaded from
 
 
 @lru_cache(maxsize=8)
@@ -101,11 +102,12 @@ def answer_key(spec_name: str) -> AnswerKey:
     model = derivation.model
     values = answer_values(model, train(derivation, steps=1))
     mutated = tuple((mid, answer_values(model, t)) for mid, t in variants(derivation))
-    return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated)
+    return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated, spec_name)
 
 
 # ---------------------------------------------------------------- numbers
 
+@lru_cache(maxsize=4096)
 def read_number(text: str) -> sp.Expr:
     """An answer's value: a number, a fraction or a closed expression without variables."""
     value = parse(text, FreeVocabulary(), max_length=2000)
@@ -126,8 +128,11 @@ def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> s
         return None
     error = abs(_approx(given) - _approx(target))
     if tolerance.absolute is not None or tolerance.relative is not None:
-        bound = tolerance.absolute if tolerance.absolute is not None else tolerance.relative * abs(_approx(target))
-        return "rounded" if error <= Fraction(bound) else None
+        if tolerance.absolute is not None:
+            bound = Fraction(tolerance.absolute)
+        else:
+            bound = Fraction(tolerance.relative) * abs(_approx(target))
+        return "rounded" if error <= bound else None
     places = len(literal.group(3) or "")
     if error > Fraction(5, 10 ** (places + 1)):
         return None
@@ -173,8 +178,9 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     if carried is not None and not _equal(carried, expected) and match(text, given, carried, tolerance):
         mistakes.append("carried-error")
     if mistakes:
-        feedback = (f"Expected {shown}; your answer matches the mistake '{mistakes[0]}': "
-                    f"{DESCRIPTIONS[mistakes[0]]}.")
+        named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
+        feedback = f"Expected {shown}; your answer matches the mistake {named}."
+
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
@@ -237,6 +243,25 @@ def _where(proof: Proof, answer_key: AnswerKey, verdict: Verdict) -> str:
     return " or ".join(parts)
 
 
+_PROOFS: dict[tuple[sp.Expr, sp.Expr], Proof] = {}
+
+
+def _prove(left: sp.Expr, right: sp.Expr, seconds: float) -> Proof:
+    """prove_equal, remembered: a class hands in the same steps many times. UNKNOWN is never cached."""
+    known = _PROOFS.get((left, right))
+    if known is not None:
+        return known
+    proof = prove_equal(left, right, time_limit=seconds)
+    if proof.verdict is not Verdict.UNKNOWN and len(_PROOFS) < 20_000:
+        _PROOFS[(left, right)] = proof
+    return proof
+
+
+@lru_cache(maxsize=2048)
+def _chain(text: str, spec_name: str) -> tuple[sp.Expr, ...]:
+    return parse_chain(text, answer_key(spec_name).vocabulary)
+
+
 def _point(proof: Proof) -> str:
     return ", ".join(f"{v} = {exact(x)}" for v, x in proof.counterexample or ())
 
@@ -255,7 +280,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     if text is None:
         return Judgement(key, "missing", expected, None, (), f"No proof for {parameter}.")
     try:
-        chain = parse_chain(text, answer_key.vocabulary)
+        chain = _chain(text, answer_key.source)
     except NotationError as error:
         return Judgement(key, "unparseable", expected, text, (), f"Could not read the proof: {error}.")
     if len(chain) < 2:
@@ -264,7 +289,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     remaining = lambda: max(0.05, deadline - time.monotonic())  # noqa: E731
     unknown = None
     for index, (left, right) in enumerate(zip(chain, chain[1:]), start=1):
-        proof = prove_equal(left, right, time_limit=remaining())
+        proof = _prove(left, right, remaining())
         if proof.verdict is Verdict.REFUTED:
             holds = _where(proof, answer_key, Verdict.PROVED)
             side = f" It holds only where {holds}, not where {_where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
@@ -273,9 +298,9 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
                              f"differ at {_point(proof)}.{side}")
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
             unknown = (index, proof.reason)
-    starts = prove_equal(chain[0], derivation.direct[parameter], time_limit=remaining())
+    starts = _prove(chain[0], derivation.direct[parameter], remaining())
     rhs_value = derivation.compose(derivation.backprop[parameter])
-    ends = prove_equal(chain[-1], rhs_value, time_limit=remaining())
+    ends = _prove(chain[-1], rhs_value, remaining())
     ends_written = unit.delta.name in canonical_names(_segments(text)[-1])
     if starts.verdict is Verdict.REFUTED:
         return Judgement(key, "incorrect", expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")

@@ -1,0 +1,192 @@
+"""Judging answers: numbers and rounding, the mistake catalogue, proofs step by step, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chainrule.answers import AnswersError, Tolerance, load_answers, parse_answers
+from chainrule.checking import answer_key, check, judge_number, judge_proof, match, read_number
+
+ANSWERS = Path(__file__).parent / "answers"
+
+
+@pytest.fixture(scope="module")
+def key():
+    return answer_key("inf264_hw4")
+
+
+def judge(key, name: str, text: str, tolerance=Tolerance(), given=None):
+    return judge_number(name, text, key, given or {}, tolerance)
+
+
+# The issue's own examples for new_loss = 2.855647...
+@pytest.mark.parametrize("text, verdict", [
+    ("2.86", "correct"), ("2.856", "correct"), ("2.8556", "correct"),
+    ("1427823662201/500000000000", "correct"), (r"\frac{1427823662201}{500000000000}", "correct"),
+    ("2.85", "incorrect"), ("2.9", "incorrect"), ("3", "incorrect"), ("2.8557", "incorrect"),
+])
+def test_decimal_rounding_rule(key, text, verdict):
+    assert judge(key, "new_loss", text).verdict == verdict
+
+
+@pytest.mark.parametrize("text", ["2.9", "3"])
+def test_right_value_with_too_few_digits_is_a_rounding_mistake(key, text):
+    assert judge(key, "new_loss", text).mistakes == ("rounding",)
+
+
+@pytest.mark.parametrize("text, tolerance, verdict", [
+    ("2.9", Tolerance(sigfigs=2), "correct"),
+    ("2.85", Tolerance(absolute=__import__("decimal").Decimal("0.01")), "correct"),
+    ("2.8", Tolerance(relative=__import__("decimal").Decimal("0.001")), "incorrect"),
+])
+def test_tolerance_overrides_the_default(key, text, tolerance, verdict):
+    assert judge(key, "new_loss", text, tolerance).verdict == verdict
+
+
+@pytest.mark.parametrize("name, text", [
+    ("prediction.1", "3"), ("prediction.2", "0.0"), ("loss", "13/4"), ("loss", "3.25"),
+    ("gradient.w4", "-0.2"), ("gradient.w4", r"-\frac{1}{5}"), ("updated.w2", "-0.017"), ("loss", "2*(1.7^2 + 1.9^2)/4"),
+])
+def test_exact_and_decimal_answers_are_correct(key, name, text):
+    assert judge(key, name, text).verdict == "correct"
+
+
+# Values worked out by hand for the homework under each mistake.
+@pytest.mark.parametrize("name, text, mistake", [
+    ("gradient.w0", "1.7", "missing-factor-2"),           # δŷ = ŷ − y halves every gradient
+    ("gradient.w0", "-3.4", "residual-sign"),
+    ("gradient.w0", "9.1", "relu-derivative"),            # g'(−1) taken as 1: (6.8 + 11.4)/2
+    ("loss", "6.5", "loss-sum-not-mean"),
+    ("gradient.w0", "6.8", "gradient-sum-not-mean"),
+    ("updated.w0", "1.034", "update-sign"),
+])
+def test_wrong_numbers_name_the_mistake(key, name, text, mistake):
+    result = judge(key, name, text)
+    assert result.verdict == "incorrect"
+    assert mistake in result.mistakes
+    assert mistake in result.feedback
+
+
+def test_missing_downstream_weight_is_found_when_the_weight_is_not_one():
+    key = answer_key("two_hidden_units")
+    wrong = next(v for m, v in key.variants if m == "missing-downstream-weight")
+    name = next(k for k in wrong if k.startswith("gradient.") and wrong[k] != key.values[k])
+    assert "missing-downstream-weight" in judge(key, name, str(wrong[name])).mistakes
+
+
+def test_carried_error_follows_the_students_own_gradient(key):
+    given = {"gradient.w0": read_number("1.7")}  # wrong gradient (missing factor 2)...
+    result = judge(key, "updated.w0", "0.983", given=given)  # ...correctly used in the update
+    assert result.verdict == "incorrect" and "carried-error" in result.mistakes
+
+
+def test_unknown_mistake_says_so(key):
+    result = judge(key, "loss", "42")
+    assert result.verdict == "incorrect" and result.mistakes == ()
+
+
+@pytest.mark.parametrize("text", ["w0 + 1", "", r"\input{/etc/passwd}", "__import__('os').system('true')"])
+def test_unreadable_numbers_are_unparseable(key, text):
+    assert judge(key, "loss", text).verdict == "unparseable"
+
+
+@pytest.mark.parametrize("parameter, chain", [
+    ("w0", r"\frac{\partial L}{\partial w_0} = \frac{\partial L}{\partial z}\cdot\frac{\partial z}{\partial w_0} = \delta_h \cdot x[0]"),
+    ("w2", "dL/dw2 = dL/dz * dz/dw2 = delta_h"),
+    ("w3", "dL/dw3 = delta_yhat * h"),
+    ("w4", r"\partial L / \partial w_4 = \delta_{\widehat{y}}"),
+])
+def test_correct_proofs(key, parameter, chain):
+    assert judge_proof(parameter, chain, key, 5).verdict == "correct"
+
+
+def test_wrong_step_names_the_step_the_point_and_the_kink_side(key):
+    result = judge_proof("w0", "dL/dw0 = delta_h * x0 = 2*(yhat - y)*w3*x0", key, 5)
+    assert result.verdict == "incorrect"
+    assert "Step 2" in result.feedback
+    assert "holds only where z > 0" in result.feedback
+
+
+def test_wrong_input_in_final_form(key):
+    result = judge_proof("w1", "dL/dw1 = dL/dz * dz/dw1 = delta_h * x0", key, 5)
+    assert result.verdict == "incorrect" and "Step 2" in result.feedback
+
+
+def test_chain_must_end_at_the_backpropagation_form(key):
+    result = judge_proof("w0", "dL/dw0 = dL/dz * dz/dw0", key, 5)
+    assert result.verdict == "incorrect" and "delta_h" in result.feedback
+
+
+def test_chain_must_start_at_the_derivative(key):
+    result = judge_proof("w0", "dL/dw1 = delta_h * x1", key, 5)
+    assert result.verdict == "incorrect" and "start" in result.feedback
+
+
+def test_complete_correct_file_is_all_correct():
+    report = check(load_answers(ANSWERS / "correct.toml"))
+    assert report.all_correct, [j for j in report.judgements if j.verdict != "correct"]
+    assert len(report.judgements) == 24 + 5
+
+
+def test_missing_keys_are_reported_missing(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('[answers]\n"loss" = "3.25"\n', encoding="utf-8")
+    report = check(load_answers(path))
+    assert report.count("correct") == 1 and report.count("missing") == 28
+
+
+def test_unknown_answer_key_gets_a_suggestion(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('[answers]\n"gradient.w9" = "1"\n"los" = "3.25"\n', encoding="utf-8")
+    problems = dict(check(load_answers(path)).problems)
+    assert "did you mean 'loss'" in problems["answers.los"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"\x00\x01\x02binary", "binary"),
+    (b"[answers\n", "invalid TOML"),
+    (b"answrs = 1\n", "did you mean 'answers'"),
+    (b"[tolerance]\nsigfig = 3\n", "did you mean 'sigfigs'"),
+    (b"\xff\xfe", "UTF-8"),
+    (b"[answers]\nloss = true\n", "expected a string or a number"),
+    (b"#" * 300_000, "larger than"),
+])
+def test_bad_answers_files_are_clear_errors(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(content)
+    with pytest.raises(AnswersError, match=message) as error:
+        load_answers(path)
+    assert str(path) in str(error.value)
+
+
+def test_numbers_in_toml_are_read_exactly():
+    answers = parse_answers('[answers]\nloss = 3.25\n"prediction.1" = 3\n')
+    assert dict(answers.numbers) == {"loss": "3.25", "prediction.1": "3"}
+
+
+@pytest.mark.parametrize("text", [
+    "9^9^9^9", "(x+1)^100000", "(" * 10_000 + "1" + ")" * 10_000, "x+" * 500_000 + "x",
+    r"\write18{touch pwned}", r"\def\x{1}",
+])
+def test_hostile_expressions_end_in_a_verdict(key, text):
+    assert judge_proof("w0", text, key, 2).verdict in ("unparseable", "unknown", "incorrect")
+
+
+def test_payload_in_an_answer_never_runs(tmp_path):
+    target = tmp_path / "pwned"
+    payload = f"__import__('os').system('touch {target}')"
+    path = tmp_path / "evil.toml"
+    path.write_text(f'[answers]\nloss = "{payload}"\n[proofs]\nw0 = "{payload}"\n', encoding="utf-8")
+    report = check(load_answers(path))
+    assert not target.exists()
+    verdicts = {j.key: j.verdict for j in report.judgements}
+    assert verdicts["loss"] == "unparseable" and verdicts["proofs.w0"] == "unparseable"
+
+
+def test_numeric_value_matching_helper():
+    assert match("2.86", read_number("2.86"), read_number("2.855647"), Tolerance()) == "rounded"
+    assert match("2.9", read_number("2.9"), read_number("2.855647"), Tolerance()) == "too-few-digits"
+    assert match("2.85", read_number("2.85"), read_number("2.855647"), Tolerance()) is None

@@ -1,0 +1,120 @@
+"""`chainrule equiv`, `eval`, `template` and `check` as users run them: output and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+ANSWERS = Path(__file__).parent / "answers"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("a, b, code, word", [
+    ("(x+1)^2", "x^2+2x+1", 0, "equivalent"),
+    ("sqrt(x^2)", "abs(x)", 0, "equivalent"),
+    ("max(0, z)", r"\max\left(0, z\right)", 0, "equivalent"),
+    (r"\frac{\partial L}{\partial w_0}", r"\delta_h \cdot x[0]", 0, "equivalent"),
+    ("dL/dz", r"\delta_{\hat{y}} \cdot w_3 \cdot g'(z)", 0, "equivalent"),
+    ("(x+1)^2", "x^2+1", 1, "not equivalent"),
+    ("max(0, z)", "z", 1, "not equivalent"),
+    ("x", "foo", 2, ""),
+])
+def test_equiv(a, b, code, word):
+    result = run("equiv", a, b)
+    assert result.returncode == code, result.stderr
+    assert result.stdout.startswith(word)
+    if code == 2:
+        assert "foo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_equiv_json_gives_an_exact_counterexample():
+    result = run("equiv", "(x+1)^2", "x^2+1", "--json")
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "not equivalent"
+    x = Fraction(data["counterexample"]["x"])
+    assert Fraction(data["values"]["A"]) == (x + 1) ** 2 and Fraction(data["values"]["B"]) == x**2 + 1
+    assert (x + 1) ** 2 != x**2 + 1
+
+
+@pytest.mark.parametrize("args, output", [
+    ([r"\frac{\partial L}{\partial w_3}", "--sample", "1"], "51/5 = 10.2"),
+    (["delta_h * x[0]", "--sample", "1"], "34/5 = 6.8"),
+    (["dL/dw4", "--sample", "2"], "-19/5 = -3.8"),
+    (["x^2 + 2x + 1", "--set", "x=1/3"], "16/9 ≈ 1.777778"),
+    (["yhat", "--sample", "2", "--set", "w_4=1.5"], "3/2 = 1.5"),
+])
+def test_eval(args, output):
+    result = run("eval", *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["z"], "use --sample"),
+    (["z", "--sample", "3"], "--sample 3"),
+    (["z", "--set", "q=__import__"], "--set"),
+])
+def test_eval_errors_are_one_line(args, message):
+    result = run("eval", *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_template_is_a_valid_answers_file_with_every_key(tmp_path):
+    result = run("template")
+    assert result.returncode == 0
+    data = tomllib.loads(result.stdout)
+    assert len(data["answers"]) == 24 and set(data["proofs"]) == {"w0", "w1", "w2", "w3", "w4"}
+    path = tmp_path / "blank.toml"
+    path.write_text(result.stdout, encoding="utf-8")
+    assert run("check", str(path)).returncode == 1  # blank answers are not correct
+
+
+def test_check_one_correct_file_exits_0():
+    result = run("check", str(ANSWERS / "correct.toml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "29/29 correct" in result.stdout
+
+
+def test_check_json_contract(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('[answers]\n"gradient.w0" = "1.7"\n', encoding="utf-8")
+    data = json.loads(run("check", str(path), "--json").stdout)
+    answer = data["answers"]["gradient.w0"]
+    assert set(answer) == {"verdict", "expected", "given", "mistakes", "feedback"}
+    assert answer["verdict"] == "incorrect" and answer["mistakes"] == ["missing-factor-2"]
+    assert data["answers"]["proofs.w0"]["verdict"] == "missing"
+
+
+def test_check_class_in_parallel_with_gradebook(tmp_path):
+    files = []
+    for n in range(6):
+        target = tmp_path / f"s{n}.toml"
+        shutil.copy(ANSWERS / "correct.toml", target)
+        files.append(str(target))
+    (tmp_path / "s5.toml").write_text('[answers]\n"loss" = "6.5"\n', encoding="utf-8")
+    (tmp_path / "broken.toml").write_bytes(b"\x00\x01")
+    gradebook = tmp_path / "grades.csv"
+    result = run("check", *files, str(tmp_path / "broken.toml"), "--csv", str(gradebook))
+    assert result.returncode == 2  # one file could not be read; the others are still graded
+    rows = list(csv.DictReader(gradebook.open(encoding="utf-8")))
+    assert len(rows) == 7
+    assert [r["correct"] for r in rows[:5]] == ["29"] * 5
+    assert rows[5]["mistakes"] == "loss-sum-not-mean"
+    assert "binary" in rows[6]["error"]
+
+
+def test_check_wrong_answers_exit_1(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('[answers]\n"loss" = "3.25"\n', encoding="utf-8")
+    assert run("check", str(path)).returncode == 1
