@@ -128,12 +128,18 @@ def _real_roots(poly: sp.Poly) -> list:
     return sorted(set(sp.real_roots(poly)), key=_key)
 
 
+def minimal_polynomial(value) -> sp.Poly:
+    """The minimal polynomial in η of an algebraic number (a root object or radicals)."""
+    if isinstance(value, sp.CRootOf):
+        return sp.Poly(value.poly.as_expr().xreplace({value.poly.gen: ETA}), ETA, domain="QQ")
+    return sp.Poly(sp.minimal_polynomial(value, ETA), ETA, domain="QQ")
+
+
 def _is_root(poly: sp.Poly, value) -> bool:
     """Exact: does the polynomial vanish at this algebraic number?"""
     if value.is_Rational:
         return poly.eval(value) == 0
-    minimal = sp.Poly(value.poly.as_expr().xreplace({value.poly.gen: ETA}), ETA, domain="QQ")
-    return sp.gcd(poly, minimal).degree() > 0 and poly.rem(minimal).is_zero
+    return poly.rem(minimal_polynomial(value)).is_zero
 
 
 def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis:
@@ -212,7 +218,7 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     for eta, poly in candidates:
         value = _value_at(poly, eta)
         if best is None or sp.N(value, 50) < sp.N(best.loss, 50):
-            best = Best(eta, value, None if eta.is_Rational else sp.Poly(eta.poly.as_expr(), eta.poly.gen))
+            best = Best(eta, value, None if eta.is_Rational else minimal_polynomial(eta))
     if best is None or not sp.N(best.loss, 50) < sp.N(initial_loss, 50):
         return None
     return best
@@ -222,5 +228,4 @@ def _value_at(poly: sp.Poly, eta) -> sp.Expr:
     """p(η) exactly; for an algebraic η, reduced modulo its minimal polynomial first."""
     if eta.is_Rational:
         return poly.eval(eta)
-    minimal = sp.Poly(eta.poly.as_expr().xreplace({eta.poly.gen: ETA}), ETA, domain="QQ")
-    return sp.expand(poly.rem(minimal).as_expr().xreplace({ETA: eta}))
+    return sp.expand(poly.rem(minimal_polynomial(eta)).as_expr().xreplace({ETA: eta}))

@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Not, Or
+from sympy.logic.boolalg import ITE, And, BooleanFalse, BooleanTrue, Not, Or
+
+from .regions import is_empty
 
 MAX_REGIONS = 256
 WITNESS_TRIES = 400
@@ -81,6 +83,7 @@ class _Resolver:
 
     def __init__(self, deadline: float):
         self.kinks: list[Kink] = []
+        self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
 
@@ -125,6 +128,9 @@ class _Resolver:
             return 1 - sp.Mul(*(1 - self.condition(c) for c in condition.args))
         if isinstance(condition, Not):
             return 1 - self.condition(condition.args[0])
+        if isinstance(condition, ITE):
+            test, then, otherwise = (self.condition(c) for c in condition.args)
+            return test * then + (1 - test) * otherwise
         op = _OPS.get(type(condition))
         if op is None:
             raise Undecided(f"cannot decide the condition {condition}")
@@ -151,11 +157,14 @@ class _Resolver:
         return kink, ratio
 
 
-class _Indicator(sp.Symbol):
-    """Placeholder for 'condition op holds on this kink'; replaced once the kink's states are known."""
+class _Indicator(sp.Dummy):
+    """Placeholder for 'condition op holds on this kink'; replaced once the kink's states are known.
+
+    A Dummy, not a Symbol: SymPy caches Symbols by name, which would share stale attributes.
+    """
 
     def __new__(cls, kink: Kink, op: str):
-        obj = sp.Symbol.__new__(cls, f"I[{kink.indicator.name},{op}]")
+        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
         obj.kink_indicator, obj.op = kink.indicator, op
         return obj
 
@@ -202,9 +211,9 @@ def _region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, str]
         sign_set = _SIGN_SETS[states[indicator.kink_indicator]]
         wanted = _SIGN_SETS[indicator.op]
         if sign_set <= wanted:
-            mapping[indicator] = 1
+            mapping[indicator] = sp.Integer(1)
         elif not sign_set & wanted:
-            mapping[indicator] = 0
+            mapping[indicator] = sp.Integer(0)
         else:
             raise Undecided("a condition does not follow from the region")
     return expr.xreplace(mapping)
@@ -261,7 +270,9 @@ def prove_equal(lhs: sp.Expr, rhs: sp.Expr, *, time_limit: float = 30.0,
 
 
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int) -> Proof:
-    left, right = resolver.resolve(sp.sympify(lhs)), resolver.resolve(sp.sympify(rhs))
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    resolver.variables = lhs.free_symbols | rhs.free_symbols
+    left, right = resolver.resolve(lhs), resolver.resolve(rhs)
     kinks = resolver.kinks
     if not kinks:
         zero = _is_zero(left - right, resolver)
@@ -291,6 +302,9 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
             regions.append(Region(signs, Verdict.PROVED, None))
             continue
         found = _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated)
+        if found.verdict is Verdict.UNKNOWN and _empty(kinks, states):
+            regions.append(Region(signs, Verdict.PROVED, None))  # no real point: holds vacuously
+            continue
         regions.append(Region(signs, found.verdict, None))
         if found.verdict is Verdict.REFUTED and counterexample is None:
             counterexample = found.counterexample
@@ -303,6 +317,11 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
     return Proof(Verdict.PROVED, method, detail)
 
 
+def _empty(kinks: list[Kink], states: dict) -> bool:
+    conditions = [(sp.expand(_region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks]
+    return is_empty(conditions) is True
+
+
 def _all_states(kinks: list[Kink]):
     for combination in itertools.product(*(k.states for k in kinks)):
         yield {k.indicator: state for k, state in zip(kinks, combination)}
@@ -310,7 +329,7 @@ def _all_states(kinks: list[Kink]):
 
 def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
     value = sp.expand(_region_value(left, kinks, states).xreplace(
-        {k.indicator: (1 if states[k.indicator] in ("gt", "ge") else 0) for k in kinks}))
+        {k.indicator: sp.Integer(1 if states[k.indicator] in ("gt", "ge") else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(_region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)
@@ -350,7 +369,8 @@ def _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated=None
 
 def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, sp.Expr], ...] | None:
     indicators = {k.indicator for k in kinks}
-    variables = sorted((d.free_symbols | {s for k in kinks for s in k.polynomial.free_symbols}) - indicators,
+    variables = sorted((d.free_symbols | resolver.variables | {s for k in kinks for s in k.polynomial.free_symbols})
+                       - indicators,
                        key=sp.default_sort_key)
     variables = [v for v in variables if not isinstance(v, _Indicator) and v not in eliminated]
     rng = random.Random(20211)

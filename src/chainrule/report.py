@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .learning_rate import minimal_polynomial
 from .numerics import decimal
 from .solution import CheckedChain, Solution
 
@@ -126,7 +127,7 @@ def _identity_json(checked: CheckedChain, key: str) -> dict:
 def _algebraic(value: sp.Expr) -> dict:
     entry = {"exact": exact(value), "decimal": decimal(value, 12) if value is not sp.oo else "oo"}
     if not value.is_Rational and value is not sp.oo:
-        entry["polynomial"] = str(value.poly.as_expr())
+        entry["polynomial"] = str(minimal_polynomial(value).clear_denoms()[1].as_expr())
     return entry
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import weighted_sum_latex
-from .learning_rate import LearningRateAnalysis
+from .learning_rate import LearningRateAnalysis, minimal_polynomial
 from .model import ACTIVATION_LATEX, Model, Unit
 from .numerics import SampleValues, decimal
 from .proof import Proof, Verdict
@@ -167,18 +167,10 @@ def proof_context(proof: Proof, p) -> dict:
             "counterexample": counterexample, "reason": proof.reason}
 
 
-def describe_eta(value, p) -> str:
-    """An algebraic η: exact if rational, else 'the root of P near d'."""
-    if value.is_Rational:
-        return p.number(value)
-    poly = sp.Poly(value.poly.as_expr(), value.poly.gen)
-    eta = sp.Symbol(r"\eta")
-    return rf"\eta^\star \approx {decimal(value)}"
-
-
 def _root_polynomial(value) -> str:
-    eta = sp.Symbol(r"\eta")
-    return sp.latex(value.poly.as_expr().xreplace({value.poly.gen: eta})) + " = 0"
+    """`p(η) = 0` for the minimal polynomial of an algebraic η, with integer coefficients."""
+    poly = minimal_polynomial(value).clear_denoms()[1]
+    return sp.latex(poly.as_expr().xreplace({poly.gen: sp.Symbol(r"\eta")})) + " = 0"
 
 
 def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
