@@ -39,8 +39,14 @@ def sheet_context(solution: Solution, p) -> dict:
         "predictions": [p.number(s.prediction) for s in training.initial.samples],
         "loss_line": _loss_line(model, training.initial.samples, p),
         "loss": p.number(training.initial.loss),
-        "delta_chains": [chain_context(c, p) for c in solution.delta_proofs],
-        "chains": [chain_context(c, p) for c in solution.identities],
+        "delta_chains": [
+            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$")
+            for c, u in zip(solution.delta_proofs, reversed(model.units))
+        ],
+        "chains": [
+            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$")
+            for i, c in enumerate(solution.identities, start=1)
+        ],
         "all_proved": solution.all_proved,
         "backprop": [backward_lines(model, s, p) for s in training.initial.samples],
         "gradient": [
@@ -137,10 +143,11 @@ def backward_lines(model: Model, sample: SampleValues, p) -> dict:
             "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
 
 
-def chain_context(checked: CheckedChain, p) -> dict:
+def chain_context(checked: CheckedChain, p, heading: str) -> dict:
     steps = checked.chain.steps
     return {
         "subject": checked.chain.subject,
+        "heading": heading,
         "lhs": steps[0].latex,
         "steps": [
             {"latex": step.latex, "reason": step.reason, "mark": VERDICT_MARK[proof.verdict],
@@ -195,8 +202,10 @@ def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     best = analysis.best
     spec_loss = analysis.loss_at(eta_spec)
     inside = any(a < eta_spec and (b is sp.oo or eta_spec < b) for a, b in analysis.decrease)
+    last = analysis.pieces[-1].loss
     return {
         "available": True,
+        "grows": last.degree() > 0 and last.LC() > 0,
         "pieces": pieces,
         "changes": changes,
         "decrease": decrease,
