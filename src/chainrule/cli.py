@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a variable")
     evaluate.add_argument("--json", action="store_true")
 
+    lr = commands.add_parser("lr", help="question 7: the loss after one step as a function of η, and training curves")
+    lr.add_argument("spec", nargs="?", default="inf264_hw4")
+    lr.add_argument("--json", action="store_true")
+
     template = commands.add_parser("template", help="print a blank answers file for a spec")
     template.add_argument("spec", nargs="?", default="inf264_hw4")
 
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import commands
 
         handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
-                   "check": commands.check}[args.command]
+                   "check": commands.check, "lr": commands.learning_rate}[args.command]
         return handler(args)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say

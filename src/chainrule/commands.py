@@ -124,6 +124,18 @@ class _NoNames:
         return ()
 
 
+def learning_rate(args) -> int:
+    from . import report
+    from .solution import solve
+
+    solution = solve(load(args.spec))
+    if args.json:
+        print(json.dumps({"name": solution.spec.name, **report.solution_json(solution)["learning_rate"]}, indent=2))
+    else:
+        print(report.learning_rate_text(solution))
+    return EXIT_OK
+
+
 def template(args) -> int:
     spec = load(args.spec)
     lines = [f"# Answers for {spec.title}", "# Values are strings: \"17/5\", \"3.4\", \"\\\\frac{17}{5}\" or an expression.",

@@ -229,3 +229,111 @@ def _value_at(poly: sp.Poly, eta) -> sp.Expr:
     if eta.is_Rational:
         return poly.eval(eta)
     return sp.expand(poly.rem(minimal_polynomial(eta)).as_expr().xreplace({ETA: eta}))
+
+
+# ---------------------------------------------------------------- training curves
+
+CURVE_STEPS = 50
+EXACT_DIGITS = 400  # past this many digits in θ, a curve continues in floats
+BLOW_UP = sp.Float("1e40")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The loss over N gradient-descent steps with one learning rate."""
+
+    label: str  # why this η was chosen
+    eta: sp.Rational
+    losses: tuple[sp.Expr, ...]  # losses[k] after k steps; exact while `exact_steps` allows
+    exact_steps: int  # losses[:exact_steps + 1] are exact
+    outcome: str  # "decreases", "oscillates", "increases" or "diverges"
+
+
+def _size(theta) -> int:
+    return max(len(str(abs(v.p))) + len(str(v.q)) for v in theta) if all(v.is_Rational for v in theta) else 0
+
+
+def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: int = CURVE_STEPS,
+                   trainer=None) -> Curve:
+    """Train with rate η: exact rationals while θ stays small, then floats from the same formulas."""
+    from .numerics import FloatTrainer, evaluate
+
+    theta = tuple(rational(v) for v in derivation.model.spec.init)
+    current = evaluate(derivation, theta)
+    losses, exact_steps, diverged = [current.loss], 0, False
+    while len(losses) <= steps:
+        theta = tuple(w - eta * g for w, g in zip(current.theta, current.gradient))
+        if _size(theta) > EXACT_DIGITS or not all(v.is_Rational for v in theta):
+            break
+        current = evaluate(derivation, theta)
+        losses.append(current.loss)
+        exact_steps += 1
+        if abs(current.loss) > BLOW_UP:
+            return Curve(label, eta, tuple(losses), exact_steps, "diverges")
+    if len(losses) <= steps:
+        trainer = trainer or FloatTrainer(derivation)
+        values, rate = [float(v) for v in theta], float(eta)
+        try:
+            while len(losses) <= steps:
+                loss, gradient = trainer.loss_and_gradient(values)
+                losses.append(sp.Float(loss, 15))
+                if not loss < float(BLOW_UP):
+                    diverged = True
+                    break
+                values = [w - rate * g for w, g in zip(values, gradient)]
+        except (OverflowError, ValueError, ZeroDivisionError):
+            diverged = True
+    return Curve(label, eta, tuple(losses), exact_steps, _outcome(losses, diverged))
+
+
+def _outcome(losses: list, diverged: bool) -> str:
+    if diverged or losses[-1] > 100 * losses[0]:
+        return "diverges"
+    tail = [sp.N(v, 30) for v in losses[-11:]]
+    turns = sum(1 for a, b, c in zip(tail, tail[1:], tail[2:]) if (b - a) * (c - b) < 0)
+    if turns >= len(tail) // 2:
+        return "oscillates"
+    return "decreases" if losses[-1] < losses[0] else "increases"
+
+
+def _round(value, digits: int = 2) -> sp.Rational:
+    """A short positive rational near value (2 significant figures), for a readable η."""
+    number = float(sp.N(value, 30))
+    return sp.Rational(f"{number:.{digits}g}") if number > 0 else sp.Rational(1, 1000)
+
+
+def chosen_rates(analysis: LearningRateAnalysis, spec_eta: sp.Rational) -> tuple[tuple[str, sp.Rational], ...]:
+    """A handful of η that show the picture: too small, the spec's, the best, near the edge, past it."""
+    rates = [("far too small", _round(spec_eta / 10, 1)), ("the spec's", spec_eta)]
+    if analysis.best is not None:
+        rates.append(("best one-step", _round(analysis.best.eta, 2)))
+    if analysis.decrease and analysis.decrease[0][1] is not sp.oo:
+        edge = analysis.decrease[0][1]
+        rates.append(("near the edge", _round(edge * sp.Rational(9, 10), 2)))
+    seen, unique = set(), []
+    for label, eta in rates:
+        if eta not in seen:
+            seen.add(eta)
+            unique.append((label, eta))
+    return tuple(sorted(unique, key=lambda pair: pair[1]))
+
+
+PAST_EDGE = (sp.Rational(3, 2), sp.Integer(2), sp.Integer(3), sp.Integer(5), sp.Integer(10))
+
+
+def curves(derivation: Derivation, analysis: LearningRateAnalysis, spec_eta: sp.Rational,
+           steps: int = CURVE_STEPS) -> tuple[Curve, ...]:
+    """Curves for the chosen η, plus the smallest multiple of the edge that diverges or oscillates."""
+    from .numerics import FloatTrainer
+
+    trainer = FloatTrainer(derivation)
+    result = [training_curve(derivation, eta, label, steps, trainer) for label, eta in chosen_rates(analysis, spec_eta)]
+    if analysis.decrease and analysis.decrease[0][1] is not sp.oo:
+        edge, past = analysis.decrease[0][1], None
+        for factor in PAST_EDGE:
+            past = training_curve(derivation, _round(edge * factor, 2), "past the edge", steps, trainer)
+            if past.outcome in ("diverges", "oscillates"):
+                break
+        if all(c.eta != past.eta for c in result):
+            result.append(past)
+    return tuple(sorted(result, key=lambda c: c.eta))

@@ -24,6 +24,8 @@ from .errors import ChainruleError
 MAX_DEPTH = 200
 MAX_NUMERAL_DIGITS = 1000
 MAX_EXPONENT = 1000
+# SymPy's work on nested Piecewise (relu, g) grows steeply: 24 levels take seconds.
+MAX_CALL_DEPTH = 10
 # ~4000 decimal digits: Python 3.11 refuses to print an int longer than 4300 digits.
 MAX_NUMBER_BITS = 13_300
 
@@ -276,6 +278,7 @@ def _bits(expr: sympy.Expr) -> int:
 class _Builder:
     def __init__(self, text: str, vocabulary: Vocabulary):
         self.text, self.vocab = text, vocabulary
+        self.call_depth = 0
 
     def fail(self, message: str, at: Tree | Token | int | None,
              suggestion: str | None = None) -> NoReturn:
@@ -433,11 +436,19 @@ class _Builder:
 
     def _call(self, node: Tree) -> sympy.Expr:
         head, args = node.children
-        return self.apply(head, [self.build(a) for a in args.children], node)
+        return self.apply(head, self.arguments(args.children, node), node)
 
     def _bare_call(self, node: Tree) -> sympy.Expr:
         head, arg = node.children
-        return self.apply(head, [self.build(arg)], node)
+        return self.apply(head, self.arguments([arg], node), node)
+
+    def arguments(self, nodes: list, at: Tree) -> list[sympy.Expr]:
+        self.call_depth += 1
+        if self.call_depth > MAX_CALL_DEPTH:
+            self.fail(f"functions are nested more than {MAX_CALL_DEPTH} deep", at)
+        values = [self.build(n) for n in nodes]
+        self.call_depth -= 1
+        return values
 
     def apply(self, head: Token, args: list[sympy.Expr], at: Tree) -> sympy.Expr:
         name = _canon_plain(head.value)

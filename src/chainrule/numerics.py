@@ -7,6 +7,8 @@ such as exp(-3) for smooth activations).
 
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_EVEN, Decimal
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Sequence
@@ -117,14 +119,97 @@ def _exact(value: sp.Expr) -> sp.Expr:
         return value
     if value.has(sp.Piecewise):
         raise ValueError(f"a branch could not be decided at this point: {value}")
-    return sp.nsimplify(value) if value.is_Float else sp.cancel(value) if value.has(sp.exp) else value
+    if value.is_Float:  # a training curve past its exact steps continues in 60-digit floats
+        return value
+    return sp.cancel(value) if value.has(sp.exp) else value
 
 
 def decimal(value: sp.Expr, digits: int = 6) -> str:
-    """A decimal for people: `2.855647`; exact integers and short decimals print without padding."""
-    if value.is_Rational and value.q in (1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 100, 125, 200, 250, 500, 1000):
-        text = format(sp.Float(value, 30), f".{digits}f").rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
-    number = sp.N(value, 30)
-    text = format(float(number), f".{digits}g") if abs(number) < 1e-4 else f"{float(number):.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+    """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
+    scientific notation below 1e-4 or from 1e9 on."""
+    number = Decimal(str(sp.N(value, 40)))
+    if number == 0:
+        return "0"
+    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
+        return f"{number:.{digits}e}"
+    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text
+
+
+# ---------------------------------------------------------------- fast float passes (plots)
+
+_FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
+
+
+def compile_float(expr: sp.Expr, symbols: dict[sp.Symbol, int]):
+    """A closure computing expr in Python floats from a list of values (no eval: a tree walk, once)."""
+    if expr.is_Number:
+        value = float(expr)
+        return lambda env: value
+    if expr.is_Symbol:
+        index = symbols[expr]
+        return lambda env: env[index]
+    if isinstance(expr, sp.Add):
+        parts = [compile_float(a, symbols) for a in expr.args]
+        return lambda env: sum(p(env) for p in parts)
+    if isinstance(expr, sp.Mul):
+        parts = [compile_float(a, symbols) for a in expr.args]
+        return lambda env: math.prod(p(env) for p in parts)
+    if isinstance(expr, sp.Pow):
+        base, exponent = compile_float(expr.base, symbols), compile_float(expr.exp, symbols)
+        return lambda env: base(env) ** exponent(env)
+    if isinstance(expr, sp.Piecewise):
+        branches = [(compile_float(value, symbols), _compile_condition(condition, symbols))
+                    for value, condition in expr.args]
+        return lambda env: next(v(env) for v, c in branches if c(env))
+    function = _FLOAT_FUNCTIONS.get(expr.func)
+    if function is not None:
+        inner = compile_float(expr.args[0], symbols)
+        return lambda env: function(inner(env))
+    raise NotImplementedError(f"no float evaluation for {expr.func}")
+
+
+def _compile_condition(condition, symbols):
+    if condition is sp.true:
+        return lambda env: True
+    operators = {sp.LessThan: float.__le__, sp.StrictLessThan: float.__lt__,
+                 sp.GreaterThan: float.__ge__, sp.StrictGreaterThan: float.__gt__}
+    compare = operators.get(type(condition))
+    if compare is None:
+        raise NotImplementedError(f"no float evaluation for {condition}")
+    left, right = compile_float(condition.lhs, symbols), compile_float(condition.rhs, symbols)
+    return lambda env: compare(float(left(env)), float(right(env)))
+
+
+class FloatTrainer:
+    """Gradient descent in floats, from the same node definitions and δ recursion as the exact pass."""
+
+    def __init__(self, derivation: Derivation):
+        model = derivation.model
+        self.model, self.spec = model, model.spec
+        order = [*model.leaves, *(n for n in model.nodes if n.definition is not None), *model.deltas]
+        self.index = {node.symbol: i for i, node in enumerate(order)}
+        self.size = len(order)
+        self.steps = [(self.index[n.symbol], compile_float(n.definition, self.index))
+                      for n in model.nodes if n.definition is not None]
+        self.steps += [(self.index[u.delta.symbol], compile_float(derivation.delta_formula[u.delta.name], self.index))
+                       for u in reversed(model.units)]
+        self.gradient = [compile_float(derivation.backprop[p.name], self.index) for p in model.parameters]
+        self.loss_index = self.index[model.loss.symbol]
+
+    def loss_and_gradient(self, theta: list[float]) -> tuple[float, list[float]]:
+        model, count = self.model, len(self.spec.x)
+        total, gradient = 0.0, [0.0] * len(theta)
+        for x, y in zip(self.spec.x, self.spec.y):
+            env = [0.0] * self.size
+            for node, value in zip(model.inputs, x):
+                env[self.index[node.symbol]] = float(value)
+            env[self.index[model.target.symbol]] = float(y)
+            for node, value in zip(model.parameters, theta):
+                env[self.index[node.symbol]] = value
+            for position, compute in self.steps:
+                env[position] = compute(env)
+            total += env[self.loss_index]
+            gradient = [g + f(env) for g, f in zip(gradient, self.gradient)]
+        return total / count, [g / count for g in gradient]

@@ -152,4 +152,38 @@ def _learning_rate_json(solution: Solution) -> dict:
         "decrease_interval": [{"from": _algebraic(a), "to": _algebraic(b)} for a, b in analysis.decrease],
         "best": None if best is None else {"eta": _algebraic(best.eta), "loss": {
             "exact": exact(best.loss), "decimal": decimal(best.loss, 12)}},
+        "spec_eta_inside_decrease": any(a < eta and (b is sp.oo or eta < b) for a, b in analysis.decrease),
+        "curves": [curve_json(c) for c in solution.curves],
     }
+
+
+def curve_json(curve) -> dict:
+    """A training curve: exact strings for the exact steps, then decimals marked as such."""
+    return {
+        "label": curve.label,
+        "eta": exact(curve.eta),
+        "outcome": curve.outcome,
+        "exact_steps": curve.exact_steps,
+        "losses": [
+            {"step": k, "loss": exact(v) if k <= curve.exact_steps else decimal(v, 12), "exact": k <= curve.exact_steps}
+            for k, v in enumerate(curve.losses)
+        ],
+    }
+
+
+def learning_rate_text(solution: Solution) -> str:
+    """`chainrule lr`: the analysis in words, then both pictures as text."""
+    from .plots import one_step_plot, text_pictures
+
+    lines = [f"{solution.spec.title}: the learning rate (question 7)", ""]
+    lines += _learning_rate_lines(solution)
+    analysis = solution.learning_rate
+    if not analysis.available:
+        return "\n".join(lines)
+    eta = solution.training.learning_rate
+    lines.append(f"the spec's eta = {exact(eta)} brings the loss to {_number(analysis.loss_at(eta))}")
+    for curve in solution.curves:
+        lines.append(f"eta = {exact(curve.eta)} ({curve.label}): after {len(curve.losses) - 1} steps "
+                     f"loss ≈ {decimal(curve.losses[-1])}, {curve.outcome}")
+    lines += ["", text_pictures(one_step_plot(analysis, eta), solution.curves)]
+    return "\n".join(lines)

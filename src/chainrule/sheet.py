@@ -66,6 +66,7 @@ def sheet_context(solution: Solution, p) -> dict:
             {"step": k, "loss": p.number(e.loss)} for k, e in enumerate(training.evaluations)
         ] if len(training.evaluations) > 2 else [],
         "lr": learning_rate_context(solution.learning_rate, training, p),
+        "figures": figures_context(solution, p),
     }
 
 
@@ -262,3 +263,46 @@ def network_picture(model: Model) -> dict:
             edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex})
         edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex})
     return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12}
+
+
+def _g(value, cap=None) -> str:
+    """A plot coordinate: 6 significant digits, deterministic."""
+    number = float(sp.N(value, 20))
+    if cap is not None:
+        number = min(number, cap)
+    return f"{number:.6g}"
+
+
+def figures_context(solution: Solution, p) -> dict | None:
+    """pgfplots data for question 7: the one-step loss against η, and training curves."""
+    from .plots import one_step_plot
+
+    analysis, training = solution.learning_rate, solution.training
+    if not analysis.available:
+        return None
+    plot = one_step_plot(analysis, training.learning_rate)
+    y_max = float(plot.y_max)
+    clip = y_max * 1.05
+    curves = []
+    floor = min(float(sp.N(v, 20)) for c in solution.curves for v in c.losses if float(sp.N(v, 20)) > 0)
+    cap = max(float(sp.N(c.losses[0], 20)) for c in solution.curves) * 1e6
+    for curve in solution.curves:
+        points = " ".join(f"({k},{_g(max(float(sp.N(v, 20)), floor), cap)})" for k, v in enumerate(curve.losses))
+        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
+                       "coordinates": points})
+    return {
+        "x_max": _g(plot.x_max), "y_max": _g(y_max),
+        "coordinates": " ".join(f"({_g(e)},{_g(v, clip)})" for e, v in zip(plot.etas, plot.losses)),
+        "shaded": [{"a": _g(a), "b": _g(b)} for a, b in plot.shaded],
+        "spec": {"eta": _g(plot.spec[0]), "loss": _g(plot.spec[1], clip)},
+        "best": None if plot.best is None else {"eta": _g(plot.best[0]), "loss": _g(plot.best[1], clip)},
+        "initial": _g(analysis.initial_loss),
+        "curves": curves,
+        "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
+    }
+
+
+def escape(text: str) -> str:
+    from .rendering import escape_tex
+
+    return escape_tex(text)

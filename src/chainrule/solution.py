@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .derivation import Chain, Derivation, derive
-from .learning_rate import LearningRateAnalysis, analyse
+from .learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from .model import Model, activation_derivative, build
 from .numerics import Training, train
 from .proof import Proof, Verdict, prove_equal
@@ -41,6 +41,7 @@ class Solution:
     identities: tuple[CheckedChain, ...]  # one per parameter, in flat order
     training: Training
     learning_rate: LearningRateAnalysis
+    curves: tuple[Curve, ...]  # training curves for a few η chosen from the analysis (question 7)
     relu_derivative_at_zero: sp.Expr | None  # g'(0) as the model's own diff gives it
 
     @property
@@ -73,5 +74,6 @@ def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0) -> Solut
     identities = tuple(check_chain(derivation, c, time_limit) for c in derivation.chains)
     training = train(derivation)
     analysis = analyse(derivation, training.initial)
+    chosen = curves(derivation, analysis, training.learning_rate) if analysis.available else ()
     at_zero = activation_derivative("relu")(sp.Integer(0)) if "relu" in spec.activations else None
-    return Solution(spec, model, derivation, deltas, identities, training, analysis, at_zero)
+    return Solution(spec, model, derivation, deltas, identities, training, analysis, chosen, at_zero)
