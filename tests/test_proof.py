@@ -12,17 +12,6 @@ from chainrule.proof import Verdict, prove_equal
 x, y = sp.symbols("x y", real=True)
 
 
-@pytest.fixture(autouse=True)
-def fresh_sympy_cache():
-    """Start every test from an empty SymPy cache, so each test sees only its own proofs.
-
-    prove_equal's answers depend on what SymPy's cache holds from earlier calls (see
-    test_verdict_does_not_depend_on_earlier_calls); without this, one test's history makes
-    unrelated later tests crash and hides which behaviour is actually wrong.
-    """
-    sp.core.cache.clear_cache()
-    yield
-    sp.core.cache.clear_cache()
 PROVED, REFUTED, UNKNOWN = Verdict.PROVED, Verdict.REFUTED, Verdict.UNKNOWN
 
 

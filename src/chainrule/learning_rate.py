@@ -8,7 +8,10 @@ From it we get, exactly: where the step lowers the loss, the best one-step η, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
+
+from fractions import Fraction
 
 import sympy as sp
 
@@ -59,6 +62,8 @@ class LearningRateAnalysis:
         """The exact loss after one step with learning rate eta (> 0)."""
         for piece in self.pieces:
             if piece.start <= eta and (piece.end is _INFINITY or eta <= piece.end):
+                if eta.is_Rational:
+                    return piece.loss.eval(eta)
                 return sp.expand(piece.loss.as_expr().xreplace({ETA: eta}))
         raise ValueError("eta must be positive")
 
@@ -101,8 +106,14 @@ class _Function:
         return _Function(tuple(breaks), tuple(polys))
 
 
+@lru_cache(maxsize=4096)
 def _key(value):
-    return (sp.N(value, 50), str(value))
+    """Sort key for algebraic numbers: a rational within 1e-25 (cheap for root objects), then text."""
+    if value.is_Rational:
+        return (value, str(value))
+    if isinstance(value, sp.CRootOf):
+        return (value.eval_rational(n=25), str(value))
+    return (sp.Rational(str(sp.N(value, 25))), str(value))
 
 
 def _gap(breaks: tuple, index: int) -> tuple:
@@ -115,11 +126,19 @@ def _between(start, end) -> sp.Rational:
     """A rational strictly inside (start, end), checked exactly."""
     if end is _INFINITY:
         return sp.floor(start) + 1
-    for digits in (30, 60, 120):
-        middle = sp.Rational(str(sp.N((start + end) / 2, digits)))
+    for digits in (20, 40, 80, 160):
+        middle = (_rational_near(start, digits) + _rational_near(end, digits)) / 2
         if bool(start < middle) and bool(middle < end):
             return middle
     raise ArithmeticError("could not separate two algebraic numbers")
+
+
+def _rational_near(value, digits: int) -> sp.Rational:
+    if value.is_Rational:
+        return value
+    if isinstance(value, sp.CRootOf):
+        return value.eval_rational(n=digits)
+    return sp.Rational(str(sp.N(value, digits)))
 
 
 def _real_roots(poly: sp.Poly) -> list:
@@ -217,9 +236,9 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     best = None
     for eta, poly in candidates:
         value = _value_at(poly, eta)
-        if best is None or sp.N(value, 50) < sp.N(best.loss, 50):
+        if best is None or _key(value)[0] < _key(best.loss)[0]:
             best = Best(eta, value, None if eta.is_Rational else minimal_polynomial(eta))
-    if best is None or not sp.N(best.loss, 50) < sp.N(initial_loss, 50):
+    if best is None or not _key(best.loss)[0] < initial_loss:
         return None
     return best
 
@@ -235,7 +254,7 @@ def _value_at(poly: sp.Poly, eta) -> sp.Expr:
 
 CURVE_STEPS = 50
 EXACT_DIGITS = 400  # past this many digits in θ, a curve continues in floats
-BLOW_UP = sp.Float("1e40")
+BLOW_UP_NUMBER = 1e40
 
 
 @dataclass(frozen=True)
@@ -250,40 +269,38 @@ class Curve:
 
 
 def _size(theta) -> int:
-    return max(len(str(abs(v.p))) + len(str(v.q)) for v in theta) if all(v.is_Rational for v in theta) else 0
+    """Digits in the largest numerator plus denominator (bit length is a cheap proxy)."""
+    return max(max(abs(v.numerator).bit_length(), v.denominator.bit_length()) for v in theta) * 30103 // 100000
 
 
 def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: int = CURVE_STEPS,
-                   trainer=None) -> Curve:
-    """Train with rate η: exact rationals while θ stays small, then floats from the same formulas."""
-    from .numerics import FloatTrainer, evaluate
+                   trainers=None) -> Curve:
+    """Train with rate η: exact fractions while θ stays small, then floats, from the same formulas."""
+    from .numerics import FastTrainer
 
-    theta = tuple(rational(v) for v in derivation.model.spec.init)
-    current = evaluate(derivation, theta)
-    losses, exact_steps, diverged = [current.loss], 0, False
-    while len(losses) <= steps:
-        theta = tuple(w - eta * g for w, g in zip(current.theta, current.gradient))
-        if _size(theta) > EXACT_DIGITS or not all(v.is_Rational for v in theta):
-            break
-        current = evaluate(derivation, theta)
-        losses.append(current.loss)
-        exact_steps += 1
-        if abs(current.loss) > BLOW_UP:
-            return Curve(label, eta, tuple(losses), exact_steps, "diverges")
-    if len(losses) <= steps:
-        trainer = trainer or FloatTrainer(derivation)
-        values, rate = [float(v) for v in theta], float(eta)
-        try:
-            while len(losses) <= steps:
-                loss, gradient = trainer.loss_and_gradient(values)
-                losses.append(sp.Float(loss, 15))
-                if not loss < float(BLOW_UP):
-                    diverged = True
-                    break
-                values = [w - rate * g for w, g in zip(values, gradient)]
-        except (OverflowError, ValueError, ZeroDivisionError):
-            diverged = True
-    return Curve(label, eta, tuple(losses), exact_steps, _outcome(losses, diverged))
+    exact, approximate = trainers or (FastTrainer(derivation, Fraction), FastTrainer(derivation, float))
+    theta = [Fraction(v) for v in derivation.model.spec.init]
+    rate = Fraction(int(eta.p), int(eta.q))
+    losses, exact_steps, diverged = [], -1, False
+    try:
+        while len(losses) <= steps and _size(theta) <= EXACT_DIGITS:
+            loss, gradient = exact.loss_and_gradient(theta)
+            losses.append(sp.Rational(loss.numerator, loss.denominator))
+            exact_steps += 1
+            if abs(loss) > BLOW_UP_NUMBER:
+                return Curve(label, eta, tuple(losses), exact_steps, "diverges")
+            theta = [w - rate * g for w, g in zip(theta, gradient)]
+        values, rate_float = [float(v) for v in theta], float(rate)
+        while len(losses) <= steps:
+            loss, gradient = approximate.loss_and_gradient(values)
+            losses.append(sp.Float(loss, 15))
+            if not loss < BLOW_UP_NUMBER:
+                diverged = True
+                break
+            values = [w - rate_float * g for w, g in zip(values, gradient)]
+    except (OverflowError, ValueError, ZeroDivisionError):
+        diverged = True
+    return Curve(label, eta, tuple(losses), max(exact_steps, 0), _outcome(losses, diverged))
 
 
 def _outcome(losses: list, diverged: bool) -> str:
@@ -298,7 +315,7 @@ def _outcome(losses: list, diverged: bool) -> str:
 
 def _round(value, digits: int = 2) -> sp.Rational:
     """A short positive rational near value (2 significant figures), for a readable η."""
-    number = float(sp.N(value, 30))
+    number = float(sp.N(value, 15))
     return sp.Rational(f"{number:.{digits}g}") if number > 0 else sp.Rational(1, 1000)
 
 
@@ -324,14 +341,14 @@ PAST_EDGE = (sp.Rational(3, 2), sp.Integer(2), sp.Integer(3), sp.Integer(5), sp.
 def curves(derivation: Derivation, analysis: LearningRateAnalysis, spec_eta: sp.Rational,
            steps: int = CURVE_STEPS) -> tuple[Curve, ...]:
     """Curves for the chosen η, plus the smallest multiple of the edge that diverges or oscillates."""
-    from .numerics import FloatTrainer
+    from .numerics import FastTrainer
 
-    trainer = FloatTrainer(derivation)
-    result = [training_curve(derivation, eta, label, steps, trainer) for label, eta in chosen_rates(analysis, spec_eta)]
+    trainers = (FastTrainer(derivation, Fraction), FastTrainer(derivation, float))
+    result = [training_curve(derivation, eta, label, steps, trainers) for label, eta in chosen_rates(analysis, spec_eta)]
     if analysis.decrease and analysis.decrease[0][1] is not sp.oo:
         edge, past = analysis.decrease[0][1], None
         for factor in PAST_EDGE:
-            past = training_curve(derivation, _round(edge * factor, 2), "past the edge", steps, trainer)
+            past = training_curve(derivation, _round(edge * factor, 2), "past the edge", steps, trainers)
             if past.outcome in ("diverges", "oscillates"):
                 break
         if all(c.eta != past.eta for c in result):

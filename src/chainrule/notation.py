@@ -24,8 +24,11 @@ from .errors import ChainruleError
 MAX_DEPTH = 200
 MAX_NUMERAL_DIGITS = 1000
 MAX_EXPONENT = 1000
-# SymPy's work on nested Piecewise (relu, g) grows steeply: 24 levels take seconds.
+# SymPy's own work grows steeply with some shapes: a relu of a sum of ten relus, 24 nested
+# relus, or a tower of 200 symbolic powers each take seconds. Homework never needs any of them.
 MAX_CALL_DEPTH = 10
+MAX_PIECEWISE_IN_ARGUMENT = 4
+MAX_POWER_HEIGHT = 20
 # ~4000 decimal digits: Python 3.11 refuses to print an int longer than 4300 digits.
 MAX_NUMBER_BITS = 13_300
 
@@ -278,7 +281,7 @@ def _bits(expr: sympy.Expr) -> int:
 class _Builder:
     def __init__(self, text: str, vocabulary: Vocabulary):
         self.text, self.vocab = text, vocabulary
-        self.call_depth = 0
+        self.call_depth = self.power_height = 0
 
     def fail(self, message: str, at: Tree | Token | int | None,
              suggestion: str | None = None) -> NoReturn:
@@ -413,9 +416,13 @@ class _Builder:
 
     def _power(self, node: Tree) -> sympy.Expr:
         children = node.children
+        self.power_height += len(children) - 1
+        if self.power_height > MAX_POWER_HEIGHT:
+            self.fail(f"powers are stacked more than {MAX_POWER_HEIGHT} high", node)
         value = self.build(children[-1])
         for i in range(len(children) - 2, -1, -1):
             value = self.power(self.build(children[i]), value, children[i + 1])
+        self.power_height -= len(children) - 1
         return value
 
     _npow = _power
@@ -432,7 +439,7 @@ class _Builder:
         return self.checked(sympy.Pow(base, exponent), at)
 
     def _abs(self, node: Tree) -> sympy.Expr:
-        return sympy.Abs(self.build(node.children[0]))
+        return self.apply(Token("FUNC", "abs"), self.arguments(node.children, node), node)
 
     def _call(self, node: Tree) -> sympy.Expr:
         head, args = node.children
@@ -448,6 +455,9 @@ class _Builder:
             self.fail(f"functions are nested more than {MAX_CALL_DEPTH} deep", at)
         values = [self.build(n) for n in nodes]
         self.call_depth -= 1
+        if sum(len(v.atoms(sympy.Piecewise)) for v in values) > MAX_PIECEWISE_IN_ARGUMENT:
+            self.fail(f"more than {MAX_PIECEWISE_IN_ARGUMENT} piecewise functions (relu, g) "
+                      "inside one function's arguments", at)
         return values
 
     def apply(self, head: Token, args: list[sympy.Expr], at: Tree) -> sympy.Expr:

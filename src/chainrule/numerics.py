@@ -8,6 +8,8 @@ such as exp(-3) for smooth activations).
 from __future__ import annotations
 
 import math
+import operator
+from fractions import Fraction
 from decimal import ROUND_HALF_EVEN, Decimal
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -137,75 +139,81 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
     return "0" if text in ("-0", "") else text
 
 
-# ---------------------------------------------------------------- fast float passes (plots)
+# ---------------------------------------------------------------- fast passes (training curves)
 
 _FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
+_COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt,
+            sp.GreaterThan: operator.ge, sp.StrictGreaterThan: operator.gt}
 
 
-def compile_float(expr: sp.Expr, symbols: dict[sp.Symbol, int]):
-    """A closure computing expr in Python floats from a list of values (no eval: a tree walk, once)."""
+def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
+    """A closure computing expr with `number` arithmetic (float or Fraction) from a list of values.
+
+    No eval: the expression tree is walked once into nested closures. Fractions stay exact; a
+    function such as exp has no exact Fraction value and raises NotImplementedError.
+    """
     if expr.is_Number:
-        value = float(expr)
+        value = number(Fraction(int(expr.p), int(expr.q))) if expr.is_Rational else number(float(expr))
         return lambda env: value
     if expr.is_Symbol:
         index = symbols[expr]
         return lambda env: env[index]
     if isinstance(expr, sp.Add):
-        parts = [compile_float(a, symbols) for a in expr.args]
+        parts = [compile_numeric(a, symbols, number) for a in expr.args]
         return lambda env: sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
-        parts = [compile_float(a, symbols) for a in expr.args]
+        parts = [compile_numeric(a, symbols, number) for a in expr.args]
         return lambda env: math.prod(p(env) for p in parts)
-    if isinstance(expr, sp.Pow):
-        base, exponent = compile_float(expr.base, symbols), compile_float(expr.exp, symbols)
-        return lambda env: base(env) ** exponent(env)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        base, exponent = compile_numeric(expr.base, symbols, number), int(expr.exp)
+        return lambda env: base(env) ** exponent
     if isinstance(expr, sp.Piecewise):
-        branches = [(compile_float(value, symbols), _compile_condition(condition, symbols))
+        branches = [(compile_numeric(value, symbols, number), _condition(condition, symbols, number))
                     for value, condition in expr.args]
         return lambda env: next(v(env) for v, c in branches if c(env))
     function = _FLOAT_FUNCTIONS.get(expr.func)
-    if function is not None:
-        inner = compile_float(expr.args[0], symbols)
+    if function is not None and number is float:
+        inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))
-    raise NotImplementedError(f"no float evaluation for {expr.func}")
+    raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")
 
 
-def _compile_condition(condition, symbols):
+def _condition(condition, symbols, number):
     if condition is sp.true:
         return lambda env: True
-    operators = {sp.LessThan: float.__le__, sp.StrictLessThan: float.__lt__,
-                 sp.GreaterThan: float.__ge__, sp.StrictGreaterThan: float.__gt__}
-    compare = operators.get(type(condition))
+    compare = _COMPARE.get(type(condition))
     if compare is None:
-        raise NotImplementedError(f"no float evaluation for {condition}")
-    left, right = compile_float(condition.lhs, symbols), compile_float(condition.rhs, symbols)
-    return lambda env: compare(float(left(env)), float(right(env)))
+        raise NotImplementedError(f"no evaluation for {condition}")
+    left, right = compile_numeric(condition.lhs, symbols, number), compile_numeric(condition.rhs, symbols, number)
+    return lambda env: compare(left(env), right(env))
 
 
-class FloatTrainer:
-    """Gradient descent in floats, from the same node definitions and δ recursion as the exact pass."""
+class FastTrainer:
+    """Loss and mean gradient with plain Python numbers, from the same node definitions and δ recursion."""
 
-    def __init__(self, derivation: Derivation):
+    def __init__(self, derivation: Derivation, number=float):
         model = derivation.model
-        self.model, self.spec = model, model.spec
+        self.model, self.spec, self.number = model, model.spec, number
         order = [*model.leaves, *(n for n in model.nodes if n.definition is not None), *model.deltas]
         self.index = {node.symbol: i for i, node in enumerate(order)}
         self.size = len(order)
-        self.steps = [(self.index[n.symbol], compile_float(n.definition, self.index))
+        self.steps = [(self.index[n.symbol], compile_numeric(n.definition, self.index, number))
                       for n in model.nodes if n.definition is not None]
-        self.steps += [(self.index[u.delta.symbol], compile_float(derivation.delta_formula[u.delta.name], self.index))
+        self.steps += [(self.index[u.delta.symbol],
+                        compile_numeric(derivation.delta_formula[u.delta.name], self.index, number))
                        for u in reversed(model.units)]
-        self.gradient = [compile_float(derivation.backprop[p.name], self.index) for p in model.parameters]
+        self.gradient = [compile_numeric(derivation.backprop[p.name], self.index, number) for p in model.parameters]
         self.loss_index = self.index[model.loss.symbol]
+        self.data = [([number(v) for v in x], number(y)) for x, y in zip(self.spec.x, self.spec.y)]
 
-    def loss_and_gradient(self, theta: list[float]) -> tuple[float, list[float]]:
-        model, count = self.model, len(self.spec.x)
-        total, gradient = 0.0, [0.0] * len(theta)
-        for x, y in zip(self.spec.x, self.spec.y):
-            env = [0.0] * self.size
+    def loss_and_gradient(self, theta):
+        model, count = self.model, len(self.data)
+        total, gradient = 0, [0] * len(theta)
+        for x, y in self.data:
+            env = [0] * self.size
             for node, value in zip(model.inputs, x):
-                env[self.index[node.symbol]] = float(value)
-            env[self.index[model.target.symbol]] = float(y)
+                env[self.index[node.symbol]] = value
+            env[self.index[model.target.symbol]] = y
             for node, value in zip(model.parameters, theta):
                 env[self.index[node.symbol]] = value
             for position, compute in self.steps:

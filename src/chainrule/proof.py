@@ -86,6 +86,7 @@ class _Resolver:
         self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
+        self._ratios: dict[sp.Expr, int] = {}  # condition polynomial -> index of its kink
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -143,9 +144,13 @@ class _Resolver:
         return _Indicator(kink, op)
 
     def kink_for(self, difference: sp.Expr, op: str) -> tuple[Kink, sp.Rational]:
-        for position, kink in enumerate(self.kinks):
+        known = self._ratios.get(difference)
+        candidates = [known] if known is not None else range(len(self.kinks))
+        for position in candidates:
+            kink = self.kinks[position]
             ratio = _constant_ratio(difference, kink.polynomial)
             if ratio is not None:
+                self._ratios[difference] = position
                 flipped = op if ratio > 0 else _FLIP[op]
                 if flipped not in kink.ops:
                     self.kinks[position] = kink = Kink(kink.polynomial, kink.indicator, kink.ops | {flipped})
@@ -257,23 +262,47 @@ def _is_polynomial(expr: sp.Expr) -> bool:
     return expr.is_polynomial(*expr.free_symbols)
 
 
+class Prover:
+    """Decides many identities over the same expressions, sharing the work of splitting them."""
+
+    def __init__(self, time_limit: float = 30.0, regions_detail: int = 8):
+        self.time_limit, self.regions_detail = time_limit, regions_detail
+        self.resolver = _Resolver(time.monotonic() + time_limit)
+
+    def prove(self, lhs: sp.Expr, rhs: sp.Expr) -> Proof:
+        """Decide lhs == rhs for all real values of the free symbols, region by region."""
+        self.resolver.deadline = time.monotonic() + self.time_limit
+        try:
+            return _prove(lhs, rhs, self.resolver, self.regions_detail)
+        except Undecided as why:
+            return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
+        except RecursionError:
+            return Proof(Verdict.UNKNOWN, "undecided", reason="expression too deeply nested")
+
+
 def prove_equal(lhs: sp.Expr, rhs: sp.Expr, *, time_limit: float = 30.0,
                 regions_detail: int = 8) -> Proof:
     """Decide lhs == rhs for all real values of the free symbols, region by region."""
-    resolver = _Resolver(time.monotonic() + time_limit)
-    try:
-        return _prove(lhs, rhs, resolver, regions_detail)
-    except Undecided as why:
-        return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
-    except RecursionError:
-        return Proof(Verdict.UNKNOWN, "undecided", reason="expression too deeply nested")
+    return Prover(time_limit, regions_detail).prove(lhs, rhs)
+
+
+def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
+    """The kinks an expression's branches depend on, directly or through other kinks."""
+    by_indicator = {k.indicator: k for k in kinks}
+    wanted, frontier = set(), [expr]
+    while frontier:
+        for atom in frontier.pop().atoms(_Indicator):
+            if atom.kink_indicator not in wanted:
+                wanted.add(atom.kink_indicator)
+                frontier.append(by_indicator[atom.kink_indicator].polynomial)
+    return [k for k in kinks if k.indicator in wanted]
 
 
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int) -> Proof:
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     resolver.variables = lhs.free_symbols | rhs.free_symbols
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
-    kinks = resolver.kinks
+    kinks = _relevant(sp.Tuple(left, right), resolver.kinks) if resolver.kinks else []
     if not kinks:
         zero = _is_zero(left - right, resolver)
         if zero:

@@ -10,7 +10,7 @@ from .derivation import Chain, Derivation, derive
 from .learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from .model import Model, activation_derivative, build
 from .numerics import Training, train
-from .proof import Proof, Verdict, prove_equal
+from .proof import Proof, Prover, Verdict
 from .spec import Spec, load
 
 
@@ -58,11 +58,11 @@ class Solution:
         return summary_latex(self)
 
 
-def check_chain(derivation: Derivation, chain: Chain, time_limit: float) -> CheckedChain:
+def check_chain(derivation: Derivation, chain: Chain, prover: Prover) -> CheckedChain:
     """Prove every consecutive step, and the first against the last, in x, y and θ."""
     values = [derivation.compose(step.value) for step in chain.steps]
-    steps = tuple(prove_equal(a, b, time_limit=time_limit) for a, b in zip(values, values[1:]))
-    return CheckedChain(chain, steps, prove_equal(values[0], values[-1], time_limit=time_limit))
+    steps = tuple(prover.prove(a, b) for a, b in zip(values, values[1:]))
+    return CheckedChain(chain, steps, prover.prove(values[0], values[-1]))
 
 
 def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0) -> Solution:
@@ -70,8 +70,9 @@ def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0) -> Solut
     spec = load(spec) if isinstance(spec, str) else spec
     model = build(spec)
     derivation = derive(model)
-    deltas = tuple(check_chain(derivation, c, time_limit) for c in derivation.delta_chains)
-    identities = tuple(check_chain(derivation, c, time_limit) for c in derivation.chains)
+    prover = Prover(time_limit)  # one prover: the chains share their ReLU kinks
+    deltas = tuple(check_chain(derivation, c, prover) for c in derivation.delta_chains)
+    identities = tuple(check_chain(derivation, c, prover) for c in derivation.chains)
     training = train(derivation)
     analysis = analyse(derivation, training.initial)
     chosen = curves(derivation, analysis, training.learning_rate) if analysis.available else ()
