@@ -25,8 +25,8 @@ def bars(xs: Sequence[float], ys: Sequence[float], *, height: int = 8, marks: di
          shade: Sequence[bool] | None = None, x_label: str = "", y_label: str = "") -> str:
     """One function as columns of eighth-blocks; `marks` puts a letter under chosen columns,
     `shade` draws '░' under the columns where it is true (e.g. where a step lowers the loss)."""
-    low, high = min(ys), max(ys)
-    low = low - (high - low) * 0.1 if high > low else low - 1.0  # a little room under the minimum
+    smallest, high = min(ys), max(ys)
+    low = smallest - (high - smallest) * 0.1 if high > smallest else smallest - 1.0  # room under the minimum
     span = (high - low) or 1.0
     levels = [round((y - low) / span * height * 8) for y in ys]
     rows = []
@@ -35,7 +35,7 @@ def bars(xs: Sequence[float], ys: Sequence[float], *, height: int = 8, marks: di
         for level in levels:
             filled = level - (row - 1) * 8
             line.append(BLOCKS[max(0, min(8, filled))])
-        label = _fmt(high) if row == height else (_fmt(low) if row == 1 else "")
+        label = _fmt(high) if row == height else (_fmt(smallest) if row == 1 else "")
         rows.append(f"{label:>9} │{''.join(line)}")
     axis = " " * 9 + " └" + "─" * len(xs)
     rows.append(axis)

@@ -1,0 +1,41 @@
+"""Terminal pictures: golden text for fixed inputs, and the `chainrule lr` command's pictures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chainrule.textplot import bars, lines
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_bars_golden():
+    xs = [k / 10 for k in range(11)]
+    ys = [(x - 0.4) ** 2 for x in xs]
+    picture = bars(xs, ys, height=4, marks={4: "*"}, shade=[y < 0.1 for y in ys], x_label="x", y_label="(x-0.4)^2")
+    assert picture == (GOLDEN / "bars.txt").read_text(encoding="utf-8")
+
+
+def test_lines_golden():
+    series = [("halving", [2.0 ** -k for k in range(9)]), ("growing", [3.0 ** k for k in range(5)])]
+    picture = lines(series, width=17, height=5, log=True)
+    assert picture == (GOLDEN / "lines.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("ys", [[1.0, 1.0, 1.0], [0.0, 0.0], [5.0]])
+def test_flat_data_does_not_divide_by_zero(ys):
+    assert bars(list(range(len(ys))), ys)
+
+
+def test_chainrule_lr_draws_both_pictures():
+    result = subprocess.run([sys.executable, "-m", "chainrule.cli", "lr"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "sample 2's unit h becomes active at eta = 10/51" in out
+    assert "best one-step eta ≈ 0.081859, loss ≈ 1.77428" in out
+    assert "█" in out and "░" in out  # the one-step loss picture, with the decrease interval shaded
+    assert "(log scale)" in out and "diverges" in out  # the training curves, one of them past the edge
