@@ -8,22 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.textplot import bars, lines
+from chainrule.textplot import bars
+
+from .regenerate_golden import bars_example, lines_example
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def test_bars_golden():
-    xs = [k / 10 for k in range(11)]
-    ys = [(x - 0.4) ** 2 for x in xs]
-    picture = bars(xs, ys, height=4, marks={4: "*"}, shade=[y < 0.1 for y in ys], x_label="x", y_label="(x-0.4)^2")
-    assert picture == (GOLDEN / "bars.txt").read_text(encoding="utf-8")
+    assert bars_example() == (GOLDEN / "bars.txt").read_text(encoding="utf-8")
 
 
 def test_lines_golden():
-    series = [("halving", [2.0 ** -k for k in range(9)]), ("growing", [3.0 ** k for k in range(5)])]
-    picture = lines(series, width=17, height=5, log=True)
-    assert picture == (GOLDEN / "lines.txt").read_text(encoding="utf-8")
+    assert lines_example() == (GOLDEN / "lines.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("ys", [[1.0, 1.0, 1.0], [0.0, 0.0], [5.0]])
