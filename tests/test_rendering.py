@@ -75,3 +75,19 @@ def test_pdf_compiles(name, tmp_path):
     pdf = compile_pdf(render(solve(load(name))), tmp_path / f"{name}.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.pdf"]  # no auxiliary files left here
+
+
+@pytest.mark.parametrize("needle", [
+    r"\begin{axis}", r"\begin{semilogyaxis}", "fill=green!15",  # one-step loss with the decrease interval shaded
+    r"\addlegendentry{the given $\eta$}", r"\addlegendentry{best one-step $\eta^\star$}",
+    r"$\eta = 0.01$ (the spec's, decreases)", "(past the edge, diverges)",
+])
+def test_golden_sheet_includes_the_learning_rate_plots(needle):
+    assert needle in (GOLDEN / "inf264_hw4-solution.tex").read_text(encoding="utf-8")
+
+
+def test_question_7_prose_follows_the_numbers(homework):
+    tex = render(homework)
+    assert r"0 < \eta < 0.319091\ldots" in tex  # the decrease interval, computed
+    assert r"\eta^\star \approx 0.081859\ldots" in tex  # the best one-step rate, computed
+    assert "inside the interval where the step helps" in tex  # η = 0.01 placed on that picture
