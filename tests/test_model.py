@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from chainrule.model import ACTIVATIONS, activation_derivative, build, relu
+from fractions import Fraction
+
+from chainrule.model import activation, activation_derivative, build, relu
 from chainrule.spec import load, parse
 
 NETWORK_3_2_1 = """
@@ -64,7 +66,7 @@ def test_half_squared_error_halves_the_loss():
 def test_relu_is_exactly_the_homework_piecewise():
     t = sp.Symbol("t", real=True)
     assert relu(t) == sp.Piecewise((0, t <= 0), (t, True))
-    assert ACTIVATIONS["relu"](t) == sp.Piecewise((0, t <= 0), (t, True))
+    assert activation("relu")(t) == sp.Piecewise((0, t <= 0), (t, True))
 
 
 @pytest.mark.parametrize(
@@ -79,16 +81,28 @@ def test_relu_is_exactly_the_homework_piecewise():
         ("identity", 5, 1),
         ("sigmoid", 0, sp.Rational(1, 4)),
         ("tanh", 0, 1),
+        ("softplus", 0, sp.Rational(1, 2)),
+        ("leaky_relu", 0, sp.Rational(1, 100)),  # the left derivative: the negative side's slope
+        ("leaky_relu", 1, 1),
     ],
 )
 def test_activation_derivative_values(name, at, expected):
     assert activation_derivative(name)(sp.sympify(at)) == expected
 
 
+@pytest.mark.parametrize("at_zero", [Fraction(0), Fraction(1), Fraction(1, 2)])
+def test_relu_kink_convention_follows_from_differentiating_the_model(at_zero):
+    options = {"derivative_at_zero": at_zero}
+    g, g_prime = activation("relu", options), activation_derivative("relu", options)
+    assert g_prime(sp.Integer(0)) == sp.Rational(at_zero.numerator, at_zero.denominator)
+    assert [g(sp.Integer(v)) for v in (-2, 0, 3)] == [0, 0, 3]  # the function itself is unchanged
+    assert [g_prime(sp.Integer(v)) for v in (-2, 3)] == [0, 1]
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
 def test_smooth_activation_derivative_matches_sympy(name):
     t = sp.Symbol("t", real=True)
-    g = ACTIVATIONS[name]
+    g = activation(name)
     assert sp.simplify(activation_derivative(name)(t) - sp.diff(g(t), t)) == 0
 
 
@@ -177,7 +191,19 @@ def test_two_hidden_layers_name_units_by_layer():
     assert [u.pre.name for u in model.units] == ["z1_1", "z1_2", "z2_1", "y_hat"]
     assert len(model.parameters) == 9
     z21 = model.by_name["z2_1"].symbol
-    assert model.by_name["h2_1"].definition == sp.tanh(z21)
+    assert model.style == "layered"  # two hidden layers: layer superscripts by default
+    assert model.by_name["a2_1"].definition == sp.tanh(z21)
+    assert model.by_name["a2_1"].latex == "a^{(2)}_{1}" and model.by_name["z1_2"].latex == "z^{(1)}_{2}"
+    assert [p.latex for p in model.parameters[:3]] == ["w^{(1)}_{11}", "b^{(1)}_{1}", "w^{(1)}_{21}"]
+
+
+def test_flat_style_can_be_asked_for():
+    text = NETWORK_3_2_1.replace("sizes = [3, 2, 1]", "sizes = [1, 2, 1, 1]").replace(
+        'activations = ["relu", "identity"]', 'activations = ["relu", "tanh", "identity"]'
+    ).replace("x = [[1, 2, 3]]", "x = [[1]]").replace("init = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "init = [1, 2, 3, 4, 5, 6, 7, 8, 9]")
+    model = build(parse(text + '\n[notation]\nstyle = "flat"\n'))
+    assert model.style == "flat" and model.by_name["h2_1"].latex == "h^{(2)}_{1}"
+    assert [p.latex for p in model.parameters[:3]] == ["w_{0}", "w_{1}", "w_{2}"]
 
 
 def test_notation_changes_latex_not_names():

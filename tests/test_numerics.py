@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.derivation import derive
 from chainrule.model import build
@@ -231,3 +233,53 @@ def test_train_uses_given_learning_rate_and_steps(homework):
     expected = fraction_training(load("inf264_hw4"), steps=2, eta=F(1, 10))
     assert [as_fraction(e.loss) for e in training.evaluations] == [loss for _, loss in expected]
     assert training.learning_rate == R(1, 10)
+
+
+# --- random networks, kinks included, against the Fraction network -----------------------------------------
+
+small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
+
+
+def toml_list(values) -> str:
+    return "[" + ", ".join(f'"{v.numerator}/{v.denominator}"' for v in values) + "]"
+
+
+@st.composite
+def random_specs(draw):
+    """[n_in, one or two hidden layers, 1], relu or identity hidden layers; small rationals hit kinks exactly."""
+    hidden = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
+    sizes = [draw(st.integers(1, 3)), *hidden, 1]
+    activations = [draw(st.sampled_from(["relu", "identity"])) for _ in hidden] + ["identity"]
+    samples = draw(st.integers(1, 3))
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    rows = [draw(st.lists(small_rationals, min_size=sizes[0], max_size=sizes[0])) for _ in range(samples)]
+    text = f"""
+[network]
+sizes = {sizes}
+activations = {activations!r}
+[loss]
+kind = "{draw(st.sampled_from(["squared_error", "half_squared_error"]))}"
+[data]
+x = [{", ".join(toml_list(row) for row in rows)}]
+y = {toml_list(draw(st.lists(small_rationals, min_size=samples, max_size=samples)))}
+[parameters]
+init = {toml_list(draw(st.lists(small_rationals, min_size=count, max_size=count)))}
+[training]
+learning_rate = "{draw(st.sampled_from(["1/10", "1/4", "1/2"]))}"
+"""
+    return parse(text.replace("'", '"'))
+
+
+@settings(max_examples=25, deadline=None)
+@given(random_specs())
+def test_random_networks_match_fraction_network(spec):
+    derivation = derive(build(spec))
+    evaluation = evaluate(derivation, tuple(R(v.numerator, v.denominator) for v in spec.init))
+    loss, gradient = dataset_loss_and_gradient(spec, list(spec.init))
+    assert as_fraction(evaluation.loss) == loss
+    assert [as_fraction(g) for g in evaluation.gradient] == gradient
+
+    training = train(derivation, steps=2)
+    expected = fraction_training(spec, steps=2, eta=spec.learning_rate)
+    assert [as_fraction(e.loss) for e in training.evaluations] == [loss for _, loss in expected]
+    assert tuple(as_fraction(w) for w in training.final.theta) == expected[-1][0]

@@ -200,9 +200,12 @@ def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
     samples = range(1, len(spec.x) + 1)
     try:
         if key == "loss":
+            if spec.outputs != 1:
+                return None
             predictions = [given[f"prediction.{n}"] for n in samples]
-            half = sp.Rational(1, 2) if spec.loss == "half_squared_error" else 1
-            return sp.Add(*(half * (p - rational(y)) ** 2 for p, y in zip(predictions, spec.y))) / len(spec.x)
+            per_sample = model.loss.definition
+            return sp.Add(*(per_sample.xreplace({model.prediction.symbol: p, model.target.symbol: rational(t[0])})
+                            for p, t in zip(predictions, spec.targets))) / len(spec.x)
         if key.startswith("gradient."):
             name = key.split(".", 1)[1]
             return sp.Add(*(given[f"sample_gradient.{n}.{name}"] for n in samples)) / len(spec.x)

@@ -66,9 +66,9 @@ def evaluate(args) -> int:
     if args.sample is not None:
         if not 1 <= args.sample <= len(spec.x):
             raise ChainruleError(f"--sample {args.sample}: expected 1 to {len(spec.x)} for {spec.name}")
-        x, y = spec.x[args.sample - 1], spec.y[args.sample - 1]
+        x, targets = spec.x[args.sample - 1], spec.targets[args.sample - 1]
         values.update({n.symbol: sp.Rational(v.numerator, v.denominator) for n, v in zip(model.inputs, x)})
-        values[model.target.symbol] = sp.Rational(y.numerator, y.denominator)
+        values.update({n.symbol: sp.Rational(v.numerator, v.denominator) for n, v in zip(model.targets, targets)})
     leaves = key.vocabulary.leaves()
     for assignment in args.set:
         name, _, text = assignment.partition("=")

@@ -1,7 +1,8 @@
 """The two derivations of every partial derivative: directly, and by backpropagation.
 
-(a) `direct`: differentiate L written out in x, y and θ (ReLU as a Piecewise).
-(b) `backprop`: δ of the output, then δ of each hidden unit by the chain rule, then
+(a) `direct`: differentiate L written out in x, y and θ (ReLU as a Piecewise); computed on demand,
+    since for a big network it is the expensive half.
+(b) `backprop`: δ of the output units, then δ of each hidden unit by the chain rule, then
     ∂L/∂w = δ(unit) × (what w multiplies).
 Each proof is a chain of steps whose values are SymPy expressions in node symbols; `compose`
 writes any of them out in x, y and θ so the proof engine can compare consecutive steps.
@@ -9,10 +10,9 @@ writes any of them out in x, y and θ so the proof engine can compare consecutiv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
 
 import sympy as sp
 
@@ -24,8 +24,9 @@ class Step:
     """One link of a chain of equalities: how it prints, what it means, and why it follows."""
 
     latex: str
-    value: sp.Expr  # in node and δ symbols
+    value: sp.Expr | None  # in node and δ symbols; None stands for the direct derivative ∂L/∂w
     reason: str = ""  # plain words with inline LaTeX in $...$
+    lemma: tuple[sp.Expr, sp.Expr] | None = None  # the small local identity this step rests on
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,24 @@ class Chain:
     subject: str  # a parameter name (w0) or a δ name (delta_h)
     steps: tuple[Step, ...]
     justification: str
+
+
+class _Direct(Mapping):
+    """parameter name -> ∂L/∂w of the composed loss, differentiated the first time it is asked for."""
+
+    def __init__(self, loss: sp.Expr, parameters: dict[str, sp.Symbol]):
+        self._loss, self._parameters, self._done = loss, parameters, {}
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        if name not in self._done:
+            self._done[name] = sp.diff(self._loss, self._parameters[name])
+        return self._done[name]
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
 
 
 @dataclass(frozen=True)
@@ -51,29 +70,35 @@ class Derivation:
         """Write an expression in node and δ symbols out in the leaves x, y and θ."""
         return expr.xreplace(self.composed)
 
+    def step_value(self, chain: Chain, step: Step) -> sp.Expr:
+        """A step's value in x, y and θ (the direct derivative for the chain's first step)."""
+        return self.direct[chain.subject] if step.value is None else self.compose(step.value)
+
 
 def partial(model: Model, numerator: Node, denominator: Node) -> sp.Expr:
     """∂A/∂B in the computation graph: A as a function of B, nodes not downstream of B held fixed."""
-    return sp.diff(_expand_between(model, numerator, denominator), denominator.symbol)
+    return sp.diff(_expand_between(model, numerator, denominator, {}), denominator.symbol)
 
 
-def _expand_between(model: Model, node: Node, source: Node) -> sp.Expr:
+def _expand_between(model: Model, node: Node, source: Node, memo: dict) -> sp.Expr:
     if node == source:
         return source.symbol
     if node.definition is None or not model.depends_on(node, source):
         return node.symbol
-    return node.definition.xreplace(
-        {parent.symbol: _expand_between(model, parent, source) for parent in model.parents(node)}
-    )
+    if node.symbol not in memo:
+        memo[node.symbol] = node.definition.xreplace(
+            {parent.symbol: _expand_between(model, parent, source, memo) for parent in model.parents(node)})
+    return memo[node.symbol]
 
 
-def _d(model: Model, numerator: Node, denominator: Node) -> str:
+def _d(numerator: Node, denominator: Node) -> str:
     return rf"\frac{{\partial {numerator.latex}}}{{\partial {denominator.latex}}}"
 
 
-def _g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
+def g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
+    """g'(z) as printed, and as the model's own derivative of its activation."""
     g = model.spec.notation_for("activation", "g")
-    return rf"{g}'({unit.pre.latex})", activation_derivative(unit.activation)(unit.pre.symbol)
+    return rf"{g}'({unit.pre.latex})", activation_derivative(unit.activation, dict(unit.options))(unit.pre.symbol)
 
 
 def _product(*factors: str) -> str:
@@ -89,66 +114,51 @@ def derive(model: Model) -> Derivation:
     composed: dict[sp.Symbol, sp.Expr] = {}
     for node in model.nodes:
         composed[node.symbol] = node.symbol if node.definition is None else node.definition.xreplace(composed)
+    loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) for unit in model.units}
     delta_formula: dict[str, sp.Expr] = {}
     delta_chains = []
     for unit in reversed(model.units):
-        formula, chain = _delta(model, unit)
+        formula, chain = _delta(model, unit, loss_by_pre)
         delta_formula[unit.delta.name] = formula
         composed[unit.delta.symbol] = formula.xreplace(composed)
         delta_chains.append(chain)
-    loss = composed[model.loss.symbol]
-    direct, backprop, chains = {}, {}, []
+    direct = _Direct(composed[model.loss.symbol], {p.name: p.symbol for p in model.parameters})
+    backprop, chains = {}, []
     for parameter in model.parameters:
-        direct[parameter.name] = sp.diff(loss, parameter.symbol)
         unit, source = model.unit_of(parameter)
         backprop[parameter.name] = unit.delta.symbol * (1 if source is None else source.symbol)
-        chains.append(_parameter_chain(model, parameter, unit, source, direct[parameter.name]))
-    return Derivation(
-        model, MappingProxyType(composed), MappingProxyType(delta_formula), MappingProxyType(direct),
-        MappingProxyType(backprop), tuple(chains), tuple(delta_chains),
-    )
+        chains.append(_parameter_chain(model, parameter, unit, source, loss_by_pre))
+    return Derivation(model, MappingProxyType(composed), MappingProxyType(delta_formula), direct,
+                      MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
 
 
-def _delta(model: Model, unit: Unit) -> tuple[sp.Expr, Chain]:
+def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]:
     """δ of a unit as the recursion writes it, and the chain of equalities that justifies it."""
     loss, pre = model.loss, unit.pre
-    definition = Step(_d(model, loss, pre), partial(model, loss, pre), rf"definition of ${unit.delta.latex}$")
-    if unit.is_output and unit.pre == unit.out:
-        formula = partial(model, loss, pre)
-        shown = sp.latex(_readable_loss_derivative(model), order="none", symbol_names=model.latex_names())
-        steps = (definition, Step(shown, formula, rf"differentiate ${loss.latex} = {_loss_latex(model)}$"))
-        justification = rf"${loss.latex}$ is a function of ${pre.latex}$ and the target ${model.target.latex}$."
-        return formula, Chain(unit.delta.name, steps, justification)
-    downstream = model.children(unit.out)  # the next layer's pre-activations
+    definition = Step(_d(loss, pre), loss_by_pre[pre.symbol], rf"definition of ${unit.delta.latex}$")
     if unit.is_output:
-        downstream = (model.loss,)
-    g_latex, g_value = _g_prime(model, unit)
-    terms_latex, through_value, recursion, recursion_latex = [], sp.Integer(0), sp.Integer(0), []
+        return _output_delta(model, unit, definition)
+    downstream = model.children(unit.out)  # the next layer's pre-activations
+    g_latex, g_value = g_prime(model, unit)
+    terms_latex, through, recursion, recursion_latex, lemmas = [], sp.Integer(0), sp.Integer(0), [], []
     for child in downstream:
-        if child == model.loss:
-            terms_latex.append(_product(_d(model, loss, unit.out), _d(model, unit.out, pre)))
-            through_value += partial(model, loss, unit.out) * partial(model, unit.out, pre)
-            continue
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]
-        terms_latex.append(_product(_d(model, loss, child), _d(model, child, unit.out), _d(model, unit.out, pre)))
-        through_value += partial(model, loss, child) * partial(model, child, unit.out) * partial(model, unit.out, pre)
+        terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
+        through += loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre)
         recursion += child_unit.delta.symbol * weight.symbol
         recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
-    if unit.is_output:
-        recursion, recursion_latex = partial(model, loss, unit.out), [_d(model, loss, unit.out)]
     formula = recursion * g_value
     summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
+    deltas = ", ".join(f"${model.unit_with_pre(c).delta.latex}$" for c in downstream)
     steps = (
         definition,
-        Step(" + ".join(terms_latex), through_value,
+        Step(" + ".join(terms_latex), through,
              rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through ${unit.out.latex}$, "
              rf"and ${unit.out.latex}$ only through {_names(downstream)}"),
         Step(_product(summed, g_latex), formula,
-             r"definitions of " + ", ".join(
-                 f"${model.unit_with_pre(c).delta.latex}$" for c in downstream if c != model.loss)
-             + rf"; ${_d(model, unit.out, pre)} = {g_latex}$" if not unit.is_output else
-             rf"${_d(model, unit.out, pre)} = {g_latex}$"),
+             rf"definitions of {deltas}; ${_d(unit.out, pre)} = {g_latex}$",
+             lemma=(partial(model, unit.out, pre), g_value)),
     )
     justification = (
         rf"${unit.out.latex} = g({pre.latex})$ is the only node that uses ${pre.latex}$, and "
@@ -157,7 +167,34 @@ def _delta(model: Model, unit: Unit) -> tuple[sp.Expr, Chain]:
     return formula, Chain(unit.delta.name, steps, justification)
 
 
-def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | None, direct: sp.Expr) -> Chain:
+def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, Chain]:
+    """δ of an output unit: differentiate the loss (through the output activation if there is one)."""
+    loss, pre = model.loss, unit.pre
+    formula = definition.value
+    targets = ", ".join(f"${t.latex}$" for t in model.targets)
+    if unit.pre == unit.out:
+        shown = readable_loss_derivative(model, unit)
+        steps = [definition, Step(shown, formula, rf"differentiate ${loss_latex(model)}$", lemma=(formula, formula))]
+        justification = (rf"${loss.latex}$ is a function of ${pre.latex}$ and the target {targets}." if len(model.targets) == 1
+                         else rf"${loss.latex}$ is a function of the predictions and the targets {targets}.")
+    else:
+        users = model.children(pre)  # the predictions computed from this unit's z
+        through = sp.Add(*(partial(model, loss, u) * partial(model, u, pre) for u in users))
+        steps = [definition,
+                 Step(" + ".join(_product(_d(loss, u), _d(u, pre)) for u in users), through,
+                      rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through {_names(users)}")]
+        if model.spec.loss in ("binary_cross_entropy", "softmax_cross_entropy"):
+            target = model.targets[model.predictions.index(unit.out)]
+            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol,
+                              "the output activation and the cross-entropy simplify together"))
+            formula = unit.out.symbol - target.symbol
+        else:
+            formula = through
+        justification = rf"${pre.latex}$ reaches ${loss.latex}$ only through {_names(users)}."
+    return formula, Chain(unit.delta.name, tuple(steps), justification)
+
+
+def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | None, loss_by_pre) -> Chain:
     loss, pre = model.loss, unit.pre
     users = model.children(parameter)
     rhs_latex = unit.delta.latex if source is None else _product(unit.delta.latex, source.latex)
@@ -165,15 +202,15 @@ def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | N
     local = partial(model, pre, parameter)
     local_latex = "1" if source is None else source.latex
     steps = (
-        Step(_d(model, loss, parameter), direct, "direct differentiation"),
-        Step(" + ".join(_product(_d(model, loss, u), _d(model, u, parameter)) for u in users),
-             sp.Add(*(partial(model, loss, u) * partial(model, u, parameter) for u in users)),
+        Step(_d(loss, parameter), None, "direct differentiation"),
+        Step(" + ".join(_product(_d(loss, u), _d(u, parameter)) for u in users),
+             sp.Add(*(loss_by_pre[u.symbol] * partial(model, u, parameter) for u in users)),
              rf"chain rule: ${parameter.latex}$ affects ${loss.latex}$ only through {_names(users)}"),
-        Step(_product(unit.delta.latex, _d(model, pre, parameter)), unit.delta.symbol * local,
-             rf"${unit.delta.latex} = {_d(model, loss, pre)}$ by definition"),
+        Step(_product(unit.delta.latex, _d(pre, parameter)), unit.delta.symbol * local,
+             rf"${unit.delta.latex} = {_d(loss, pre)}$ by definition"),
         Step(rhs_latex, rhs_value,
-             rf"${_d(model, pre, parameter)} = {local_latex}$, since "
-             rf"${pre.latex} = {weighted_sum_latex(unit)}$"),
+             rf"${_d(pre, parameter)} = {local_latex}$, since ${pre.latex} = {weighted_sum_latex(unit)}$",
+             lemma=(local, sp.Integer(1) if source is None else source.symbol)),
     )
     only = "only" if len(users) == 1 else ""
     justification = (
@@ -189,13 +226,30 @@ def weighted_sum_latex(unit: Unit) -> str:
     return " + ".join([*terms, unit.bias.latex])
 
 
-def _readable_loss_derivative(model: Model) -> sp.Expr:
-    residual = sp.Add(model.prediction.symbol, sp.Mul(-1, model.target.symbol, evaluate=False), evaluate=False)
-    if model.spec.loss == "squared_error":
-        return sp.Mul(2, residual, evaluate=False)
-    return residual
+def readable_loss_derivative(model: Model, unit: Unit) -> str:
+    """∂L/∂ŷ as a person writes it: 2(ŷ − y) for the squared error, else SymPy's own printing."""
+    target = model.targets[model.predictions.index(unit.out)]
+    residual = rf"\left({unit.out.latex} - {target.latex}\right)"
+    kind = model.spec.loss
+    if kind == "squared_error":
+        return "2 " + residual
+    if kind == "half_squared_error":
+        return residual[6:-7]
+    return sp.latex(partial(model, model.loss, unit.out), symbol_names=model.latex_names())
 
 
-def _loss_latex(model: Model) -> str:
-    body = rf"\left({model.prediction.latex} - {model.target.latex}\right)^2"
-    return body if model.spec.loss == "squared_error" else r"\frac{1}{2}" + body
+def loss_latex(model: Model) -> str:
+    """`L = (ŷ − y)^2` and its siblings, summed over the outputs."""
+    pairs = [(p.latex, t.latex) for p, t in zip(model.predictions, model.targets)]
+    many = len(pairs) > 1
+    kind, L = model.spec.loss, model.loss.latex
+    if kind in ("squared_error", "half_squared_error"):
+        half = r"\frac{1}{2}" if kind == "half_squared_error" else ""
+        body = " + ".join(rf"\left({p} - {t}\right)^2" for p, t in pairs)
+        return f"{L} = {half}{'(' + body + ')' if half and many else body}"
+    if kind == "absolute_error":
+        return f"{L} = " + " + ".join(rf"\left|{p} - {t}\right|" for p, t in pairs)
+    if kind == "binary_cross_entropy":
+        (p, t), = pairs
+        return rf"{L} = -\left[{t} \ln {p} + (1 - {t}) \ln (1 - {p})\right]"
+    return f"{L} = -" + " - ".join(rf"{t} \ln {p}" for p, t in pairs)

@@ -20,6 +20,7 @@ from .model import rational
 from .numerics import Evaluation
 
 ETA = sp.Symbol("eta", positive=True)
+ANALYSIS_MAX_PARAMETERS = 60
 _INFINITY = sp.oo
 
 
@@ -167,10 +168,15 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
     unsupported = sorted({u.activation for u in model.units} - {"relu", "identity"})
     if unsupported:
         return LearningRateAnalysis(False, f"exact η analysis covers relu and identity layers, not {', '.join(unsupported)}")
+    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
+        return LearningRateAnalysis(False, "exact η analysis covers one output with a squared-error loss")
+    if len(model.spec.sizes) > 3 or model.spec.parameter_count > ANALYSIS_MAX_PARAMETERS:
+        return LearningRateAnalysis(False, "exact η analysis is limited to one hidden layer and "
+                                    f"{ANALYSIS_MAX_PARAMETERS} parameters (the pieces multiply with depth)")
     theta = {p.symbol: _Function.constant(w - ETA * g) for p, w, g in zip(model.parameters, initial.theta, initial.gradient)}
     changes: list[RegionChange] = []
     total = _Function.constant(0)
-    for number, (x, y) in enumerate(zip(model.spec.x, model.spec.y), start=1):
+    for number, (x, y) in enumerate(zip(model.spec.x, model.spec.y), start=1):  # one output: y is a number
         values = dict(theta)
         values.update({n.symbol: _Function.constant(rational(v)) for n, v in zip(model.inputs, x)})
         values[model.target.symbol] = _Function.constant(rational(y))

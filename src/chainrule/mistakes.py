@@ -67,19 +67,17 @@ def _with_deltas(derivation: Derivation, change: Callable[[Unit, sp.Expr], sp.Ex
 
 
 def _output_delta(derivation: Derivation, make: Callable[[sp.Expr, sp.Expr], sp.Expr]) -> Derivation:
+    """Replace every (identity) output unit's δ by a wrong residual."""
     model = derivation.model
-    residual_formula = make(model.prediction.symbol, model.target.symbol)
-    output = model.units[-1]
-    if output.pre != output.out:  # a non-identity output: keep its g'(z_out) factor
-        residual_formula *= activation_derivative(output.activation)(output.pre.symbol)
-    return _with_deltas(derivation, lambda u, f: residual_formula if u == output else f)
+    wrong = {u.delta.name: make(u.out.symbol, t.symbol) for u, t in zip(model.output_units, model.targets)}
+    return _with_deltas(derivation, lambda u, f: wrong.get(u.delta.name, f))
 
 
 def _relu_derivative(derivation: Derivation, wrong: sp.Expr | Callable) -> Derivation:
     def change(unit: Unit, formula: sp.Expr) -> sp.Expr:
         if unit.is_output or unit.activation != "relu":
             return formula
-        right = activation_derivative("relu")(unit.pre.symbol)
+        right = activation_derivative("relu", dict(unit.options))(unit.pre.symbol)
         return formula.xreplace({right: wrong(unit.pre.symbol) if callable(wrong) else wrong})
     return _with_deltas(derivation, change)
 
@@ -92,10 +90,13 @@ def _without_downstream_weights(derivation: Derivation) -> Derivation:
 
 def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
     """(mistake id, the homework recomputed with that mistake); several variants may share an id."""
-    factor = 2 if derivation.model.spec.loss == "squared_error" else 1
+    model = derivation.model
+    factor = 2 if model.spec.loss == "squared_error" else 1
+    residual = model.spec.loss in ("squared_error", "half_squared_error") and all(
+        u.pre == u.out for u in model.output_units)
     runs = [
-        ("missing-factor-2", _run(_output_delta(derivation, lambda yh, y: yh - y))) if factor == 2 else None,
-        ("residual-sign", _run(_output_delta(derivation, lambda yh, y: factor * (y - yh)))),
+        ("missing-factor-2", _run(_output_delta(derivation, lambda yh, y: yh - y))) if residual and factor == 2 else None,
+        ("residual-sign", _run(_output_delta(derivation, lambda yh, y: factor * (y - yh)))) if residual else None,
         ("relu-derivative", _run(_relu_derivative(derivation, sp.Integer(1)))),
         ("relu-derivative", _run(_relu_derivative(derivation, sp.Integer(0)))),
         ("relu-derivative", _run(_relu_derivative(derivation, lambda z: sp.Piecewise((0, z < 0), (1, True))))),

@@ -16,30 +16,52 @@ import sympy as sp
 from .spec import Spec
 
 Activation = Callable[[sp.Expr], sp.Expr]
-
-
-def relu(t: sp.Expr) -> sp.Expr:
-    """ReLU as the homework defines it: max(0, t), written as a Piecewise so its kink is explicit."""
-    return sp.Piecewise((0, t <= 0), (t, True))
-
-
-ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({
-    "relu": relu,
-    "identity": lambda t: t,
-    "sigmoid": lambda t: 1 / (1 + sp.exp(-t)),
-    "tanh": sp.tanh,
-})
-ACTIVATION_LATEX = MappingProxyType({
-    "relu": r"\max(0, t)", "identity": "t", "sigmoid": r"\frac{1}{1 + e^{-t}}", "tanh": r"\tanh t",
-})
-PIECEWISE_ACTIVATIONS = frozenset({"relu"})
-
 _T = sp.Symbol("t", real=True)
 
 
-def activation_derivative(name: str) -> Activation:
+def relu(t: sp.Expr, derivative_at_zero: Fraction = Fraction(0)) -> sp.Expr:
+    """ReLU, max(0, t), as a Piecewise whose branches fix g'(0) when differentiated.
+
+    0 (the homework's left derivative): branch t <= 0 first. 1: branch t < 0 first.
+    1/2: a middle branch t/2 on t = 0, which is 0 there but differentiates to 1/2.
+    """
+    if derivative_at_zero == 0:
+        return sp.Piecewise((0, t <= 0), (t, True))
+    if derivative_at_zero == 1:
+        return sp.Piecewise((0, t < 0), (t, True))
+    return sp.Piecewise((0, t < 0), (rational(derivative_at_zero) * t, sp.Eq(t, 0)), (t, True))
+
+
+def leaky_relu(t: sp.Expr, alpha: Fraction = Fraction(1, 100)) -> sp.Expr:
+    """max(αt, t) with the left derivative α at 0."""
+    return sp.Piecewise((rational(alpha) * t, t <= 0), (t, True))
+
+
+_ELEMENTWISE: Mapping[str, Callable] = MappingProxyType({
+    "relu": lambda t, o: relu(t, o.get("derivative_at_zero", Fraction(0))),
+    "leaky_relu": lambda t, o: leaky_relu(t, o.get("alpha", Fraction(1, 100))),
+    "identity": lambda t, o: t,
+    "sigmoid": lambda t, o: 1 / (1 + sp.exp(-t)),
+    "tanh": lambda t, o: sp.tanh(t),
+    "softplus": lambda t, o: sp.log(1 + sp.exp(t)),
+})
+ACTIVATION_LATEX = MappingProxyType({
+    "relu": r"\max(0, t)", "leaky_relu": r"\max(\alpha t, t)", "identity": "t",
+    "sigmoid": r"\frac{1}{1 + e^{-t}}", "tanh": r"\tanh t", "softplus": r"\ln\left(1 + e^{t}\right)",
+    "softmax": r"\frac{e^{t_k}}{\sum_j e^{t_j}}",
+})
+PIECEWISE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+
+def activation(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
+    """The elementwise activation g for a layer (softmax is a layer, see `build`)."""
+    chosen = dict(options or {})
+    return lambda t: _ELEMENTWISE[name](t, chosen)
+
+
+def activation_derivative(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
     """g' obtained by differentiating g itself, so the kink convention follows from the model."""
-    derivative = sp.diff(ACTIVATIONS[name](_T), _T)
+    derivative = sp.diff(activation(name, options)(_T), _T)
     return lambda t: derivative.xreplace({_T: t})
 
 
@@ -53,7 +75,7 @@ class Node:
 
     name: str  # canonical, e.g. "w0", "x0", "z", "h1", "y_hat", "L"
     symbol: sp.Symbol
-    kind: str  # input | target | parameter | preactivation | hidden | prediction | loss
+    kind: str  # input | target | parameter | preactivation | hidden | prediction | loss | delta
     latex: str
     definition: sp.Expr | None = None  # in the parents' symbols; None for leaves
 
@@ -71,6 +93,7 @@ class Unit:
     out: Node  # g(z)
     activation: str
     delta: Node  # δ = ∂L/∂pre, kind "delta"; not part of the forward graph
+    options: tuple[tuple[str, Fraction], ...] = ()
 
     @property
     def is_output(self) -> bool:
@@ -86,20 +109,36 @@ class Model:
     units: tuple[Unit, ...]
     parameters: tuple[Node, ...]
     inputs: tuple[Node, ...]
-    target: Node
-    prediction: Node
+    targets: tuple[Node, ...]
+    predictions: tuple[Node, ...]
     loss: Node
+    style: str  # "flat" (w_0, z, h) or "layered" (w^{(l)}_{jk}, z^{(l)}_j, a^{(l)}_j)
     by_name: Mapping[str, Node] = field(repr=False)
     by_symbol: Mapping[sp.Symbol, Node] = field(repr=False)
+    _parents: Mapping[sp.Symbol, tuple[Node, ...]] = field(repr=False)
+    _children: Mapping[sp.Symbol, tuple[Node, ...]] = field(repr=False)
+    _ancestors: Mapping[sp.Symbol, frozenset] = field(repr=False)
+
+    @property
+    def target(self) -> Node:
+        return self.targets[0]
+
+    @property
+    def prediction(self) -> Node:
+        return self.predictions[0]
 
     @property
     def leaves(self) -> tuple[Node, ...]:
-        """The free variables of every identity: inputs, the target and the parameters."""
-        return (*self.inputs, self.target, *self.parameters)
+        """The free variables of every identity: inputs, the targets and the parameters."""
+        return (*self.inputs, *self.targets, *self.parameters)
 
     @property
     def deltas(self) -> tuple[Node, ...]:
         return tuple(unit.delta for unit in self.units)
+
+    @property
+    def output_units(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.is_output)
 
     def latex_names(self) -> dict[sp.Symbol, str]:
         return {node.symbol: node.latex for node in (*self.nodes, *self.deltas)}
@@ -108,17 +147,13 @@ class Model:
         return next((unit for unit in self.units if unit.pre == node), None)
 
     def parents(self, node: Node) -> tuple[Node, ...]:
-        if node.definition is None:
-            return ()
-        return tuple(n for n in self.nodes if n.symbol in node.definition.free_symbols)
+        return self._parents.get(node.symbol, ())
 
     def children(self, node: Node) -> tuple[Node, ...]:
-        return tuple(n for n in self.nodes if n.definition is not None and node.symbol in n.definition.free_symbols)
+        return self._children.get(node.symbol, ())
 
     def depends_on(self, node: Node, ancestor: Node) -> bool:
-        if node == ancestor:
-            return True
-        return any(self.depends_on(parent, ancestor) for parent in self.parents(node))
+        return node == ancestor or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
 
     def unit_of(self, parameter: Node) -> tuple[Unit, Node | None]:
         """The unit a parameter belongs to, and the source it multiplies (None for a bias)."""
@@ -130,68 +165,148 @@ class Model:
         raise KeyError(parameter.name)
 
 
-def _hidden_names(layers: int, layer: int, width: int, index: int) -> tuple[str, str, str]:
-    """Canonical suffix and LaTeX subscript/superscript for a hidden unit, homework style when small."""
-    if layers == 1 and width == 1:
-        return "", "", ""
-    if layers == 1:
-        return f"{index + 1}", f"_{{{index + 1}}}", f"{index + 1}"
-    return f"{layer}_{index + 1}", f"^{{({layer})}}_{{{index + 1}}}", f"{layer},{index + 1}"
+def choose_style(spec: Spec) -> str:
+    """Flat homework names for one small hidden layer; layer superscripts for anything bigger."""
+    style = spec.notation_for("style", "auto")
+    if style != "auto":
+        return style
+    return "flat" if len(spec.sizes) <= 3 and spec.parameter_count <= 12 and spec.outputs == 1 else "layered"
+
+
+def _hidden(style: str, layers: int, layer: int, width: int, index: int, z: str, h: str) -> tuple[str, str, str, str]:
+    """(z name, z LaTeX, output name, output LaTeX) for a hidden unit."""
+    if style == "flat" and layers == 1 and width == 1:
+        return "z", z, "h", h
+    if style == "flat" and layers == 1:
+        return f"z{index + 1}", f"{z}_{{{index + 1}}}", f"h{index + 1}", f"{h}_{{{index + 1}}}"
+    script = f"^{{({layer})}}_{{{index + 1}}}"
+    out = h if style == "flat" else "a"
+    return f"z{layer}_{index + 1}", f"{z}{script}", f"{out[0]}{layer}_{index + 1}", f"{out}{script}"
 
 
 def build(spec: Spec) -> Model:
     """Create every symbol and node definition for the spec's network."""
     say = spec.notation_for
     sym = lambda name: sp.Symbol(name, real=True)  # noqa: E731 - one place creates symbols
-    nodes: list[Node] = []
+    style = choose_style(spec)
+    outputs = spec.outputs
     x_tex, w_tex = say("input", r"\mathbf{x}"), say("parameter", "w")
     inputs = tuple(Node(f"x{i}", sym(f"x{i}"), "input", f"{x_tex}[{i}]") for i in range(spec.sizes[0]))
-    target = Node("y", sym("y"), "target", say("target", "y"))
-    nodes += [*inputs, target]
-    parameters = tuple(
-        Node(f"w{i}", sym(f"w{i}"), "parameter", f"{w_tex}_{{{i}}}") for i in range(spec.parameter_count)
-    )
-    nodes += parameters
+    y_tex = say("target", "y")
+    targets = (Node("y", sym("y"), "target", y_tex),) if outputs == 1 else tuple(
+        Node(f"y{k + 1}", sym(f"y{k + 1}"), "target", f"{y_tex}_{{{k + 1}}}") for k in range(outputs))
+    parameter_latex = _parameter_latex(spec, style, w_tex)
+    parameters = tuple(Node(f"w{i}", sym(f"w{i}"), "parameter", parameter_latex[i])
+                       for i in range(spec.parameter_count))
+    nodes: list[Node] = [*inputs, *targets, *parameters]
     z_tex, h_tex = say("preactivation", "z"), say("hidden", "h")
     yhat_tex, delta_tex = say("prediction", r"\widehat{y}"), say("delta", r"\delta")
-    hidden_layers = len(spec.sizes) - 2
+    hidden_layers, last = len(spec.sizes) - 2, len(spec.activations)
     next_parameter = iter(parameters)
     sources: tuple[Node, ...] = inputs
     units: list[Unit] = []
-    for layer, (width, activation) in enumerate(zip(spec.sizes[1:], spec.activations), start=1):
-        g = ACTIVATIONS[activation]
-        outputs = []
+    for layer, (width, name) in enumerate(zip(spec.sizes[1:], spec.activations), start=1):
+        options = spec.options(layer)
+        g = activation(name, options) if name != "softmax" else None
+        layer_units, pres = [], []
         for index in range(width):
             weights = tuple(next(next_parameter) for _ in sources)
             bias = next(next_parameter)
             weighted = sp.Add(*(w.symbol * s.symbol for w, s in zip(weights, sources)), bias.symbol)
-            if layer == len(spec.activations):
-                if activation == "identity":
-                    pre = out = Node("y_hat", sym("y_hat"), "prediction", yhat_tex, weighted)
-                    nodes.append(pre)
+            if layer == last:
+                suffix = "" if outputs == 1 else str(index + 1)
+                hat = yhat_tex if outputs == 1 else f"{yhat_tex}_{{{index + 1}}}"
+                if name == "identity":
+                    pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat, weighted)
+                    delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), "delta", rf"{delta_tex}_{{{hat}}}")
                 else:
-                    pre = Node("z_out", sym("z_out"), "preactivation", rf"{z_tex}_{{\mathrm{{out}}}}", weighted)
-                    out = Node("y_hat", sym("y_hat"), "prediction", yhat_tex, g(pre.symbol))
-                    nodes += [pre, out]
-                delta_name, delta_latex = "delta_y_hat", rf"{delta_tex}_{{{yhat_tex}}}"
-                if pre is not out:
-                    delta_name, delta_latex = "delta_z_out", rf"{delta_tex}_{{{pre.latex}}}"
+                    z_latex = f"{z_tex}^{{({layer})}}_{{{index + 1}}}" if style == "layered" or outputs > 1 else \
+                        rf"{z_tex}_{{\mathrm{{out}}}}"
+                    pre = Node(f"z_out{suffix}", sym(f"z_out{suffix}"), "preactivation", z_latex, weighted)
+                    out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat,
+                               g(pre.symbol) if g else None)
+                    delta = Node(f"delta_z_out{suffix}", sym(f"delta_z_out{suffix}"), "delta",
+                                 rf"{delta_tex}_{{{z_latex}}}")
             else:
-                suffix, script, _ = _hidden_names(hidden_layers, layer, width, index)
-                pre = Node(f"z{suffix}", sym(f"z{suffix}"), "preactivation", f"{z_tex}{script}", weighted)
-                out = Node(f"h{suffix}", sym(f"h{suffix}"), "hidden", f"{h_tex}{script}", g(pre.symbol))
-                nodes += [pre, out]
-                delta_name, delta_latex = f"delta_h{suffix}", rf"{delta_tex}_{{{out.latex}}}"
-            delta = Node(delta_name, sym(delta_name), "delta", delta_latex)
-            units.append(Unit(layer, index, weights, bias, sources, pre, out, activation, delta))
-            outputs.append(out)
-        sources = tuple(outputs)
-    prediction = units[-1].out
-    residual = prediction.symbol - target.symbol
-    loss_definition = residual**2 if spec.loss == "squared_error" else residual**2 / 2
-    loss = Node("L", sym("L"), "loss", say("loss", "L"), loss_definition)
+                z_name, z_latex, h_name, h_latex = _hidden(style, hidden_layers, layer, width, index, z_tex, h_tex)
+                pre = Node(z_name, sym(z_name), "preactivation", z_latex, weighted)
+                out = Node(h_name, sym(h_name), "hidden", h_latex, g(pre.symbol))
+                delta = Node(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}",
+                             sym(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}"), "delta",
+                             rf"{delta_tex}_{{{h_latex if style == 'flat' else z_latex}}}")
+            layer_units.append(Unit(layer, index, weights, bias, sources, pre, out, name, delta, tuple(options.items())))
+            pres.append(pre)
+        if name == "softmax":  # the layer's outputs share one normaliser
+            total = sp.Add(*(sp.exp(p.symbol) for p in pres))
+            layer_units = [_replace_out(u, sp.exp(u.pre.symbol) / total) for u in layer_units]
+        for unit in layer_units:
+            nodes.append(unit.pre)
+            if unit.out != unit.pre:
+                nodes.append(unit.out)
+        units += layer_units
+        sources = tuple(u.out for u in layer_units)
+    predictions = tuple(u.out for u in units if u.is_output)
+    loss = Node("L", sym("L"), "loss", say("loss", "L"), loss_definition(spec, predictions, targets))
     nodes.append(loss)
+    return _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style)
+
+
+def _replace_out(unit: Unit, definition: sp.Expr) -> Unit:
+    out = Node(unit.out.name, unit.out.symbol, unit.out.kind, unit.out.latex, definition)
+    return Unit(unit.layer, unit.index, unit.weights, unit.bias, unit.sources, unit.pre, out, unit.activation,
+                unit.delta, unit.options)
+
+
+def loss_definition(spec: Spec, predictions, targets) -> sp.Expr:
+    """The per-sample loss in the prediction and target symbols."""
+    pairs = [(p.symbol, t.symbol) for p, t in zip(predictions, targets)]
+    kind = spec.loss
+    if kind == "squared_error":
+        return sp.Add(*((p - t) ** 2 for p, t in pairs))
+    if kind == "half_squared_error":
+        return sp.Add(*((p - t) ** 2 for p, t in pairs)) / 2
+    if kind == "absolute_error":
+        at_zero = rational(dict(spec.loss_options).get("derivative_at_zero", Fraction(0)))
+        return sp.Add(*(sp.Piecewise((t - p, p - t < 0), (at_zero * (p - t), sp.Eq(p - t, 0)), (p - t, True))
+                        for p, t in pairs))
+    if kind == "binary_cross_entropy":
+        (p, t), = pairs
+        return -(t * sp.log(p) + (1 - t) * sp.log(1 - p))
+    return -sp.Add(*(t * sp.log(p) for p, t in pairs))  # softmax_cross_entropy
+
+
+def _parameter_latex(spec: Spec, style: str, w_tex: str) -> list[str]:
+    if style == "flat":
+        return [f"{w_tex}_{{{i}}}" for i in range(spec.parameter_count)]
+    names = []
+    for layer, (fan_in, width) in enumerate(zip(spec.sizes, spec.sizes[1:]), start=1):
+        for j in range(1, width + 1):
+            names += [f"{w_tex}^{{({layer})}}_{{{j}{k}}}" if max(width, fan_in) < 10 else
+                      f"{w_tex}^{{({layer})}}_{{{j},{k}}}" for k in range(1, fan_in + 1)]
+            names.append(f"b^{{({layer})}}_{{{j}}}")
+    return names
+
+
+def _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style) -> Model:
+    by_symbol = {n.symbol: n for n in nodes}
+    position = {n.symbol: i for i, n in enumerate(nodes)}
+    parents = {n.symbol: tuple(by_symbol[s] for s in sorted((s for s in n.definition.free_symbols if s in by_symbol),
+                                                            key=position.__getitem__))
+               for n in nodes if n.definition is not None}
+    children: dict[sp.Symbol, list[Node]] = {}
+    for node in nodes:
+        for parent in parents.get(node.symbol, ()):
+            children.setdefault(parent.symbol, []).append(node)
+    ancestors: dict[sp.Symbol, frozenset] = {}
+    for node in nodes:  # topological order: parents first
+        found = set()
+        for parent in parents.get(node.symbol, ()):
+            found.add(parent.symbol)
+            found |= ancestors[parent.symbol]
+        ancestors[node.symbol] = frozenset(found)
     return Model(
-        spec, tuple(nodes), tuple(units), parameters, inputs, target, prediction, loss,
-        MappingProxyType({n.name: n for n in nodes}), MappingProxyType({n.symbol: n for n in nodes}),
+        spec, tuple(nodes), tuple(units), parameters, inputs, targets, predictions, loss, style,
+        MappingProxyType({n.name: n for n in nodes}), MappingProxyType(by_symbol),
+        MappingProxyType(parents), MappingProxyType({k: tuple(v) for k, v in children.items()}),
+        MappingProxyType(ancestors),
     )

@@ -8,8 +8,10 @@ its meaning through the caller's `Vocabulary`, building SymPy objects one checke
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import NoReturn, Protocol
@@ -29,6 +31,11 @@ MAX_EXPONENT = 1000
 MAX_CALL_DEPTH = 10
 MAX_PIECEWISE_IN_ARGUMENT = 4
 MAX_POWER_HEIGHT = 20
+# exp(10^999) is a valid expression whose every comparison makes mpmath work for seconds.
+MAX_TRANSCENDENTAL_BITS = 1000
+# The limits above stop every slow shape we know of; this stops the ones we don't (a relu of a
+# relu of a tan sends SymPy's inequality solver off for seconds).
+TIME_BUDGET_SECONDS = 2.0
 # ~4000 decimal digits: Python 3.11 refuses to print an int longer than 4300 digits.
 MAX_NUMBER_BITS = 13_300
 
@@ -81,6 +88,7 @@ BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
     "min": sympy.Min,
 }
 _VARIADIC = frozenset({"max", "min"})
+_TRANSCENDENTAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan"})
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 # LaTeX control words: anything not listed here is refused, so `\input`, `\def`... never pass.
@@ -145,11 +153,12 @@ def _tokenize(text: str) -> list[Token]:
             emit(*_UNICODE[char], pos, pos + 1)
             pos += 1
             continue
-        greek = unicodedata.name(char, "").partition(" LETTER ")[2].lower()
-        if "GREEK" in unicodedata.name(char, "") and greek in GREEK:
-            emit("NAME", greek if char.islower() else greek.capitalize(), pos, pos + 1)
-            pos += 1
-            continue
+        if ord(char) > 127:
+            kind, _, letter = unicodedata.name(char, "").partition(" LETTER ")
+            if kind.startswith("GREEK") and letter.lower() in GREEK:
+                emit("NAME", letter.lower() if char.islower() else letter.capitalize(), pos, pos + 1)
+                pos += 1
+                continue
         match = _TOKEN.match(text, pos)
         if match is None:
             fail(f"unexpected character {char!r}", pos)
@@ -240,7 +249,7 @@ sub: NAME | NUMBER | _LBRACE NAME (_SUB sub)? _RBRACE | _LBRACE NUMBER _RBRACE
 %declare NUMBER NAME CALLNAME FUNC ADDOP MULOP _POW _EQ _COMMA _SUB _LPAR _RPAR _LBRACE _RBRACE
 %declare _LGRP _RGRP _LBRACK _RBRACK _ABSO _ABSC _FRAC _PARTIAL
 """
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_TokenList, propagate_positions=True, strict=True)
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_TokenList, strict=True)
 _READABLE = {"NUMBER": "a number", "NAME": "a name", "_RPAR": "')'", "_RBRACE": "'}'",
              "_RGRP": "']'", "_RBRACK": "']'", "_ABSC": "'|'", "_LBRACE": "'{'", "_LPAR": "'('"}
 
@@ -264,9 +273,10 @@ def _canon(node: Tree) -> str:
 
 
 def _start(node: Tree | Token) -> int:
-    if isinstance(node, Token):
-        return node.start_pos
-    return node.meta.start_pos if not node.meta.empty else 0
+    """Column of the first token kept in the tree (cheaper than lark's propagate_positions)."""
+    while isinstance(node, Tree):
+        node = node.children[0]
+    return node.start_pos
 
 
 def _is(node: Tree | Token, data: str) -> bool:
@@ -469,11 +479,58 @@ class _Builder:
             if (len(args) < 2) if variadic else (len(args) != 1):
                 wanted = "at least 2 arguments" if variadic else "1 argument"
                 self.fail(f"{name} takes {wanted}, got {len(args)}", at)
-            return self.checked((builtin or function)(*args), at)
+            if name.lower() in _TRANSCENDENTAL and _bits(args[0]) > MAX_TRANSCENDENTAL_BITS:
+                self.fail(f"number too large inside {name}", at)
+            try:
+                return self.checked((builtin or function)(*args), at)
+            except (TypeError, ValueError) as exc:  # SymPy cannot compare complex values, nan...
+                self.fail(f"cannot evaluate {name} here ({exc})", at)
         if head.type == "CALLNAME" and len(args) == 1 and (
                 self.vocab.lookup(name) is not None or _FREE.fullmatch(name)):
-            return self.checked(self._name(Tree("name", [head], at.meta)) * args[0], at)
+            return self.checked(self._name(Tree("name", [head])) * args[0], at)
         self.fail(f"unknown function '{name}'", at, self.suggest(name))
+
+
+class _OutOfTime(BaseException):
+    """BaseException, so that SymPy's own `except Exception` clauses do not swallow it."""
+
+
+class _Deadline:
+    """Raise _OutOfTime in this thread if the block runs longer than `seconds`.
+
+    A watchdog thread injects the exception (PyThreadState_SetAsyncExc), so the normal case
+    costs one timer thread and no tracing. The lock makes sure that nothing is injected after
+    the block ends; one injected but not yet delivered is withdrawn before leaving.
+    """
+
+    def __init__(self, seconds: float):
+        self.thread, self.lock, self.fired = threading.get_ident(), threading.Lock(), False
+        self.done = not hasattr(ctypes, "pythonapi")  # not CPython: no deadline
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+
+    def _fire(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.fired = True
+                self._inject(_OutOfTime)
+
+    def _inject(self, exception: type[BaseException] | None) -> None:
+        # None (a NULL pointer) withdraws a pending exception.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(self.thread), None if exception is None else ctypes.py_object(exception))
+
+    def __enter__(self) -> _Deadline:
+        if not self.done:
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self.lock:
+            self.done = True
+        self.timer.cancel()
+        if self.fired:
+            self._inject(None)
 
 
 def _describe(text: str, token: Token) -> str:
@@ -517,9 +574,13 @@ def parse_chain(text: str, vocabulary: Vocabulary, *,
     """`A = B = C` -> (A, B, C); a single expression -> (A,)."""
     tree = _tree(text, max_length)
     try:
-        return _Builder(text, vocabulary).build(tree)
+        with _Deadline(TIME_BUDGET_SECONDS):
+            return _Builder(text, vocabulary).build(tree)
     except RecursionError:
         raise NotationError("expression is nested too deeply", text) from None
+    except _OutOfTime:
+        raise NotationError(f"expression too complex: SymPy gave up after "
+                            f"{TIME_BUDGET_SECONDS:g} s", text) from None
 
 
 def parse(text: str, vocabulary: Vocabulary, *, max_length: int = 10_000) -> sympy.Expr:

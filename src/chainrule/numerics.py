@@ -28,10 +28,11 @@ class SampleValues:
     number: int
     values: Mapping[str, sp.Expr]  # node and δ names -> exact value
     gradient: tuple[sp.Expr, ...]  # ∂L/∂w for this sample, in parameter order
+    predictions: tuple[sp.Expr, ...]  # one per output unit
 
     @property
     def prediction(self) -> sp.Expr:
-        return self.values["y_hat"]
+        return self.predictions[0]
 
     @property
     def loss(self) -> sp.Expr:
@@ -73,28 +74,123 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
     """Forward and backward pass on every sample of the spec's data, exactly.
 
     The reductions are "mean" (the homework's definition) or "sum" (a common mistake, for diagnosis).
+    Rational networks run as compiled Fraction arithmetic; others through SymPy, still exactly.
     """
     model = derivation.model
     spec = model.spec
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    names = [node.name for node in (*model.nodes, *model.deltas)]
     samples = []
-    for number, (x, y) in enumerate(zip(spec.x, spec.y), start=1):
-        known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
-        known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
-        known[model.target.symbol] = rational(y)
-        for node in model.nodes:
-            if node.definition is not None:
-                known[node.symbol] = _exact(node.definition.xreplace(known))
-        for unit in reversed(model.units):
-            known[unit.delta.symbol] = _exact(derivation.delta_formula[unit.delta.name].xreplace(known))
-        gradient = tuple(_exact(derivation.backprop[p.name].xreplace(known)) for p in model.parameters)
-        names = {node.symbol: node.name for node in (*model.nodes, *model.deltas)}
-        values = {names[symbol]: value for symbol, value in known.items()}
-        samples.append(SampleValues(number, MappingProxyType(values), gradient))
+    for number, (x, targets) in enumerate(zip(spec.x, spec.targets), start=1):
+        if program is not None:
+            known = program.run(theta, x, targets)
+        else:
+            known = _symbolic_pass(derivation, theta, x, targets)
+        gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
+        values = {name: known[name] for name in names}
+        predictions = tuple(values[p.name] for p in model.predictions)
+        samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions))
     divide = {"mean": len(samples), "sum": 1}
     loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
     gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
                      for column in zip(*(s.gradient for s in samples)))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient)
+
+
+def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
+    model = derivation.model
+    known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
+    known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
+    known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
+    for node in model.nodes:
+        if node.definition is not None:
+            known[node.symbol] = _exact(node.definition.xreplace(known))
+    for unit in reversed(model.units):
+        known[unit.delta.symbol] = _exact(derivation.delta_formula[unit.delta.name].xreplace(known))
+    result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
+    for p in model.parameters:
+        result[("gradient", p.name)] = _exact(derivation.backprop[p.name].xreplace(known))
+    return result
+
+
+class _Program:
+    """The forward pass, δ recursion and gradient compiled to exact Fraction arithmetic."""
+
+    def __init__(self, derivation: Derivation):
+        self.trainer = FastTrainer(derivation, Fraction)
+        index = self.trainer.index
+        self.local = {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), index, Fraction)
+                      for n in derivation.model.nodes if n.definition is not None
+                      for parent in derivation.model.parents(n)}
+
+    def run(self, theta, x, targets) -> dict:
+        trainer = self.trainer
+        env = trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
+                                  [Fraction(v) for v in targets])
+        model = trainer.model
+        result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
+        for p, f in zip(model.parameters, trainer.gradient):
+            result[("gradient", p.name)] = _rational(f(env))
+        return result
+
+
+_PROGRAMS: dict[int, tuple[Derivation, _Program | None]] = {}
+
+
+def _program(derivation: Derivation) -> _Program | None:
+    """The compiled program for a derivation, or None when its values are not all rational."""
+    if id(derivation) not in _PROGRAMS:
+        try:
+            program = _Program(derivation)
+        except NotImplementedError:
+            program = None
+        _PROGRAMS[id(derivation)] = (derivation, program)  # keeps the derivation alive, so ids stay unique
+    return _PROGRAMS[id(derivation)][1]
+
+
+def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: int) -> tuple[sp.Expr, ...]:
+    """∂L/∂θ for one sample (1-based) by forward accumulation, without the δ recursion.
+
+    Every node carries its derivatives with respect to the parameters, built from the local
+    derivatives of its own definition: an independent check of backpropagation's numbers.
+    """
+    model = derivation.model
+    x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    if program is not None:
+        env = program.trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
+                                          [Fraction(v) for v in targets])
+        local = lambda node, parent: program.local[(node.symbol, parent.symbol)](env)  # noqa: E731
+        convert = _rational
+    else:
+        known_by_name = _symbolic_pass(derivation, theta, x, targets)
+        known = {n.symbol: known_by_name[n.name] for n in model.nodes}
+        local = lambda node, parent: sp.diff(node.definition, parent.symbol).xreplace(known)  # noqa: E731
+        convert = _exact
+    tangent: dict[sp.Symbol, dict[int, object]] = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
+    for node in model.nodes:
+        if node.definition is None:
+            continue
+        total: dict[int, object] = {}
+        for parent in model.parents(node):
+            incoming = tangent.get(parent.symbol)
+            if not incoming:
+                continue
+            factor = local(node, parent)
+            for i, d in incoming.items():
+                total[i] = total.get(i, 0) + factor * d
+        tangent[node.symbol] = total
+    result = tangent[model.loss.symbol]
+    return tuple(convert(result.get(i, 0)) if result.get(i, 0) != 0 else sp.Integer(0)
+                 for i in range(len(model.parameters)))
+
+
+def _fraction(value: sp.Rational) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def _rational(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)
 
 
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
@@ -142,8 +238,8 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
 # ---------------------------------------------------------------- fast passes (training curves)
 
 _FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
-_COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt,
-            sp.GreaterThan: operator.ge, sp.StrictGreaterThan: operator.gt}
+_COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt, sp.GreaterThan: operator.ge,
+            sp.StrictGreaterThan: operator.gt, sp.Equality: operator.eq, sp.Unequality: operator.ne}
 
 
 def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
@@ -204,20 +300,25 @@ class FastTrainer:
                        for u in reversed(model.units)]
         self.gradient = [compile_numeric(derivation.backprop[p.name], self.index, number) for p in model.parameters]
         self.loss_index = self.index[model.loss.symbol]
-        self.data = [([number(v) for v in x], number(y)) for x, y in zip(self.spec.x, self.spec.y)]
+        self.data = [([number(v) for v in x], [number(v) for v in t]) for x, t in zip(self.spec.x, self.spec.targets)]
+        self.slots = ([self.index[n.symbol] for n in model.inputs], [self.index[n.symbol] for n in model.targets],
+                      [self.index[n.symbol] for n in model.parameters])
+
+    def environment(self, theta, x, targets) -> list:
+        """Every node's and δ's value for one sample, by position."""
+        env = [0] * self.size
+        for slots, values in zip(self.slots, (x, targets, theta)):
+            for position, value in zip(slots, values):
+                env[position] = value
+        for position, compute in self.steps:
+            env[position] = compute(env)
+        return env
 
     def loss_and_gradient(self, theta):
-        model, count = self.model, len(self.data)
+        count = len(self.data)
         total, gradient = 0, [0] * len(theta)
-        for x, y in self.data:
-            env = [0] * self.size
-            for node, value in zip(model.inputs, x):
-                env[self.index[node.symbol]] = value
-            env[self.index[model.target.symbol]] = y
-            for node, value in zip(model.parameters, theta):
-                env[self.index[node.symbol]] = value
-            for position, compute in self.steps:
-                env[position] = compute(env)
+        for x, targets in self.data:
+            env = self.environment(theta, x, targets)
             total += env[self.loss_index]
             gradient = [g + f(env) for g, f in zip(gradient, self.gradient)]
         return total / count, [g / count for g in gradient]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import weighted_sum_latex
+from .derivation import loss_latex, weighted_sum_latex
 from .learning_rate import LearningRateAnalysis, minimal_polynomial
 from .model import ACTIVATION_LATEX, Model, Unit
 from .numerics import SampleValues, decimal
@@ -29,8 +29,9 @@ def sheet_context(solution: Solution, p) -> dict:
         "activation": activation_text(solution),
         "loss_definition": _loss_definition(model),
         "samples": [
-            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x), "y": p.plain(sp.Rational(y))}
-            for n, (x, y) in enumerate(zip(spec.x, spec.y), start=1)
+            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
+             "y": ", ".join(p.plain(sp.Rational(v)) for v in t) if len(t) > 1 else p.plain(sp.Rational(t[0]))}
+            for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
         "theta": _vector(p, training.initial.theta),
         "theta_names": ", ".join(q.latex for q in model.parameters),
@@ -79,8 +80,7 @@ def _paren(text: str) -> str:
 
 
 def _loss_definition(model: Model) -> str:
-    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
-    return rf"{model.loss.latex} = {half}\left({model.prediction.latex} - {model.target.latex}\right)^2"
+    return loss_latex(model)
 
 
 def activation_text(solution: Solution) -> dict:
@@ -118,12 +118,15 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
         lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
-            lines.append(rf"{unit.out.latex} &= {g}({inner}) = {p.plain(sample.values[unit.out.name])}")
+            applied = rf"\mathrm{{softmax}}(\cdot)_{{{unit.index + 1}}}" if unit.activation == "softmax" else f"{g}({inner})"
+            lines.append(rf"{unit.out.latex} &= {applied} = {p.number(sample.values[unit.out.name])}")
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 
 def _loss_line(model: Model, samples, p) -> str:
     n = len(samples)
+    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
+        return rf"\frac{{1}}{{{n}}}\left[" + " + ".join(p.plain(s.loss) for s in samples) + r"\right]"
     half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
     terms = " + ".join(
         rf"{half}\left({p.plain(s.prediction)} - {_paren(p.plain(s.values['y']))}\right)^2" for s in samples)

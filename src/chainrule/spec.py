@@ -17,8 +17,13 @@ MAX_SPEC_BYTES = 1_000_000
 MAX_PARAMETERS = 2_000
 MAX_SAMPLES = 1_000
 
-ACTIVATIONS = ("relu", "identity", "sigmoid", "tanh")
-LOSSES = ("squared_error", "half_squared_error")
+ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh", "softplus", "softmax")
+LOSSES = ("squared_error", "half_squared_error", "absolute_error", "binary_cross_entropy", "softmax_cross_entropy")
+# Options an activation (as an inline table) or a loss may carry, with their allowed values.
+ACTIVATION_OPTIONS = {"relu": {"derivative_at_zero"}, "leaky_relu": {"alpha"}}
+KINK_CONVENTIONS = (Fraction(0), Fraction(1), Fraction(1, 2))
+LAYOUTS = ("auto", "written", "matrix")
+STYLES = ("auto", "flat", "layered")
 # Names a `[notation]` table may rename, with what each one prints.
 NOTATION_KEYS = {
     "input": "the input vector, printed as input[i]",
@@ -32,6 +37,8 @@ NOTATION_KEYS = {
     "dataset_loss": "the loss on the dataset",
     "delta": "the error symbol",
     "learning_rate": "the learning rate",
+    "style": "parameter names: auto, flat (w_0, w_1, ...) or layered (w^{(l)}_{jk}, b^{(l)}_j)",
+    "layout": "answer sheet: auto, written (every step written out) or matrix (vector form, proofs in an appendix)",
 }
 # LaTeX control words a notation value may use; anything else could run TeX code.
 SAFE_CONTROL_WORDS = frozenset(
@@ -52,12 +59,27 @@ class Spec:
     activations: tuple[str, ...]
     loss: str
     x: tuple[tuple[Fraction, ...], ...]
-    y: tuple[Fraction, ...]
+    y: tuple  # one number per sample, or one vector per sample for several outputs
     init: tuple[Fraction, ...]
     learning_rate: Fraction
     steps: int
     notation: tuple[tuple[str, str], ...]
     path: str
+    activation_options: tuple[tuple[tuple[str, Fraction], ...], ...] = ()  # per layer, e.g. (("alpha", 1/10),)
+    loss_options: tuple[tuple[str, Fraction], ...] = ()  # e.g. (("derivative_at_zero", 0),) for absolute_error
+
+    @property
+    def outputs(self) -> int:
+        return self.sizes[-1]
+
+    @property
+    def targets(self) -> tuple[tuple[Fraction, ...], ...]:
+        """Every sample's target as a vector, whatever the number of outputs."""
+        return tuple(t if isinstance(t, tuple) else (t,) for t in self.y)
+
+    def options(self, layer: int) -> dict[str, Fraction]:
+        """The activation options of a 1-based layer."""
+        return dict(self.activation_options[layer - 1]) if self.activation_options else {}
 
     @property
     def parameter_count(self) -> int:
@@ -183,12 +205,14 @@ class _Reader:
         title = self.string(data, "title", name)
         network = self.table(data, "network")
         sizes = self.sizes(network)
-        activations = self.activations(network, sizes)
+        activations, options = self.activations(network, sizes)
         loss_table = self.table(data, "loss")
         loss = self.string(loss_table, "loss.kind")
         if loss not in LOSSES:
             raise self.fail("loss.kind", f"unknown loss '{loss}'; expected one of {', '.join(LOSSES)}")
-        x, y = self.data(self.table(data, "data"), sizes)
+        loss_options = self.loss_options(loss_table, loss)
+        self.check_pairing(activations, loss, sizes)
+        x, y = self.data(self.table(data, "data"), sizes, loss)
         init = self.init(self.table(data, "parameters"), sizes)
         training = self.table(data, "training")
         rate = self.number(self.get(training, "training.learning_rate"), "training.learning_rate")
@@ -199,7 +223,8 @@ class _Reader:
         if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
             raise self.fail("training.steps", "expected an integer from 1 to 10000")
         notation = self.notation(self.table(data, "notation", required=False))
-        return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path)
+        return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
+                    options, loss_options)
 
     def sizes(self, network: dict) -> tuple[int, ...]:
         sizes = self.get(network, "network.sizes")
@@ -209,38 +234,110 @@ class _Reader:
             or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes)
         ):
             raise self.fail("network.sizes", "expected a list of at least two positive integers (inputs, ..., outputs)")
-        if sizes[-1] != 1:
-            raise self.fail("network.sizes", f"expected one output unit, got {sizes[-1]}")
         if parameter_count(tuple(sizes)) > MAX_PARAMETERS:
             raise self.fail("network.sizes", f"expected at most {MAX_PARAMETERS} parameters")
         return tuple(sizes)
 
-    def activations(self, network: dict, sizes: tuple[int, ...]) -> tuple[str, ...]:
-        names = self.get(network, "network.activations")
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    def activations(self, network: dict, sizes: tuple[int, ...]):
+        """Names, one per non-input layer; an entry may be a table such as {name = "leaky_relu", alpha = 0.1}."""
+        entries = self.get(network, "network.activations")
+        if not isinstance(entries, list):
             raise self.fail("network.activations", "expected a list of activation names")
-        if len(names) != len(sizes) - 1:
+        if len(entries) != len(sizes) - 1:
             raise self.fail(
                 "network.activations",
-                f"expected {len(sizes) - 1} names, one per non-input layer of sizes {list(sizes)}, got {len(names)}",
+                f"expected {len(sizes) - 1} names, one per non-input layer of sizes {list(sizes)}, got {len(entries)}",
             )
-        for i, activation in enumerate(names):
+        shared = {k: network[k] for k in ("relu_derivative_at_zero", "alpha") if k in network}
+        names, options = [], []
+        for i, entry in enumerate(entries):
+            key = f"network.activations[{i}]"
+            table = dict(entry) if isinstance(entry, dict) else {"name": entry}
+            activation = table.pop("name", None)
+            if not isinstance(activation, str):
+                raise self.fail(key, "expected an activation name, or a table with a 'name'")
             if activation not in ACTIVATIONS:
-                raise self.fail(
-                    f"network.activations[{i}]",
-                    f"unknown activation '{activation}'; expected one of {', '.join(ACTIVATIONS)}",
-                )
-        return tuple(names)
+                raise self.fail(key, f"unknown activation '{activation}'; expected one of {', '.join(ACTIVATIONS)}")
+            if activation == "softmax" and i != len(entries) - 1:
+                raise self.fail(key, "softmax is only allowed on the output layer")
+            allowed = ACTIVATION_OPTIONS.get(activation, set())
+            if activation == "relu" and "relu_derivative_at_zero" in shared:
+                table.setdefault("derivative_at_zero", shared["relu_derivative_at_zero"])
+            if activation == "leaky_relu" and "alpha" in shared:
+                table.setdefault("alpha", shared["alpha"])
+            chosen = []
+            for option, value in sorted(table.items()):
+                if option not in allowed:
+                    raise self.fail(f"{key}.{option}", f"unknown option for {activation}; expected one of "
+                                    f"{', '.join(sorted(allowed)) or 'none'}")
+                number = self.number(value, f"{key}.{option}")
+                if option == "derivative_at_zero" and number not in KINK_CONVENTIONS:
+                    raise self.fail(f"{key}.{option}", "expected 0, 1 or 1/2")
+                if option == "alpha" and not 0 <= number < 1:
+                    raise self.fail(f"{key}.{option}", "expected a slope from 0 up to (not including) 1")
+                chosen.append((option, number))
+            if activation == "leaky_relu" and "alpha" not in dict(chosen):
+                chosen.append(("alpha", Fraction(1, 100)))
+            names.append(activation)
+            options.append(tuple(sorted(chosen)))
+        return tuple(names), tuple(options)
 
-    def data(self, table: dict, sizes: tuple[int, ...]) -> tuple[tuple[tuple[Fraction, ...], ...], tuple[Fraction, ...]]:
+    def loss_options(self, table: dict, loss: str) -> tuple[tuple[str, Fraction], ...]:
+        allowed = {"absolute_error": {"derivative_at_zero"}}.get(loss, set())
+        chosen = []
+        for option, value in sorted(table.items()):
+            if option == "kind":
+                continue
+            if option not in allowed:
+                raise self.fail(f"loss.{option}", f"unknown option for {loss}; expected "
+                                f"{', '.join(sorted(allowed)) or 'only kind'}")
+            number = self.number(value, f"loss.{option}")
+            if number not in (Fraction(-1), Fraction(0), Fraction(1)):
+                raise self.fail(f"loss.{option}", "expected -1, 0 or 1 (the sign's value at zero)")
+            chosen.append((option, number))
+        return tuple(chosen)
+
+    def check_pairing(self, activations: tuple[str, ...], loss: str, sizes: tuple[int, ...]) -> None:
+        output = activations[-1]
+        if loss == "binary_cross_entropy" and (output != "sigmoid" or sizes[-1] != 1):
+            raise self.fail("loss.kind", "binary_cross_entropy expects one sigmoid output unit")
+        if loss == "softmax_cross_entropy" and (output != "softmax" or sizes[-1] < 2):
+            raise self.fail("loss.kind", "softmax_cross_entropy expects a softmax output layer of 2 or more units")
+        if output == "softmax" and loss != "softmax_cross_entropy":
+            raise self.fail("network.activations", "a softmax output goes with loss kind softmax_cross_entropy")
+        for i, activation in enumerate(activations[:-1]):
+            if activation == "softmax":
+                raise self.fail(f"network.activations[{i}]", "softmax is only allowed on the output layer")
+
+    def data(self, table: dict, sizes: tuple[int, ...], loss: str):
         rows = self.get(table, "data.x")
         if not isinstance(rows, list) or not rows:
             raise self.fail("data.x", "expected a non-empty list of samples")
         if len(rows) > MAX_SAMPLES:
             raise self.fail("data.x", f"expected at most {MAX_SAMPLES} samples")
         x = tuple(self.numbers(row, f"data.x[{n}]", sizes[0]) for n, row in enumerate(rows))
-        y = self.numbers(self.get(table, "data.y"), "data.y", len(x))
-        return x, y
+        targets = self.get(table, "data.y")
+        if not isinstance(targets, list) or len(targets) != len(x):
+            raise self.fail("data.y", f"expected a list of {len(x)} targets, one per sample")
+        outputs = sizes[-1]
+        if outputs == 1:
+            y = self.numbers(targets, "data.y", len(x))
+            if loss == "binary_cross_entropy" and any(not 0 <= t <= 1 for t in y):
+                raise self.fail("data.y", "binary cross-entropy targets must lie in [0, 1]")
+            return x, y
+        y = []
+        for n, target in enumerate(targets):
+            key = f"data.y[{n}]"
+            if isinstance(target, int) and not isinstance(target, bool) and loss == "softmax_cross_entropy":
+                if not 0 <= target < outputs:
+                    raise self.fail(key, f"expected a class index from 0 to {outputs - 1}")
+                y.append(tuple(Fraction(int(k == target)) for k in range(outputs)))
+                continue
+            vector = self.numbers(target, key, outputs)
+            if loss == "softmax_cross_entropy" and (sum(vector) != 1 or any(v < 0 for v in vector)):
+                raise self.fail(key, "a softmax cross-entropy target is one-hot (or a distribution summing to 1)")
+            y.append(vector)
+        return x, tuple(y)
 
     def init(self, table: dict, sizes: tuple[int, ...]) -> tuple[Fraction, ...]:
         count = parameter_count(sizes)
@@ -270,6 +367,12 @@ class _Reader:
                 raise self.fail(dotted, f"unknown notation key; expected one of {', '.join(NOTATION_KEYS)}")
             if not isinstance(value, str) or not value.strip():
                 raise self.fail(dotted, "expected a non-empty LaTeX string")
+            if key in ("style", "layout"):
+                allowed = STYLES if key == "style" else LAYOUTS
+                if value not in allowed:
+                    raise self.fail(dotted, f"expected one of {', '.join(allowed)}")
+                pairs.append((key, value))
+                continue
             check_notation_latex(value, lambda why, dotted=dotted: self.fail(dotted, why))
             pairs.append((key, value))
         return tuple(pairs)

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import sympy as sp
 
 from .derivation import Derivation, partial
-from .model import ACTIVATIONS, activation_derivative
+from .model import activation, activation_derivative
 
 ETA_NAME = "eta"
 
@@ -27,8 +27,8 @@ class ModelVocabulary:
         self._nodes = nodes
         self._aliases = {"yhat": "y_hat", "delta_yhat": "delta_y_hat", "delta_out": "delta_y_hat"}
         self._eta = eta
-        activations = {u.activation for u in self.model.units if not u.is_output} or {"identity"}
-        self._hidden_activation = sorted(activations)[0] if len(activations) == 1 else None
+        hidden = {(u.activation, u.options) for u in self.model.units if not u.is_output} or {("identity", ())}
+        self._hidden_activation = sorted(hidden)[0] if len(hidden) == 1 else None
 
     def _node(self, name: str):
         return self._nodes.get(self._aliases.get(name, name))
@@ -52,10 +52,11 @@ class ModelVocabulary:
     def function(self, name: str) -> Callable[[sp.Expr], sp.Expr] | None:
         if self._hidden_activation is None:
             return None
+        kind, options = self._hidden_activation
         if name == "g":
-            return ACTIVATIONS[self._hidden_activation]
+            return activation(kind, dict(options))
         if name == "g'":
-            return activation_derivative(self._hidden_activation)
+            return activation_derivative(kind, dict(options))
         return None
 
     def known_names(self) -> Iterable[str]:
