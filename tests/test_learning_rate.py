@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainrule.derivation import derive
 from chainrule.learning_rate import ETA, RegionChange, analyse
@@ -196,3 +198,121 @@ def test_best_eta_can_be_a_square_root():
     assert sp.simplify(result.best.loss) == 0
     assert result.decrease == ((0, R(1, 2)),)
     assert result.loss_at(R(1, 10)) == (8 * R(1, 100) - 8 * R(1, 10) + 1) ** 2
+
+
+# --- random ReLU networks: loss_at, the decrease intervals and the best η against Fraction steps ----------
+
+
+def fraction_network_loss(sizes, activations, loss, theta, xs, ys):
+    """Mean loss and mean gradient of a plain Fraction network (flat θ: layer, unit, weights then bias)."""
+    total, gradient = F(0), [F(0)] * len(theta)
+    for x, y in zip(xs, ys):
+        layers, i = [], 0
+        for fan_in, width in zip(sizes, sizes[1:]):
+            layers.append([(theta[i + u * (fan_in + 1): i + u * (fan_in + 1) + fan_in], theta[i + u * (fan_in + 1) + fan_in])
+                           for u in range(width)])
+            i += width * (fan_in + 1)
+        outs, pres = [list(x)], []
+        for units, act in zip(layers, activations):
+            z = [sum((w * s for w, s in zip(ws, outs[-1])), F(0)) + b for ws, b in units]
+            pres.append(z)
+            outs.append([max(F(0), t) if act == "relu" else t for t in z])
+        residual = outs[-1][0] - y
+        half = loss == "half_squared_error"
+        total += residual**2 / (2 if half else 1)
+        delta = [residual * (1 if half else 2)]
+        grads = []
+        for layer in range(len(layers) - 1, -1, -1):
+            grads = [g for d in delta for g in (*(d * s for s in outs[layer]), d)] + grads  # weights, then bias
+            if layer:
+                delta = [sum(layers[layer][k][0][j] * delta[k] for k in range(len(delta)))
+                         * (1 if activations[layer - 1] != "relu" or pres[layer - 1][j] > 0 else 0)
+                         for j in range(len(layers[layer - 1]))]
+        gradient = [a + b for a, b in zip(gradient, grads)]
+    n = len(xs)
+    return total / n, [g / n for g in gradient]
+
+
+def one_step_loss(spec, eta: Fraction) -> Fraction:
+    args = (spec.sizes, spec.activations, spec.loss)
+    _, gradient = fraction_network_loss(*args, list(spec.init), spec.x, spec.y)
+    return fraction_network_loss(*args, [w - eta * g for w, g in zip(spec.init, gradient)], spec.x, spec.y)[0]
+
+
+small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
+
+
+def toml_list(values) -> str:
+    return "[" + ", ".join(f'"{v.numerator}/{v.denominator}"' for v in values) + "]"
+
+
+@st.composite
+def relu_specs(draw):
+    hidden = [draw(st.integers(1, 2))]  # the exact analysis covers one hidden layer
+    sizes = [draw(st.integers(1, 2)), *hidden, 1]
+    activations = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in hidden] + ["identity"]
+    samples = draw(st.integers(1, 3))
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    rows = [draw(st.lists(small_rationals, min_size=sizes[0], max_size=sizes[0])) for _ in range(samples)]
+    text = f"""
+[network]
+sizes = {sizes}
+activations = {activations!r}
+[loss]
+kind = "{draw(st.sampled_from(["squared_error", "half_squared_error"]))}"
+[data]
+x = [{", ".join(toml_list(row) for row in rows)}]
+y = {toml_list(draw(st.lists(small_rationals, min_size=samples, max_size=samples)))}
+[parameters]
+init = {toml_list(draw(st.lists(small_rationals, min_size=count, max_size=count)))}
+[training]
+learning_rate = "1/10"
+"""
+    return parse(text.replace("'", '"'))
+
+
+def test_fraction_network_is_the_homework_oracle():
+    spec = load("inf264_hw4")
+    assert fraction_network_loss(spec.sizes, spec.activations, spec.loss, list(spec.init), spec.x, spec.y) == \
+        homework_loss_and_gradient(THETA0)
+    assert one_step_loss(spec, F(1, 100)) == loss_after_one_step(F(1, 100))
+
+
+def probe_etas(result, extra):
+    """Rational η: the rational region changes, a point inside every piece, and a few given ones."""
+    etas = {change.eta for change in result.region_changes if change.eta.is_Rational}
+    for piece in result.pieces:
+        end = piece.start + 1 if piece.end is sp.oo else piece.end
+        middle = sp.Rational(str(sp.N((piece.start + end) / 2, 30)))
+        if piece.start < middle < end:
+            etas.add(middle)
+    return sorted(e for e in etas | {sp.Rational(v.numerator, v.denominator) for v in extra} if e > 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(relu_specs(), st.lists(st.builds(Fraction, st.integers(1, 40), st.just(20)), max_size=4))
+def test_one_step_analysis_matches_fraction_steps(spec, extra):
+    derivation = derive(build(spec))
+    result = analyse(derivation, train(derivation, steps=0).initial)
+    assert result.available, result.reason
+    initial = fraction_network_loss(spec.sizes, spec.activations, spec.loss, list(spec.init), spec.x, spec.y)[0]
+    assert result.initial_loss == initial
+
+    for eta in probe_etas(result, extra):
+        expected = one_step_loss(spec, to_fraction(eta))
+        assert result.loss_at(eta) == expected, eta
+        inside = any(a < eta < b for a, b in result.decrease)
+        assert inside == (expected < initial), (eta, result.decrease)
+        if result.best is not None:
+            assert at_most(result.best.loss, expected), (eta, result.best)
+    assert (result.best is None) == (not result.decrease)
+    if result.best is not None:
+        assert at_most(result.best.loss, initial) and result.best.loss != initial
+
+
+def at_most(value: sp.Expr, bound: Fraction) -> bool:
+    """value <= bound: exactly for rationals, to 40 digits for algebraic numbers."""
+    bound = sp.Rational(bound.numerator, bound.denominator)
+    if value.is_Rational:
+        return value <= bound
+    return sp.N(value - bound, 50) <= sp.Float("1e-40")

@@ -41,12 +41,12 @@ class Chain:
 class _Direct(Mapping):
     """parameter name -> ∂L/∂w of the composed loss, differentiated the first time it is asked for."""
 
-    def __init__(self, loss: sp.Expr, parameters: dict[str, sp.Symbol]):
-        self._loss, self._parameters, self._done = loss, parameters, {}
+    def __init__(self, composed: Mapping, loss: sp.Symbol, parameters: dict[str, sp.Symbol]):
+        self._composed, self._loss, self._parameters, self._done = composed, loss, parameters, {}
 
     def __getitem__(self, name: str) -> sp.Expr:
         if name not in self._done:
-            self._done[name] = sp.diff(self._loss, self._parameters[name])
+            self._done[name] = sp.diff(self._composed[self._loss], self._parameters[name])
         return self._done[name]
 
     def __iter__(self):
@@ -54,6 +54,41 @@ class _Direct(Mapping):
 
     def __len__(self) -> int:
         return len(self._parameters)
+
+
+class _Composed(Mapping):
+    """node or δ symbol -> its expression in x, y and θ, composed the first time it is asked for.
+
+    Composing every node of a deep ReLU network up front is what makes naive SymPy explode
+    (each Piecewise condition folds the ones beneath it), so nothing is composed until needed.
+    """
+
+    def __init__(self, model: Model, delta_formula: dict[str, sp.Expr]):
+        self._model, self._delta_formula, self._done = model, delta_formula, {}
+        self._deltas = {u.delta.symbol: u.delta.name for u in model.units}
+
+    def __getitem__(self, symbol: sp.Symbol) -> sp.Expr:
+        if symbol not in self._done:
+            node = self._model.by_symbol.get(symbol)
+            if node is not None:
+                value = symbol if node.definition is None else node.definition.xreplace(
+                    {p.symbol: self[p.symbol] for p in self._model.parents(node)})
+            elif symbol in self._deltas:
+                formula = self._delta_formula[self._deltas[symbol]]
+                value = formula.xreplace({s: self[s] for s in formula.free_symbols if s in self})
+            else:
+                raise KeyError(symbol)
+            self._done[symbol] = value
+        return self._done[symbol]
+
+    def __contains__(self, symbol) -> bool:
+        return symbol in self._model.by_symbol or symbol in self._deltas
+
+    def __iter__(self):
+        return iter([*self._model.by_symbol, *self._deltas])
+
+    def __len__(self) -> int:
+        return len(self._model.by_symbol) + len(self._deltas)
 
 
 @dataclass(frozen=True)
@@ -68,7 +103,7 @@ class Derivation:
 
     def compose(self, expr: sp.Expr) -> sp.Expr:
         """Write an expression in node and δ symbols out in the leaves x, y and θ."""
-        return expr.xreplace(self.composed)
+        return expr.xreplace({s: self.composed[s] for s in expr.free_symbols if s in self.composed})
 
     def step_value(self, chain: Chain, step: Step) -> sp.Expr:
         """A step's value in x, y and θ (the direct derivative for the chain's first step)."""
@@ -109,26 +144,31 @@ def _names(nodes) -> str:
     return ", ".join(f"${n.latex}$" for n in nodes)
 
 
-def derive(model: Model) -> Derivation:
-    """Both derivations and the step-by-step chains, for any layer sizes."""
-    composed: dict[sp.Symbol, sp.Expr] = {}
-    for node in model.nodes:
-        composed[node.symbol] = node.symbol if node.definition is None else node.definition.xreplace(composed)
-    loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) for unit in model.units}
+def derive(model: Model, *, symbolic: bool = True) -> Derivation:
+    """Both derivations and the step-by-step chains, for any layer sizes.
+
+    With `symbolic=False` (big networks) a chain step's ∂L/∂z is carried as the symbol δ instead
+    of being differentiated out: those chains are checked through their local identities.
+    """
+    if symbolic:
+        loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) for unit in model.units}
+    else:  # the output units' δ is small (the loss is local to them); hidden ones stay symbols
+        loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) if unit.is_output else unit.delta.symbol
+                       for unit in model.units}
     delta_formula: dict[str, sp.Expr] = {}
     delta_chains = []
     for unit in reversed(model.units):
         formula, chain = _delta(model, unit, loss_by_pre)
         delta_formula[unit.delta.name] = formula
-        composed[unit.delta.symbol] = formula.xreplace(composed)
         delta_chains.append(chain)
-    direct = _Direct(composed[model.loss.symbol], {p.name: p.symbol for p in model.parameters})
+    composed = _Composed(model, delta_formula)
+    direct = _Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
     backprop, chains = {}, []
     for parameter in model.parameters:
         unit, source = model.unit_of(parameter)
         backprop[parameter.name] = unit.delta.symbol * (1 if source is None else source.symbol)
         chains.append(_parameter_chain(model, parameter, unit, source, loss_by_pre))
-    return Derivation(model, MappingProxyType(composed), MappingProxyType(delta_formula), direct,
+    return Derivation(model, composed, MappingProxyType(delta_formula), direct,
                       MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
 
 
@@ -185,8 +225,10 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
                       rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through {_names(users)}")]
         if model.spec.loss in ("binary_cross_entropy", "softmax_cross_entropy"):
             target = model.targets[model.predictions.index(unit.out)]
-            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol,
-                              "the output activation and the cross-entropy simplify together"))
+            reason = "the output activation and the cross-entropy simplify together"
+            if model.spec.loss == "softmax_cross_entropy":
+                reason += r"; the targets sum to 1 (one-hot)"
+            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol, reason))
             formula = unit.out.symbol - target.symbol
         else:
             formula = through

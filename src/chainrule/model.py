@@ -239,10 +239,8 @@ def build(spec: Spec) -> Model:
         if name == "softmax":  # the layer's outputs share one normaliser
             total = sp.Add(*(sp.exp(p.symbol) for p in pres))
             layer_units = [_replace_out(u, sp.exp(u.pre.symbol) / total) for u in layer_units]
-        for unit in layer_units:
-            nodes.append(unit.pre)
-            if unit.out != unit.pre:
-                nodes.append(unit.out)
+        nodes += [unit.pre for unit in layer_units]  # all z's first: a softmax output reads every one
+        nodes += [unit.out for unit in layer_units if unit.out != unit.pre]
         units += layer_units
         sources = tuple(u.out for u in layer_units)
     predictions = tuple(u.out for u in units if u.is_output)

@@ -31,8 +31,10 @@ MAX_EXPONENT = 1000
 MAX_CALL_DEPTH = 10
 MAX_PIECEWISE_IN_ARGUMENT = 4
 MAX_POWER_HEIGHT = 20
-# exp(10^999) is a valid expression whose every comparison makes mpmath work for seconds.
-MAX_TRANSCENDENTAL_BITS = 1000
+# Numbers allowed under exp, log, trig functions and roots: any comparison with exp(10^999)
+# makes mpmath work for seconds, and a root of a big number sends SymPy hunting for perfect
+# powers by trial division, in C, where the time budget below cannot interrupt it.
+MAX_IRRATIONAL_BITS = 1000
 # The limits above stop every slow shape we know of; this stops the ones we don't (a relu of a
 # relu of a tan sends SymPy's inequality solver off for seconds).
 TIME_BUDGET_SECONDS = 2.0
@@ -88,7 +90,7 @@ BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
     "min": sympy.Min,
 }
 _VARIADIC = frozenset({"max", "min"})
-_TRANSCENDENTAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan"})
+_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "sqrt"})
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 # LaTeX control words: anything not listed here is refused, so `\input`, `\def`... never pass.
@@ -288,6 +290,18 @@ def _bits(expr: sympy.Expr) -> int:
     return sum(max(abs(r.p).bit_length(), r.q.bit_length()) for r in expr.atoms(sympy.Rational))
 
 
+def _nestable(arg: sympy.Expr) -> bool:
+    """May a Piecewise be built on `arg`? If `arg` holds a Piecewise, SymPy folds and simplifies
+    the condition (`simplify`, inequality solving), which is unbounded on anything but small
+    polynomial-like arguments."""
+    if not arg.has(sympy.Piecewise):
+        return True
+    small = all(max(abs(r.p), r.q) <= 2**64 for r in arg.atoms(sympy.Rational))
+    powers = all(e.is_Rational and max(abs(e.p), e.q) <= 16
+                 for e in (p.exp for p in arg.atoms(sympy.Pow)))
+    return small and powers and not arg.has(sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan)
+
+
 class _Builder:
     def __init__(self, text: str, vocabulary: Vocabulary):
         self.text, self.vocab = text, vocabulary
@@ -332,7 +346,8 @@ class _Builder:
     def number(self, token: Token) -> sympy.Rational:
         mantissa, _, exponent = token.value.lower().partition("e")
         whole, _, fraction = mantissa.partition(".")
-        if len(whole) + len(fraction) > MAX_NUMERAL_DIGITS or abs(int(exponent or 0)) > MAX_EXPONENT:
+        if (len(whole) + len(fraction) > MAX_NUMERAL_DIGITS or len(exponent) > 5
+                or abs(int(exponent or 0)) > MAX_EXPONENT):
             self.fail("number too long", token)
         value = sympy.Rational(int(whole + fraction or "0"), 10 ** len(fraction))
         return value * sympy.Rational(10) ** int(exponent or 0)
@@ -438,15 +453,25 @@ class _Builder:
     _npow = _power
 
     def power(self, base: sympy.Expr, exponent: sympy.Expr, at: Tree | Token) -> sympy.Expr:
-        if exponent.is_Rational:
-            p, q = abs(exponent.p), exponent.q
+        # Every number in the exponent counts, not just a numeric exponent: SymPy rewrites
+        # 2**(k*x) as (2**k)**x when it factors terms, and computes 2**k in C, uninterruptibly.
+        for r in exponent.atoms(sympy.Rational) | {sympy.Integer(1)}:
+            p, q = abs(r.p), r.q
             if p > MAX_EXPONENT * q or q > MAX_EXPONENT:
                 self.fail("exponent too large", at)
-            if _bits(base) * p > MAX_NUMBER_BITS * q:
+            if _bits(base) * p > MAX_NUMBER_BITS * q or (q > 1 and _bits(base) > MAX_IRRATIONAL_BITS):
                 self.fail("number too large", at)
-            if base.is_zero and exponent.is_negative:
-                self.fail("division by zero", at)
-        return self.checked(sympy.Pow(base, exponent), at)
+        if base.is_zero and exponent.is_negative:
+            self.fail("division by zero", at)
+        return self.checked(self.sympy("the power", sympy.Pow, [base, exponent], at), at)
+
+    def sympy(self, what: str, function: Callable, args: list, at: Tree | Token) -> sympy.Expr:
+        try:
+            return function(*args)
+        # Comparing complex values or nan, an inequality SymPy cannot solve, and SymPy bugs
+        # (an AttributeError inside Max) all mean the same to the student.
+        except (TypeError, ValueError, AttributeError, ArithmeticError, NotImplementedError) as exc:
+            self.fail(f"cannot evaluate {what} here ({str(exc)[:80]})", at)
 
     def _abs(self, node: Tree) -> sympy.Expr:
         return self.apply(Token("FUNC", "abs"), self.arguments(node.children, node), node)
@@ -479,12 +504,12 @@ class _Builder:
             if (len(args) < 2) if variadic else (len(args) != 1):
                 wanted = "at least 2 arguments" if variadic else "1 argument"
                 self.fail(f"{name} takes {wanted}, got {len(args)}", at)
-            if name.lower() in _TRANSCENDENTAL and _bits(args[0]) > MAX_TRANSCENDENTAL_BITS:
+            if name.lower() in _IRRATIONAL and _bits(args[0]) > MAX_IRRATIONAL_BITS:
                 self.fail(f"number too large inside {name}", at)
-            try:
-                return self.checked((builtin or function)(*args), at)
-            except (TypeError, ValueError) as exc:  # SymPy cannot compare complex values, nan...
-                self.fail(f"cannot evaluate {name} here ({exc})", at)
+            if (function or name.lower() == "relu") and not all(map(_nestable, args)):
+                self.fail(f"{name} of an expression containing relu or g may use only small "
+                          "numbers, + - * / and small powers", at)
+            return self.checked(self.sympy(name, builtin or function, args, at), at)
         if head.type == "CALLNAME" and len(args) == 1 and (
                 self.vocab.lookup(name) is not None or _FREE.fullmatch(name)):
             return self.checked(self._name(Tree("name", [head])) * args[0], at)
@@ -575,12 +600,16 @@ def parse_chain(text: str, vocabulary: Vocabulary, *,
     tree = _tree(text, max_length)
     try:
         with _Deadline(TIME_BUDGET_SECONDS):
-            return _Builder(text, vocabulary).build(tree)
+            values = _Builder(text, vocabulary).build(tree)
     except RecursionError:
         raise NotationError("expression is nested too deeply", text) from None
     except _OutOfTime:
         raise NotationError(f"expression too complex: SymPy gave up after "
                             f"{TIME_BUDGET_SECONDS:g} s", text) from None
+    for value in values:
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise NotationError("expression is undefined (infinite, or like 0/0)", text)
+    return values
 
 
 def parse(text: str, vocabulary: Vocabulary, *, max_length: int = 10_000) -> sympy.Expr:

@@ -7,11 +7,15 @@ such as exp(-3) for smooth activations).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+
+import mpmath
 import operator
 from fractions import Fraction
 from decimal import ROUND_HALF_EVEN, Decimal
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
@@ -55,6 +59,7 @@ class Training:
 
     learning_rate: sp.Rational
     evaluations: tuple[Evaluation, ...]  # evaluations[0] at the initial θ, then one per step
+    exact_steps: int = 10**9  # evaluations[:exact_steps + 1] are exact; later ones are 50-digit decimals
 
     @property
     def initial(self) -> Evaluation:
@@ -148,6 +153,59 @@ def _program(derivation: Derivation) -> _Program | None:
     return _PROGRAMS[id(derivation)][1]
 
 
+def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tuple[int, int, object, object]]:
+    """Backpropagation against forward accumulation in 60-digit arithmetic, for every sample.
+
+    Returns (sample, parameter index, backprop, forward) where they differ beyond 45 digits.
+    """
+    model = derivation.model
+    with mpmath.workdps(PRECISION):
+        trainer = _mp_trainer(derivation)
+        values = [mpf(_fraction(v)) if v.is_Rational else mpmath.mpf(str(sp.N(v, PRECISION))) for v in theta]
+        differences = []
+        for number, (x, targets) in enumerate(trainer.data, start=1):
+            env = trainer.environment(values, x, targets)
+            backward = [f(env) for f in trainer.gradient]
+            forward = _forward(model, lambda node, parent: trainer.local[(node.symbol, parent.symbol)](env))
+            for i, (a, b) in enumerate(zip(backward, forward)):
+                if abs(a - b) > mpmath.mpf(10) ** -45 * (1 + abs(a)):
+                    differences.append((number, i, a, b))
+        return differences
+
+
+_MP_TRAINERS: dict[int, tuple] = {}
+
+
+def _mp_trainer(derivation: Derivation) -> "FastTrainer":
+    if id(derivation) not in _MP_TRAINERS:
+        trainer = FastTrainer(derivation, mpf)
+        trainer.local = {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol),
+                                                                     trainer.index, mpf)
+                         for n in derivation.model.nodes if n.definition is not None
+                         for parent in derivation.model.parents(n)}
+        _MP_TRAINERS[id(derivation)] = (derivation, trainer)
+    return _MP_TRAINERS[id(derivation)][1]
+
+
+def _forward(model, local) -> list:
+    """Forward accumulation of ∂L/∂θ through the graph, from each node's local derivatives."""
+    tangent: dict[sp.Symbol, dict[int, object]] = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
+    for node in model.nodes:
+        if node.definition is None:
+            continue
+        total: dict[int, object] = {}
+        for parent in model.parents(node):
+            incoming = tangent.get(parent.symbol)
+            if not incoming:
+                continue
+            factor = local(node, parent)
+            for i, d in incoming.items():
+                total[i] = total.get(i, 0) + factor * d
+        tangent[node.symbol] = total
+    result = tangent[model.loss.symbol]
+    return [result.get(i, 0) for i in range(len(model.parameters))]
+
+
 def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: int) -> tuple[sp.Expr, ...]:
     """∂L/∂θ for one sample (1-based) by forward accumulation, without the δ recursion.
 
@@ -193,6 +251,25 @@ def _rational(value: Fraction) -> sp.Rational:
     return sp.Rational(value.numerator, value.denominator)
 
 
+EXACT_IRRATIONAL_PARAMETERS = 12
+
+
+def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, reductions: dict) -> tuple:
+    """θ after one step as 50-digit decimals, from a 60-digit pass (no evaluation of big exact trees)."""
+    if all(v.is_Float for v in current.theta):
+        return tuple(sp.Float(w + sign * eta * g, 50) for w, g in zip(current.theta, current.gradient))
+    with mpmath.workdps(PRECISION):
+        trainer = _mp_trainer(derivation)
+        values = [mpf(_fraction(v)) if v.is_Rational else mpmath.mpf(str(sp.N(v, PRECISION))) for v in current.theta]
+        total = [mpmath.mpf(0)] * len(values)
+        for x, targets in trainer.data:
+            env = trainer.environment(values, x, targets)
+            total = [t + f(env) for t, f in zip(total, trainer.gradient)]
+        count = len(trainer.data) if reductions.get("gradient_reduction", "mean") == "mean" else 1
+        rate = mpf(_fraction(sp.Rational(eta)))
+        return tuple(sp.Float(str(w + sign * rate * t / count), 50) for w, t in zip(values, total))
+
+
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
           update_sign: int = -1, loss_reduction: str = "mean", gradient_reduction: str = "mean") -> Training:
     """Gradient descent θ ← θ − η∇L from the spec's initial parameters.
@@ -204,11 +281,22 @@ def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Ra
     theta = tuple(rational(v) for v in spec.init)
     reductions = {"loss_reduction": loss_reduction, "gradient_reduction": gradient_reduction}
     evaluations = [evaluate(derivation, theta, **reductions)]
-    for _ in range(spec.steps if steps is None else steps):
+    exact_steps = spec.steps if steps is None else steps
+    for step in range(1, (spec.steps if steps is None else steps) + 1):
         current = evaluations[-1]
         theta = tuple(_exact(w + update_sign * eta * g) for w, g in zip(current.theta, current.gradient))
+        irrational = not all(v.is_Rational or v.is_Float for v in theta)
+        if irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS):
+            # Exact expressions in exp and tanh nest deeper with every step and every layer; past
+            # the first step (or in a bigger network) they are carried as 50-digit decimals instead,
+            # and marked as such. The parameters after the first step stay exact.
+            numeric = _numeric_step(derivation, current, eta, update_sign, reductions)
+            evaluations.append(evaluate(derivation, numeric, **reductions))
+            evaluations[-1] = dataclasses.replace(evaluations[-1], theta=theta) if step == 1 else evaluations[-1]
+            exact_steps = min(exact_steps, step - 1)
+            continue
         evaluations.append(evaluate(derivation, theta, **reductions))
-    return Training(eta, tuple(evaluations))
+    return Training(eta, tuple(evaluations), exact_steps)
 
 
 def _exact(value: sp.Expr) -> sp.Expr:
@@ -217,15 +305,51 @@ def _exact(value: sp.Expr) -> sp.Expr:
         return value
     if value.has(sp.Piecewise):
         raise ValueError(f"a branch could not be decided at this point: {value}")
-    if value.is_Float:  # a training curve past its exact steps continues in 60-digit floats
-        return value
-    return sp.cancel(value) if value.has(sp.exp) else value
+    return value  # exact irrational values stay as built: simplifying them costs more than it gives
 
 
+_NUMERIC_MEMO: dict = {}
+_MP_BINARY = {sp.Add: lambda args: mpmath.fsum(args), sp.Mul: lambda args: mpmath.fprod(args)}
+
+
+def numeric_value(value: sp.Expr):
+    """A closed exact expression evaluated at 60 digits, sharing work across repeated subtrees.
+
+    SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
+    most of theirs, so a memo turns minutes into milliseconds.
+    """
+    with mpmath.workdps(PRECISION):
+        return _numeric(value)
+
+
+def _numeric(expr):
+    known = _NUMERIC_MEMO.get(expr)
+    if known is not None:
+        return known
+    if expr.is_Rational:
+        result = mpmath.mpf(int(expr.p)) / int(expr.q)
+    elif expr.is_Float:
+        result = mpmath.mpf(str(expr))
+    elif expr.func in _MP_BINARY:
+        result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
+    elif isinstance(expr, sp.Pow):
+        result = _numeric(expr.base) ** _numeric(expr.exp)
+    elif expr.func in _MP_FUNCTIONS:
+        result = _MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
+    else:
+        result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = result
+    return result
+
+
+@lru_cache(maxsize=8192)
 def decimal(value: sp.Expr, digits: int = 6) -> str:
     """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
     scientific notation below 1e-4 or from 1e9 on."""
-    number = Decimal(str(sp.N(value, 40)))
+    number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30)
+                     if not value.is_Rational else str(sp.N(value, 40)))
     if number == 0:
         return "0"
     if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
@@ -238,6 +362,15 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
 # ---------------------------------------------------------------- fast passes (training curves)
 
 _FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
+_MP_FUNCTIONS = {sp.exp: mpmath.exp, sp.tanh: mpmath.tanh, sp.log: mpmath.log}
+PRECISION = 60  # decimal digits for the high-precision passes over exp, tanh and log
+
+
+def mpf(value) -> "mpmath.mpf":
+    """A 60-digit number (the `number` type for high-precision passes)."""
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return mpmath.mpf(value)
 _COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt, sp.GreaterThan: operator.ge,
             sp.StrictGreaterThan: operator.gt, sp.Equality: operator.eq, sp.Unequality: operator.ne}
 
@@ -249,7 +382,10 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
     function such as exp has no exact Fraction value and raises NotImplementedError.
     """
     if expr.is_Number:
-        value = number(Fraction(int(expr.p), int(expr.q))) if expr.is_Rational else number(float(expr))
+        if expr.is_Rational:
+            value = number(Fraction(int(expr.p), int(expr.q)))
+        else:
+            value = number(mpmath.mpf(str(sp.N(expr, PRECISION)))) if number is mpf else number(float(expr))
         return lambda env: value
     if expr.is_Symbol:
         index = symbols[expr]
@@ -267,8 +403,8 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         branches = [(compile_numeric(value, symbols, number), _condition(condition, symbols, number))
                     for value, condition in expr.args]
         return lambda env: next(v(env) for v, c in branches if c(env))
-    function = _FLOAT_FUNCTIONS.get(expr.func)
-    if function is not None and number is float:
+    function = (_MP_FUNCTIONS if number is mpf else _FLOAT_FUNCTIONS).get(expr.func)
+    if function is not None and number in (float, mpf):
         inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))
     raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")

@@ -66,7 +66,13 @@ class Printer:
         return sp.latex(value, symbol_names=self.names)
 
     def number(self, value: sp.Expr) -> str:
-        """An exact value, with a decimal when the exact form is not already one."""
+        """An exact value, with a decimal when the exact form is not already one.
+
+        An exact expression too long to read (nested exp and tanh) is shown as its decimal;
+        the exact form is in `--json`.
+        """
+        if value.is_Float or too_long(value):
+            return rf"\approx {decimal(value)}"
         exact = self.expr(value)
         if value.is_Integer:
             return exact
@@ -74,9 +80,25 @@ class Printer:
             return rf"{exact} = {decimal(value)}"
         return rf"{exact} \approx {decimal(value)}"
 
+    def short(self, value: sp.Expr) -> str:
+        """A short decimal when that is exact, else the exact value with a decimal."""
+        return self.plain(value) if _terminates(value) else self.number(value)
+
     def plain(self, value: sp.Expr) -> str:
         """A number as a short decimal when exact, else exact (for compact tables)."""
+        if value.is_Float or too_long(value):
+            return rf"\approx {decimal(value)}"
         return decimal(value) if _terminates(value) else self.expr(value)
+
+
+def too_long(value: sp.Expr, limit: int = 40) -> bool:
+    """More than `limit` nodes in the expression tree: not worth printing exactly in the sheet."""
+    if value.is_Atom:
+        return False
+    for count, _ in enumerate(sp.preorder_traversal(value)):
+        if count > limit:
+            return True
+    return False
 
 
 def _terminates(value: sp.Expr) -> bool:

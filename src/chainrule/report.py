@@ -13,16 +13,25 @@ def exact(value: sp.Expr) -> str:
     """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
     if value is sp.oo:
         return "oo"
-    return str(value)
+    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
 
 
 def _number(value: sp.Expr) -> str:
-    text, approx = exact(value), decimal(value)
+    """Exact and decimal, for the terminal; a long exact expression is left to --json."""
+    approx = decimal(value)
+    if value.is_Float:
+        return f"≈ {approx}"
+    text = exact(value)
+    if len(text) > 60:
+        return f"≈ {approx} (exact expression in --json)"
     return text if text == approx else f"{text} ≈ {approx}"
 
 
 def _vector(values) -> str:
-    return "(" + ", ".join(exact(v) for v in values) + ")"
+    texts = [exact(v) for v in values]
+    if any(len(t) > 30 for t in texts):
+        return "≈ (" + ", ".join(decimal(v) for v in values) + ")"
+    return "(" + ", ".join(texts) + ")"
 
 
 def solution_text(solution: Solution) -> str:

@@ -119,7 +119,7 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
             applied = rf"\mathrm{{softmax}}(\cdot)_{{{unit.index + 1}}}" if unit.activation == "softmax" else f"{g}({inner})"
-            lines.append(rf"{unit.out.latex} &= {applied} = {p.number(sample.values[unit.out.name])}")
+            lines.append(rf"{unit.out.latex} &= {applied} = {p.short(sample.values[unit.out.name])}")
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 
@@ -187,7 +187,7 @@ def _root_polynomial(value) -> str:
 def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     eta_spec = training.learning_rate
     if not analysis.available:
-        return {"available": False, "reason": analysis.reason}
+        return {"available": False, "reason": escape(analysis.reason).replace("η", r"$\eta$")}
     eta = sp.Symbol(r"\eta")
     pieces = []
     for piece in analysis.pieces:
