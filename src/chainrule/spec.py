@@ -22,7 +22,6 @@ LOSSES = ("squared_error", "half_squared_error", "absolute_error", "binary_cross
 # Options an activation (as an inline table) or a loss may carry, with their allowed values.
 ACTIVATION_OPTIONS = {"relu": {"derivative_at_zero"}, "leaky_relu": {"alpha"}}
 KINK_CONVENTIONS = (Fraction(0), Fraction(1), Fraction(1, 2))
-LAYOUTS = ("auto", "written", "matrix")
 STYLES = ("auto", "flat", "layered")
 # Names a `[notation]` table may rename, with what each one prints.
 NOTATION_KEYS = {
@@ -38,7 +37,6 @@ NOTATION_KEYS = {
     "delta": "the error symbol",
     "learning_rate": "the learning rate",
     "style": "parameter names: auto, flat (w_0, w_1, ...) or layered (w^{(l)}_{jk}, b^{(l)}_j)",
-    "layout": "answer sheet: auto, written (every step written out) or matrix (vector form, proofs in an appendix)",
 }
 # LaTeX control words a notation value may use; anything else could run TeX code.
 SAFE_CONTROL_WORDS = frozenset(
@@ -367,8 +365,8 @@ class _Reader:
                 raise self.fail(dotted, f"unknown notation key; expected one of {', '.join(NOTATION_KEYS)}")
             if not isinstance(value, str) or not value.strip():
                 raise self.fail(dotted, "expected a non-empty LaTeX string")
-            if key in ("style", "layout"):
-                allowed = STYLES if key == "style" else LAYOUTS
+            if key == "style":
+                allowed = STYLES
                 if value not in allowed:
                     raise self.fail(dotted, f"expected one of {', '.join(allowed)}")
                 pairs.append((key, value))
