@@ -85,3 +85,20 @@ def test_missing_spec_name_is_exit_2(tmp_path):
 
 def test_usage_error_is_exit_2():
     assert run("frobnicate").returncode == 2
+
+
+def test_json_mirrors_every_value_as_30_digit_decimals(tmp_path):
+    data = json.loads(run("solve", "--no-pdf", "--json", "--out", str(tmp_path)).stdout)
+    decimals = data["decimals"]
+    assert decimals["loss"] == "3.25000000000000000000000000000"
+    assert decimals["new_loss"].startswith("2.855647324402")
+    assert set(decimals["gradient"]) == set(data["parameters"])
+    for name in data["parameters"]:
+        assert Fraction(decimals["updated_parameters"][name]) == Fraction(data["updated_parameters"][name])
+
+
+def test_irrational_values_are_exact_expression_strings(tmp_path):
+    data = json.loads(run("solve", "sigmoid_bce", "--no-pdf", "--json", "--out", str(tmp_path)).stdout)
+    assert "exp(" in data["loss"]  # exact, in the plain-text notation
+    assert float(data["decimals"]["loss"]) == pytest.approx(0.762884190467294, abs=1e-12)
+    assert {i["verdict"] for i in data["identities"]} == {"proved"}

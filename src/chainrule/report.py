@@ -5,7 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .learning_rate import minimal_polynomial
-from .numerics import decimal
+import mpmath
+
+from .numerics import decimal, numeric_value
 from .solution import CheckedChain, Solution
 
 
@@ -117,6 +119,32 @@ def solution_json(solution: Solution) -> dict:
         "identities": [_identity_json(c, "parameter") for c in solution.identities],
         "delta_identities": [_identity_json(c, "delta") for c in solution.delta_proofs],
         "learning_rate": _learning_rate_json(solution),
+        "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
+        "decimals": _decimals(solution),
+    }
+
+
+def significant(value: sp.Expr, digits: int = 30) -> str:
+    """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
+    with mpmath.workdps(digits + 10):
+        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
+
+
+def _decimals(solution: Solution) -> dict:
+    """Every number of the solution mirrored as a 30-significant-digit decimal string."""
+    training = solution.training
+    initial, after = training.initial, training.after_first
+    names = list(solution.spec.parameter_names)
+    keyed = lambda values: {n: significant(v) for n, v in zip(names, values)}  # noqa: E731
+    return {
+        "predictions": [significant(s.prediction) for s in initial.samples],
+        "loss": significant(initial.loss),
+        "sample_gradients": [keyed(s.gradient) for s in initial.samples],
+        "gradient": keyed(initial.gradient),
+        "updated_parameters": keyed(after.theta),
+        "new_loss": significant(after.loss),
+        "training": [{"step": k, "parameters": keyed(e.theta), "loss": significant(e.loss)}
+                     for k, e in enumerate(training.evaluations)],
     }
 
 
