@@ -118,3 +118,10 @@ def test_check_wrong_answers_exit_1(tmp_path):
     path = tmp_path / "a.toml"
     path.write_text('[answers]\n"loss" = "3.25"\n', encoding="utf-8")
     assert run("check", str(path)).returncode == 1
+
+
+def test_eval_reads_layered_names():
+    # two_hidden_relu sample 3: dL/dw0 = δ^{(1)}_1 · x[0] = -53/20 (also its per-sample gradient)
+    result = run("eval", "delta_z1_1 * x[0]", "--spec", "two_hidden_relu", "--sample", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "-53/20 = -2.65"

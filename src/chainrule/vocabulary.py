@@ -7,6 +7,7 @@ expressions can be compared as identities in the inputs, the target and the para
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable
 
 import sympy as sp
@@ -26,6 +27,11 @@ class ModelVocabulary:
         nodes = {node.name: node for node in (*self.model.nodes, *self.model.deltas)}
         self._nodes = nodes
         self._aliases = {"yhat": "y_hat", "delta_yhat": "delta_y_hat", "delta_out": "delta_y_hat"}
+        # The parser reads z1_2 (layer 1, unit 2) as z12; map that spelling back to the node.
+        for name in nodes:
+            joined = re.sub(r"(?<=\d)_(?=\d)", "", name)
+            if joined != name:
+                self._aliases.setdefault(joined, name)
         self._eta = eta
         hidden = {(u.activation, u.options) for u in self.model.units if not u.is_output} or {("identity", ())}
         self._hidden_activation = sorted(hidden)[0] if len(hidden) == 1 else None
