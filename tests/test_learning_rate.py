@@ -15,6 +15,8 @@ from chainrule.model import build
 from chainrule.numerics import train
 from chainrule.spec import load, parse
 
+from .strategies import network_specs
+
 R = sp.Rational
 F = Fraction
 INITIAL_LOSS = R(13, 4)
@@ -239,36 +241,10 @@ def one_step_loss(spec, eta: Fraction) -> Fraction:
     return fraction_network_loss(*args, [w - eta * g for w, g in zip(spec.init, gradient)], spec.x, spec.y)[0]
 
 
-small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
-
-
-def toml_list(values) -> str:
-    return "[" + ", ".join(f'"{v.numerator}/{v.denominator}"' for v in values) + "]"
-
-
-@st.composite
-def relu_specs(draw):
-    hidden = [draw(st.integers(1, 2))]  # the exact analysis covers one hidden layer
-    sizes = [draw(st.integers(1, 2)), *hidden, 1]
-    activations = [draw(st.sampled_from(["relu", "relu", "identity"])) for _ in hidden] + ["identity"]
-    samples = draw(st.integers(1, 3))
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    rows = [draw(st.lists(small_rationals, min_size=sizes[0], max_size=sizes[0])) for _ in range(samples)]
-    text = f"""
-[network]
-sizes = {sizes}
-activations = {activations!r}
-[loss]
-kind = "{draw(st.sampled_from(["squared_error", "half_squared_error"]))}"
-[data]
-x = [{", ".join(toml_list(row) for row in rows)}]
-y = {toml_list(draw(st.lists(small_rationals, min_size=samples, max_size=samples)))}
-[parameters]
-init = {toml_list(draw(st.lists(small_rationals, min_size=count, max_size=count)))}
-[training]
-learning_rate = "1/10"
-"""
-    return parse(text.replace("'", '"'))
+def relu_specs():
+    # the exact analysis covers one hidden layer
+    return network_specs(hidden_layers=(1, 1), widths=(1, 2), inputs=(1, 2),
+                         activations=("relu", "relu", "identity"), learning_rates=("1/10",))
 
 
 def test_fraction_network_is_the_homework_oracle():

@@ -14,6 +14,8 @@ from chainrule.model import build
 from chainrule.numerics import decimal, evaluate, train
 from chainrule.spec import load, parse
 
+from .strategies import network_specs
+
 R = sp.Rational
 F = Fraction
 NEW_LOSS = R(1427823662201, 500000000000)
@@ -237,40 +239,11 @@ def test_train_uses_given_learning_rate_and_steps(homework):
 
 # --- random networks, kinks included, against the Fraction network -----------------------------------------
 
-small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
-
-
-def toml_list(values) -> str:
-    return "[" + ", ".join(f'"{v.numerator}/{v.denominator}"' for v in values) + "]"
-
-
-@st.composite
-def random_specs(draw):
+def random_specs():
     """[n_in, one or two hidden layers, 1], relu or identity hidden layers; small rationals hit kinks exactly."""
-    hidden = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))
-    sizes = [draw(st.integers(1, 3)), *hidden, 1]
-    activations = [draw(st.sampled_from(["relu", "identity"])) for _ in hidden] + ["identity"]
-    samples = draw(st.integers(1, 3))
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    rows = [draw(st.lists(small_rationals, min_size=sizes[0], max_size=sizes[0])) for _ in range(samples)]
-    text = f"""
-[network]
-sizes = {sizes}
-activations = {activations!r}
-[loss]
-kind = "{draw(st.sampled_from(["squared_error", "half_squared_error"]))}"
-[data]
-x = [{", ".join(toml_list(row) for row in rows)}]
-y = {toml_list(draw(st.lists(small_rationals, min_size=samples, max_size=samples)))}
-[parameters]
-init = {toml_list(draw(st.lists(small_rationals, min_size=count, max_size=count)))}
-[training]
-learning_rate = "{draw(st.sampled_from(["1/10", "1/4", "1/2"]))}"
-"""
-    return parse(text.replace("'", '"'))
+    return network_specs()
 
 
-@settings(max_examples=25, deadline=None)
 @given(random_specs())
 def test_random_networks_match_fraction_network(spec):
     derivation = derive(build(spec))

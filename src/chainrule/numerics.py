@@ -123,10 +123,7 @@ class _Program:
 
     def __init__(self, derivation: Derivation):
         self.trainer = FastTrainer(derivation, Fraction)
-        index = self.trainer.index
-        self.local = {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), index, Fraction)
-                      for n in derivation.model.nodes if n.definition is not None
-                      for parent in derivation.model.parents(n)}
+        self.local = self.trainer.local_derivatives()
 
     def run(self, theta, x, targets) -> dict:
         trainer = self.trainer
@@ -161,7 +158,7 @@ def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tupl
     model = derivation.model
     with mpmath.workdps(PRECISION):
         trainer = _mp_trainer(derivation)
-        values = [mpf(_fraction(v)) if v.is_Rational else mpmath.mpf(str(sp.N(v, PRECISION))) for v in theta]
+        values = _mp_values(theta)
         differences = []
         for number, (x, targets) in enumerate(trainer.data, start=1):
             env = trainer.environment(values, x, targets)
@@ -173,16 +170,18 @@ def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tupl
         return differences
 
 
+def _mp_values(theta) -> list:
+    """θ as 60-digit numbers (call inside mpmath.workdps(PRECISION))."""
+    return [mpf(_fraction(v)) if v.is_Rational else numeric_value(v) for v in theta]
+
+
 _MP_TRAINERS: dict[int, tuple] = {}
 
 
 def _mp_trainer(derivation: Derivation) -> "FastTrainer":
     if id(derivation) not in _MP_TRAINERS:
         trainer = FastTrainer(derivation, mpf)
-        trainer.local = {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol),
-                                                                     trainer.index, mpf)
-                         for n in derivation.model.nodes if n.definition is not None
-                         for parent in derivation.model.parents(n)}
+        trainer.local = trainer.local_derivatives()
         _MP_TRAINERS[id(derivation)] = (derivation, trainer)
     return _MP_TRAINERS[id(derivation)][1]
 
@@ -225,22 +224,7 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}
         local = lambda node, parent: sp.diff(node.definition, parent.symbol).xreplace(known)  # noqa: E731
         convert = _exact
-    tangent: dict[sp.Symbol, dict[int, object]] = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
-    for node in model.nodes:
-        if node.definition is None:
-            continue
-        total: dict[int, object] = {}
-        for parent in model.parents(node):
-            incoming = tangent.get(parent.symbol)
-            if not incoming:
-                continue
-            factor = local(node, parent)
-            for i, d in incoming.items():
-                total[i] = total.get(i, 0) + factor * d
-        tangent[node.symbol] = total
-    result = tangent[model.loss.symbol]
-    return tuple(convert(result.get(i, 0)) if result.get(i, 0) != 0 else sp.Integer(0)
-                 for i in range(len(model.parameters)))
+    return tuple(convert(d) if d != 0 else sp.Integer(0) for d in _forward(model, local))
 
 
 def _fraction(value: sp.Rational) -> Fraction:
@@ -260,7 +244,7 @@ def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, r
         return tuple(sp.Float(w + sign * eta * g, 50) for w, g in zip(current.theta, current.gradient))
     with mpmath.workdps(PRECISION):
         trainer = _mp_trainer(derivation)
-        values = [mpf(_fraction(v)) if v.is_Rational else mpmath.mpf(str(sp.N(v, PRECISION))) for v in current.theta]
+        values = _mp_values(current.theta)
         total = [mpmath.mpf(0)] * len(values)
         for x, targets in trainer.data:
             env = trainer.environment(values, x, targets)
@@ -439,6 +423,12 @@ class FastTrainer:
         self.data = [([number(v) for v in x], [number(v) for v in t]) for x, t in zip(self.spec.x, self.spec.targets)]
         self.slots = ([self.index[n.symbol] for n in model.inputs], [self.index[n.symbol] for n in model.targets],
                       [self.index[n.symbol] for n in model.parameters])
+
+    def local_derivatives(self) -> dict:
+        """(node, parent) -> ∂node/∂parent of the node's own definition, compiled: forward mode's parts."""
+        model = self.model
+        return {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), self.index, self.number)
+                for n in model.nodes if n.definition is not None for parent in model.parents(n)}
 
     def environment(self, theta, x, targets) -> list:
         """Every node's and δ's value for one sample, by position."""

@@ -286,6 +286,15 @@ def prove_equal(lhs: sp.Expr, rhs: sp.Expr, *, time_limit: float = 30.0,
     return Prover(time_limit, regions_detail).prove(lhs, rhs)
 
 
+def _expression(value) -> sp.Expr:
+    """SymPy objects pass through; plain integers become Integers; text is refused, never parsed."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int):
+        return sp.Integer(value)
+    raise TypeError(f"expected a SymPy expression, got {type(value).__name__}")
+
+
 def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
     """The kinks an expression's branches depend on, directly or through other kinks."""
     by_indicator = {k.indicator: k for k in kinks}
@@ -299,7 +308,7 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
 
 
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int) -> Proof:
-    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    lhs, rhs = _expression(lhs), _expression(rhs)
     resolver.variables = lhs.free_symbols | rhs.free_symbols
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
     kinks = _relevant(sp.Tuple(left, right), resolver.kinks) if resolver.kinks else []
