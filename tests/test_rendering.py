@@ -51,7 +51,8 @@ def test_escape_tex(text, expected):
 
 
 def test_title_is_escaped(homework):
-    evil = dataclasses.replace(homework, spec=dataclasses.replace(homework.spec, title=r"\input{/etc/passwd} 100%"))
+    spec = dataclasses.replace(homework.spec, title=r"\input{/etc/passwd} 100%")
+    evil = dataclasses.replace(homework, spec=spec, model=dataclasses.replace(homework.model, spec=spec))
     tex = render(evil)
     assert r"\input{/etc/passwd}" not in tex
     assert r"\textbackslash{}input\{/etc/passwd\} 100\%" in tex

@@ -9,7 +9,14 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 from .errors import ChainruleError, SpecError
+
+try:
+    __version__ = metadata.version("chainrule")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"
 from .spec import Spec, load
 
 __all__ = ["ChainruleError", "Spec", "SpecError", "load", "solve", "Solution"]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import ChainruleError
-from .spec import Spec, _line_of
+from .errors import ChainruleError, suggest
+from .spec import Spec, Tolerance, _line_of, read_tolerance
 
 MAX_ANSWERS_BYTES = 256_000
 TOP_LEVEL = ("spec", "student", "answers", "proofs", "tolerance")
-TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
 
 
 class AnswersError(ChainruleError):
@@ -23,13 +21,6 @@ class AnswersError(ChainruleError):
     def __init__(self, path: str, key: str, expected: str, line: int | None = None):
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: key '{key}': {expected}")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    sigfigs: int = 3  # the fewest significant figures a decimal answer may have
-    relative: Decimal | None = None
-    absolute: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,7 @@ def parse_answers(text: str, path: str = "<answers>") -> Answers:
     fail = lambda key, expected: AnswersError(path, key, expected, _line_of(text, key))  # noqa: E731
     for key in data:
         if key not in TOP_LEVEL:
-            raise fail(key, f"unknown key{_suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
+            raise fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
     spec = data.get("spec", "inf264_hw4")
     student = data.get("student", Path(path).stem)
     for key, value in (("spec", spec), ("student", student)):
@@ -95,7 +86,7 @@ def parse_answers(text: str, path: str = "<answers>") -> Answers:
             raise fail(key, "expected a non-empty string")
     numbers = _table(data, "answers", fail)
     proofs = _table(data, "proofs", fail)
-    tolerance = _tolerance(data.get("tolerance", {}), fail)
+    tolerance = read_tolerance(data.get("tolerance", {}), fail)
     return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), tolerance)
 
 
@@ -111,37 +102,14 @@ def _table(data: dict, name: str, fail) -> dict[str, str]:
     return result
 
 
-def _tolerance(table, fail) -> Tolerance:
-    if not isinstance(table, dict):
-        raise fail("tolerance", "expected a table [tolerance]")
-    for key in table:
-        if key not in TOLERANCE_KEYS:
-            raise fail(f"tolerance.{key}", f"unknown key{_suggest(key, TOLERANCE_KEYS)}; expected one of {', '.join(TOLERANCE_KEYS)}")
-    sigfigs = table.get("sigfigs", 3)
-    if isinstance(sigfigs, bool) or not isinstance(sigfigs, int) or not 1 <= sigfigs <= 30:
-        raise fail("tolerance.sigfigs", "expected an integer from 1 to 30")
-    bounds = {}
-    for key in ("relative", "absolute"):
-        value = table.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value < 0):
-            raise fail(f"tolerance.{key}", "expected a non-negative number")
-        bounds[key] = None if value is None else Decimal(value)
-    return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
-
-
 def check_keys(answers: Answers, spec: Spec, parameter_names: tuple[str, ...]) -> list[tuple[str, str]]:
     """Unknown answer or proof keys, each with a message suggesting the nearest known key."""
     known = [k for k, _ in answer_keys(spec)]
     problems = []
     for key, _ in answers.numbers:
         if key not in known:
-            problems.append((f"answers.{key}", f"unknown key{_suggest(key, known)}"))
+            problems.append((f"answers.{key}", f"unknown key{suggest(key, known)}"))
     for key, _ in answers.proofs:
         if key not in parameter_names:
-            problems.append((f"proofs.{key}", f"unknown parameter{_suggest(key, parameter_names)}"))
+            problems.append((f"proofs.{key}", f"unknown parameter{suggest(key, parameter_names)}"))
     return problems
-
-
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" '{word}'; did you mean '{close[0]}'?" if close else f" '{word}'"

@@ -50,6 +50,31 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
     check.add_argument("--time-limit", type=float, default=5.0, help="seconds per answer (default 5)")
     check.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    check.add_argument("--variants", metavar="DIR", help="grade each file against its own variant in DIR "
+                       "(from `variant = N`, or its student id in DIR/manifest.json)")
+
+    handout = commands.add_parser("handout", help="the problem sheet: network, data and questions, no answers")
+    handout.add_argument("spec", nargs="?", default="inf264_hw4")
+    handout.add_argument("--out", default="out", help="output folder (default: out)")
+    handout.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    handout.add_argument("--templates", help="a folder of templates overriding the bundled ones")
+
+    variants = commands.add_parser("variants", help="per-student variants with answer key and manifest; "
+                                   "--check N verifies N variants completely")
+    variants.add_argument("spec", nargs="?", default="inf264_hw4")
+    variants.add_argument("--count", type=int, help="how many variants (default: one per student)")
+    variants.add_argument("--seed", default="1", help="the same seed gives byte-identical files (default: 1)")
+    variants.add_argument("--out", default="variants", help="output folder (default: variants)")
+    variants.add_argument("--students", metavar="FILE", help="a roster, one student id per line: "
+                          "student k gets variant k")
+    variants.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    variants.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    variants.add_argument("--check", type=int, metavar="N", help="stress test: generate and fully verify N variants")
+    variants.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
+
+    moodle = commands.add_parser("moodle", help="a Moodle XML quiz from a variants folder")
+    moodle.add_argument("folder", help="a folder written by `chainrule variants`")
+    moodle.add_argument("--output", help="the XML file (default: FOLDER/moodle.xml)")
     return parser
 
 
@@ -63,8 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             return _solve(args)
         from . import commands
 
+        from . import instructor
+
         handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
-                   "check": commands.check, "lr": commands.learning_rate}[args.command]
+                   "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
+                   "variants": instructor.variants, "moodle": instructor.moodle}[args.command]
         return handler(args)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say

@@ -10,6 +10,8 @@ writes any of them out in x, y and θ so the proof engine can compare consecutiv
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,6 +19,7 @@ from types import MappingProxyType
 import sympy as sp
 
 from .model import Model, Node, Unit, activation_derivative
+from .spec import Spec
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,23 @@ class Derivation:
     def step_value(self, chain: Chain, step: Step) -> sp.Expr:
         """A step's value in x, y and θ (the direct derivative for the chain's first step)."""
         return self.direct[chain.subject] if step.value is None else self.compose(step.value)
+
+
+def same_structure(a: Spec, b: Spec) -> bool:
+    """Two specs whose models differ only in data, initial parameters and training settings."""
+    return (a.sizes, a.activations, a.activation_options, a.loss, a.loss_options, a.notation) == \
+        (b.sizes, b.activations, b.activation_options, b.loss, b.loss_options, b.notation)
+
+
+def rebind(derivation: Derivation, spec: Spec) -> Derivation:
+    """The same derivation for a spec of the same structure with other numbers (a variant).
+
+    Every formula depends on the structure only, so `derive(build(spec))` would rebuild the very
+    same expressions; rebinding skips that work and shares the compiled numeric program.
+    """
+    if not same_structure(derivation.model.spec, spec):
+        raise ValueError("rebind needs a spec with the same network, loss and notation")
+    return dataclasses.replace(derivation, model=dataclasses.replace(derivation.model, spec=spec))
 
 
 def partial(model: Model, numerator: Node, denominator: Node) -> sp.Expr:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class ChainruleError(Exception):
     """Base class for problems with the user's input; the CLI prints one line and exits 2."""
@@ -22,3 +24,9 @@ class TemplateError(ChainruleError):
 
 class LatexError(ChainruleError):
     """latexmk failed or ran out of time; the message points at the log."""
+
+
+def suggest(word: str, choices) -> str:
+    """" 'word'; did you mean 'ward'?" when a choice is close, else " 'word'"."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" '{word}'; did you mean '{close[0]}'?" if close else f" '{word}'"

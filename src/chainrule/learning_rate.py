@@ -145,7 +145,7 @@ def _rational_near(value, digits: int) -> sp.Rational:
 def _real_roots(poly: sp.Poly) -> list:
     if poly.is_zero or poly.degree() <= 0:
         return []
-    return sorted(set(sp.real_roots(poly)), key=_key)
+    return list(dict.fromkeys(sp.real_roots(poly)))  # real_roots lists them in increasing order
 
 
 def minimal_polynomial(value) -> sp.Poly:

@@ -13,7 +13,7 @@ import math
 import mpmath
 import operator
 from fractions import Fraction
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -136,18 +136,23 @@ class _Program:
         return result
 
 
-_PROGRAMS: dict[int, tuple[Derivation, _Program | None]] = {}
+_PROGRAMS: dict[int, tuple[Mapping, _Program | None]] = {}
 
 
 def _program(derivation: Derivation) -> _Program | None:
-    """The compiled program for a derivation, or None when its values are not all rational."""
-    if id(derivation) not in _PROGRAMS:
+    """The compiled program for a derivation's formulas, or None when its values are not all rational.
+
+    Keyed by the δ formulas, which a rebound derivation (a variant) shares with its original:
+    the program reads no data, so every variant runs the same compiled code.
+    """
+    key = id(derivation.delta_formula)
+    if key not in _PROGRAMS:
         try:
             program = _Program(derivation)
         except NotImplementedError:
             program = None
-        _PROGRAMS[id(derivation)] = (derivation, program)  # keeps the derivation alive, so ids stay unique
-    return _PROGRAMS[id(derivation)][1]
+        _PROGRAMS[key] = (derivation.delta_formula, program)  # keeps the formulas alive, so ids stay unique
+    return _PROGRAMS[key][1]
 
 
 def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tuple[int, int, object, object]]:
@@ -332,8 +337,11 @@ def _numeric(expr):
 def decimal(value: sp.Expr, digits: int = 6) -> str:
     """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
     scientific notation below 1e-4 or from 1e9 on."""
-    number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30)
-                     if not value.is_Rational else str(sp.N(value, 40)))
+    if value.is_Rational:
+        with localcontext(prec=40):  # correctly rounded to 40 significant digits, like sp.N
+            number = Decimal(int(value.p)) / Decimal(int(value.q))
+    else:
+        number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30))
     if number == 0:
         return "0"
     if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
@@ -341,6 +349,17 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
     text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
     text = text.rstrip("0").rstrip(".") if "." in text else text
     return "0" if text in ("-0", "") else text
+
+
+def to_float(value: sp.Expr) -> float:
+    """The nearest double (for plots): exact for rationals, 20 digits first for other values."""
+    if isinstance(value, (int, float, Fraction)):
+        return float(value)
+    if value.is_Rational:
+        return float(Fraction(int(value.p), int(value.q)))
+    if value.is_Float:
+        return float(value)
+    return float(sp.N(value, 20))
 
 
 # ---------------------------------------------------------------- fast passes (training curves)

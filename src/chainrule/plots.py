@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .learning_rate import Curve, LearningRateAnalysis
+from .numerics import to_float
 from .textplot import bars, lines
 
 SAMPLES = 61
@@ -27,7 +28,7 @@ class OneStepPlot:
 
 def _nice(value) -> sp.Rational:
     """A round upper bound (1, 2 or 5 times a power of ten) at or above value."""
-    number = float(sp.N(value, 20))
+    number = to_float(value)
     power = 10 ** int(sp.floor(sp.log(number, 10)))
     for factor in (1, 2, 5, 10):
         if factor * power >= number:
@@ -48,7 +49,7 @@ def one_step_plot(analysis: LearningRateAnalysis, spec_eta: sp.Rational, samples
 
 
 def _float(value) -> float:
-    return float(sp.N(value, 20))
+    return to_float(value)
 
 
 def text_pictures(plot: OneStepPlot, chosen: tuple[Curve, ...]) -> str:

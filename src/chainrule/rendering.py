@@ -5,6 +5,7 @@ All mathematics is printed here, in Python; templates only place pieces, loop an
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import sympy as sp
 from .errors import LatexError, TemplateError
 from .numerics import decimal
 from .proof import Proof, Verdict
+from .model import Model
 from .solution import CheckedChain, Solution
 
 LATEX_TIMEOUT = 180
@@ -42,8 +44,9 @@ def templates_dir() -> Path:
     raise TemplateError(f"templates folder not found next to {here}")
 
 
+@functools.lru_cache(maxsize=8)
 def environment(folder: Path) -> jinja2.Environment:
-    """Jinja with delimiters that do not clash with LaTeX braces."""
+    """Jinja with delimiters that do not clash with LaTeX braces (one per folder: templates compile once)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         block_start_string=r"\BLOCK{", block_end_string="}",
@@ -59,11 +62,12 @@ def environment(folder: Path) -> jinja2.Environment:
 class Printer:
     """LaTeX for the model's expressions and exact numbers, in the spec's notation."""
 
-    def __init__(self, solution: Solution):
-        self.names = solution.model.latex_names()
+    def __init__(self, model: Model):
+        self.names = model.latex_names()
+        self._key = tuple(sorted((s.name, text) for s, text in self.names.items()))
 
     def expr(self, value: sp.Expr) -> str:
-        return sp.latex(value, symbol_names=self.names)
+        return _latex(value, self._key)
 
     def number(self, value: sp.Expr) -> str:
         """An exact value, with a decimal when the exact form is not already one.
@@ -91,6 +95,12 @@ class Printer:
         return decimal(value) if _terminates(value) else self.expr(value)
 
 
+@functools.lru_cache(maxsize=16384)
+def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
+    """sp.latex, remembered: variants of one spec print the same proofs and formulas many times."""
+    return sp.latex(value, symbol_names={sp.Symbol(name, real=True): text for name, text in names})
+
+
 def too_long(value: sp.Expr, limit: int = 40) -> bool:
     """More than `limit` nodes in the expression tree: not worth printing exactly in the sheet."""
     if value.is_Atom:
@@ -115,10 +125,14 @@ def render(solution: Solution, folder: Path | None = None) -> str:
     """The answer sheet's LaTeX source."""
     from .sheet import sheet_context  # the context builder is long; keep this module about I/O
 
+    return _render(SHEET_TEMPLATE, lambda: sheet_context(solution, Printer(solution.model)), folder)
+
+
+def _render(name: str, context, folder: Path | None) -> str:
     folder = folder or templates_dir()
     try:
-        template = environment(Path(folder)).get_template(SHEET_TEMPLATE)
-        return template.render(**sheet_context(solution, Printer(solution)))
+        template = environment(Path(folder)).get_template(name)
+        return template.render(**context())
     except jinja2.TemplateNotFound as missing:
         raise TemplateError(f"{folder}: template '{missing.name}' not found") from None
     except jinja2.TemplateError as error:
@@ -127,7 +141,7 @@ def render(solution: Solution, folder: Path | None = None) -> str:
 
 def summary_latex(solution: Solution) -> str:
     """A short LaTeX summary for Jupyter's `_repr_latex_`."""
-    p = Printer(solution)
+    p = Printer(solution.model)
     gradient = ", ".join(p.expr(g) for g in solution.training.initial.gradient)
     return rf"$\mathcal{{L}} = {p.expr(solution.loss)},\quad \nabla_\theta \mathcal{{L}} = \left({gradient}\right)$"
 
@@ -166,3 +180,13 @@ def _first_error(log: str) -> str:
         if line.startswith("!") or re.match(r".*:\d+: ", line):
             return line.strip()
     return "see the LaTeX log (no error line found)"
+
+
+HANDOUT_TEMPLATE = "handout.tex.j2"
+
+
+def render_handout(derivation, folder: Path | None = None) -> str:
+    """The handout's LaTeX source: the problem and the questions, with no answers."""
+    from .handout import handout_context
+
+    return _render(HANDOUT_TEMPLATE, lambda: handout_context(derivation, Printer(derivation.model)), folder)

@@ -6,36 +6,43 @@ import sympy as sp
 
 from .derivation import loss_latex, weighted_sum_latex
 from .learning_rate import LearningRateAnalysis, minimal_polynomial
-from .model import ACTIVATION_LATEX, Model, Unit
-from .numerics import SampleValues, decimal
+from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
+from .numerics import SampleValues, decimal, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
 
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
 
-def sheet_context(solution: Solution, p) -> dict:
-    """Everything the solution template inserts, already printed."""
-    model = solution.model
-    spec = solution.spec
-    training = solution.training
-    names = solution.model.latex_names()
+def problem_context(model: Model, p) -> dict:
+    """The problem statement both the handout and the answer sheet print: network, data, θ and η."""
+    spec = model.spec
     return {
         "title": spec.title,
         "name": spec.name,
         "n_samples": len(spec.x),
         "network": network_picture(model),
         "definitions": definitions(model),
-        "activation": activation_text(solution),
+        "activation": activation_text(model),
         "loss_definition": _loss_definition(model),
         "samples": [
             {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
              "y": ", ".join(p.plain(sp.Rational(v)) for v in t) if len(t) > 1 else p.plain(sp.Rational(t[0]))}
             for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
-        "theta": _vector(p, training.initial.theta),
+        "theta": _vector(p, [sp.Rational(v) for v in spec.init]),
         "theta_names": ", ".join(q.latex for q in model.parameters),
-        "learning_rate": p.plain(training.learning_rate),
+        "learning_rate": p.plain(sp.Rational(spec.learning_rate)),
+    }
+
+
+def sheet_context(solution: Solution, p) -> dict:
+    """Everything the solution template inserts, already printed."""
+    model = solution.model
+    training = solution.training
+    return {
+        **problem_context(model, p),
+        "handout": False,
         "forward": [forward_lines(model, s, p) for s in training.initial.samples],
         "predictions": [p.number(s.prediction) for s in training.initial.samples],
         "loss_line": _loss_line(model, training.initial.samples, p),
@@ -83,14 +90,16 @@ def _loss_definition(model: Model) -> str:
     return loss_latex(model)
 
 
-def activation_text(solution: Solution) -> dict:
-    g = solution.spec.notation_for("activation", "g")
-    kinds = sorted(set(solution.spec.activations[:-1]))
+def activation_text(model: Model) -> dict:
+    spec = model.spec
+    g = spec.notation_for("activation", "g")
+    kinds = sorted(set(spec.activations[:-1]))
+    relu = next((u for u in model.units if u.activation == "relu"), None)
+    at_zero = None if relu is None else activation_derivative("relu", dict(relu.options))(sp.Integer(0))
     return {
         "g": g,
         "definitions": [rf"{g}(t) = {ACTIVATION_LATEX[k]}" for k in kinds],
-        "relu_at_zero": None if solution.relu_derivative_at_zero is None
-        else sp.latex(solution.relu_derivative_at_zero),
+        "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
     }
 
 
@@ -270,7 +279,7 @@ def network_picture(model: Model) -> dict:
 
 def _g(value, cap=None) -> str:
     """A plot coordinate: 6 significant digits, deterministic."""
-    number = float(sp.N(value, 20))
+    number = to_float(value)
     if cap is not None:
         number = min(number, cap)
     return f"{number:.6g}"
@@ -287,10 +296,10 @@ def figures_context(solution: Solution, p) -> dict | None:
     y_max = float(plot.y_max)
     clip = y_max * 1.05
     curves = []
-    floor = min(float(sp.N(v, 20)) for c in solution.curves for v in c.losses if float(sp.N(v, 20)) > 0)
-    cap = max(float(sp.N(c.losses[0], 20)) for c in solution.curves) * 1e6
+    floor = min(to_float(v) for c in solution.curves for v in c.losses if to_float(v) > 0)
+    cap = max(to_float(c.losses[0]) for c in solution.curves) * 1e6
     for curve in solution.curves:
-        points = " ".join(f"({k},{_g(max(float(sp.N(v, 20)), floor), cap)})" for k, v in enumerate(curve.losses))
+        points = " ".join(f"({k},{_g(max(to_float(v), floor), cap)})" for k, v in enumerate(curve.losses))
         curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
                        "coordinates": points})
     return {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .derivation import Chain, Derivation, Step, derive
+from .derivation import Chain, Derivation, Step, derive, same_structure
 from .learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from .model import PIECEWISE_ACTIVATIONS, Model, activation_derivative, build
 from .numerics import Training, forward_gradient, numeric_check, train
@@ -152,15 +152,21 @@ def _agreement(derivation: Derivation, training: Training) -> Proof:
     return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation at all {len(samples)} samples, {how}")
 
 
-def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0) -> Solution:
-    """Derive, prove and compute everything for a spec (a `Spec`, a name in derivations/ or a path)."""
+def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0, like: Solution | None = None) -> Solution:
+    """Derive, prove and compute everything for a spec (a `Spec`, a name in derivations/ or a path).
+
+    `like` is a solved spec of the same structure (a variant's original). Symbolic proofs are
+    identities in x, y and θ, so they hold for any data: they are taken from it, not redone.
+    """
     spec = load(spec) if isinstance(spec, str) else spec
     model = build(spec)
     mode = proof_mode(model)
     derivation = derive(model, symbolic=mode == "symbolic")
     training = train(derivation)
     prover = Prover(time_limit)  # one prover: the chains share their ReLU kinks
-    if mode == "symbolic":
+    if like is not None and mode == like.proof_mode == "symbolic" and same_structure(like.spec, spec):
+        deltas, identities = like.delta_proofs, like.identities
+    elif mode == "symbolic":
         deltas = tuple(check_chain(derivation, c, prover) for c in derivation.delta_chains)
         identities = tuple(check_chain(derivation, c, prover) for c in derivation.chains)
     else:

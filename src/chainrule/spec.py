@@ -10,7 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, suggest
 
 DEFAULT_SPEC = "inf264_hw4"
 MAX_SPEC_BYTES = 1_000_000
@@ -23,7 +23,14 @@ LOSSES = ("squared_error", "half_squared_error", "absolute_error", "binary_cross
 ACTIVATION_OPTIONS = {"relu": {"derivative_at_zero"}, "leaky_relu": {"alpha"}}
 KINK_CONVENTIONS = (Fraction(0), Fraction(1), Fraction(1, 2))
 STYLES = ("auto", "flat", "layered")
+TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
+# The `[variants]` table: how per-student variants are drawn, and what keeps them instructive.
+VARIANT_RANGES = ("x", "y", "parameters")
+VARIANT_SWITCHES = ("dead_and_active", "avoid_kinks", "loss_decreases", "gradient_nonzero")
+VARIANT_KEYS = (*VARIANT_RANGES, "decimals", *VARIANT_SWITCHES, "max_abs_answer", "max_draws")
 # Names a `[notation]` table may rename, with what each one prints.
+TOP_LEVEL = ("name", "title", "network", "loss", "data", "parameters", "training", "notation", "variants",
+             "tolerance")
 NOTATION_KEYS = {
     "input": "the input vector, printed as input[i]",
     "target": "the target",
@@ -48,6 +55,31 @@ SAFE_CONTROL_WORDS = frozenset(
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """How close a decimal answer must be: correctly rounded to `sigfigs`, or within a bound."""
+
+    sigfigs: int = 3  # the fewest significant figures a decimal answer may have
+    relative: Decimal | None = None
+    absolute: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class VariantRules:
+    """The `[variants]` table: ranges to draw from and the constraints every variant must meet."""
+
+    x: tuple[Fraction, Fraction]  # every input is drawn from this closed range
+    y: tuple[Fraction, Fraction]  # every regression target
+    parameters: tuple[Fraction, Fraction]  # every initial parameter
+    decimals: int = 1  # values have at most this many decimal places
+    dead_and_active: bool = True  # each ReLU unit: some sample with z <= 0 and some with z > 0
+    avoid_kinks: bool = True  # no pre-activation (or absolute-error residual) exactly at a kink
+    loss_decreases: bool = True  # the step at the spec's learning rate lowers the loss
+    gradient_nonzero: bool = True  # no gradient component is zero for every sample
+    max_abs_answer: Fraction = Fraction(100)  # every numeric answer stays within ±this
+    max_draws: int = 1000  # draws per variant before giving up
+
+
+@dataclass(frozen=True)
 class Spec:
     """A small network, its data and its training step, exactly as the spec file states them."""
 
@@ -65,6 +97,8 @@ class Spec:
     path: str
     activation_options: tuple[tuple[tuple[str, Fraction], ...], ...] = ()  # per layer, e.g. (("alpha", 1/10),)
     loss_options: tuple[tuple[str, Fraction], ...] = ()  # e.g. (("derivative_at_zero", 0),) for absolute_error
+    variants: VariantRules | None = None  # None only for specs built by hand; `parse` always fills it
+    tolerance: Tolerance | None = None  # the instructor's `[tolerance]`; it overrides an answers file's
 
     @property
     def outputs(self) -> int:
@@ -221,8 +255,49 @@ class _Reader:
         if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
             raise self.fail("training.steps", "expected an integer from 1 to 10000")
         notation = self.notation(self.table(data, "notation", required=False))
+        for key in data:
+            if key not in TOP_LEVEL:
+                raise self.fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
+        variants = self.variants(self.table(data, "variants", required=False), x, y, init)
+        tolerance = None
+        if "tolerance" in data:
+            tolerance = read_tolerance(self.table(data, "tolerance"), self.fail)
         return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
-                    options, loss_options)
+                    options, loss_options, variants, tolerance)
+
+    def variants(self, table: dict, x, y, init) -> VariantRules:
+        """The `[variants]` table; ranges default to ±(the spec's largest magnitude, at least 1)."""
+        for key in table:
+            if key not in VARIANT_KEYS:
+                raise self.fail(f"variants.{key}", f"unknown key{suggest(key, VARIANT_KEYS)}; expected one of {', '.join(VARIANT_KEYS)}")
+        targets = [v for t in y for v in (t if isinstance(t, tuple) else (t,))]
+        ranges = {}
+        for key, values in (("x", [v for row in x for v in row]), ("y", targets), ("parameters", init)):
+            if key in table:
+                low, high = self.numbers(table[key], f"variants.{key}", 2)
+                if low > high:
+                    raise self.fail(f"variants.{key}", "expected [low, high] with low <= high")
+                ranges[key] = (low, high)
+            else:
+                bound = Fraction(max(1, -(-max(abs(v) for v in values) // 1)))
+                ranges[key] = (-bound, bound)
+        decimals = table.get("decimals", 1)
+        if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
+            raise self.fail("variants.decimals", "expected an integer from 0 to 6")
+        switches = {}
+        for key in VARIANT_SWITCHES:
+            value = table.get(key, True)
+            if not isinstance(value, bool):
+                raise self.fail(f"variants.{key}", "expected true or false")
+            switches[key] = value
+        bound = self.number(table.get("max_abs_answer", 100), "variants.max_abs_answer")
+        if bound <= 0:
+            raise self.fail("variants.max_abs_answer", "expected a positive number")
+        draws = table.get("max_draws", 1000)
+        if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1_000_000:
+            raise self.fail("variants.max_draws", "expected an integer from 1 to 1000000")
+        return VariantRules(ranges["x"], ranges["y"], ranges["parameters"], decimals, **switches,
+                            max_abs_answer=bound, max_draws=draws)
 
     def sizes(self, network: dict) -> tuple[int, ...]:
         sizes = self.get(network, "network.sizes")
@@ -376,6 +451,25 @@ class _Reader:
         return tuple(pairs)
 
 
+def read_tolerance(table, fail) -> Tolerance:
+    """A `[tolerance]` table (in a spec or an answers file); `fail(key, why)` builds the error."""
+    if not isinstance(table, dict):
+        raise fail("tolerance", "expected a table [tolerance]")
+    for key in table:
+        if key not in TOLERANCE_KEYS:
+            raise fail(f"tolerance.{key}", f"unknown key{suggest(key, TOLERANCE_KEYS)}; expected one of {', '.join(TOLERANCE_KEYS)}")
+    sigfigs = table.get("sigfigs", 3)
+    if isinstance(sigfigs, bool) or not isinstance(sigfigs, int) or not 1 <= sigfigs <= 30:
+        raise fail("tolerance.sigfigs", "expected an integer from 1 to 30")
+    bounds = {}
+    for key in ("relative", "absolute"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value < 0):
+            raise fail(f"tolerance.{key}", "expected a non-negative number")
+        bounds[key] = None if value is None else Decimal(value)
+    return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
+
+
 def check_notation_latex(value: str, fail) -> None:
     """Allow only harmless math LaTeX in notation: letters, digits, braces and whitelisted commands."""
     if len(value) > 80:
@@ -422,3 +516,67 @@ def _line_of(text: str, dotted: str) -> int | None:
         if current == table and re.match(rf"['\"]?{re.escape(key)}['\"]?\s*=", stripped):
             return number
     return header_line
+
+
+# ---------------------------------------------------------------- writing
+
+def dump(spec: Spec) -> str:
+    """The spec as TOML that `parse` reads back to the same values (a variant's spec file).
+
+    Decimals that terminate are written as TOML numbers, other rationals as "p/q" strings; the
+    `[variants]` table is not written, since a variant is not drawn from again.
+    """
+    lines = [f"name = {_string(spec.name)}", f"title = {_string(spec.title)}", "", "[network]",
+             f"sizes = [{', '.join(str(n) for n in spec.sizes)}]"]
+    activations = []
+    for layer, name in enumerate(spec.activations, start=1):
+        options = spec.options(layer)
+        if options:
+            inner = ", ".join(f"{k} = {_number(v)}" for k, v in sorted(options.items()))
+            activations.append(f"{{name = {_string(name)}, {inner}}}")
+        else:
+            activations.append(_string(name))
+    lines += [f"activations = [{', '.join(activations)}]", "", "[loss]", f"kind = {_string(spec.loss)}"]
+    lines += [f"{k} = {_number(v)}" for k, v in spec.loss_options]
+    lines += ["", "[data]", f"x = [{', '.join(_numbers(row) for row in spec.x)}]", f"y = {_targets(spec)}",
+              "", "[parameters]", f"init = {_numbers(spec.init)}",
+              "", "[training]", f"learning_rate = {_number(spec.learning_rate)}", f"steps = {spec.steps}"]
+    if spec.notation:
+        lines += ["", "[notation]"] + [f"{k} = {_string(v)}" for k, v in spec.notation]
+    if spec.tolerance is not None:
+        t = spec.tolerance
+        lines += ["", "[tolerance]", f"sigfigs = {t.sigfigs}"]
+        lines += [f"{k} = {_number(Fraction(v))}" for k, v in (("relative", t.relative), ("absolute", t.absolute))
+                  if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _string(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _number(value: Fraction) -> str:
+    value = Fraction(value)
+    q = value.denominator
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    if q != 1:
+        return f'"{value.numerator}/{value.denominator}"'
+    if value.denominator == 1:
+        return str(value.numerator)
+    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+
+
+def _numbers(values) -> str:
+    return "[" + ", ".join(_number(v) for v in values) + "]"
+
+
+def _targets(spec: Spec) -> str:
+    if spec.outputs == 1:
+        return _numbers(spec.y)
+    if spec.loss == "softmax_cross_entropy" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
+        return "[" + ", ".join(str(t.index(1)) for t in spec.y) + "]"  # class indices
+    return "[" + ", ".join(_numbers(t) for t in spec.y) + "]"

@@ -1,0 +1,137 @@
+"""The instructor's commands: `handout`, `variants` (and its stress test) and `moodle`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import ChainruleError
+from .spec import load
+
+EXIT_OK, EXIT_FAILED = 0, 1
+MAX_STUDENTS_BYTES = 1_000_000
+
+
+def _templates(args) -> Path | None:
+    if not getattr(args, "templates", None):
+        return None
+    folder = Path(args.templates)
+    if not folder.is_dir():
+        raise ChainruleError(f"--templates {folder}: not a folder")
+    return folder
+
+
+def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
+    """Compile .tex files to PDFs next to them, in parallel; returns the notes to print."""
+    from .rendering import compile_pdf, latexmk_available
+
+    if not sources:
+        return []
+    if not latexmk_available():
+        return ["latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra texlive-pictures) "
+                "to get PDFs; the .tex files are written"]
+    workers = min(jobs or os.cpu_count() or 1, len(sources))
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # each job is a latexmk process
+        pdfs = list(pool.map(lambda s: compile_pdf(s.read_text(encoding="utf-8"), s.with_suffix(".pdf")), sources))
+    return [f"wrote {len(pdfs)} PDFs"]
+
+
+def handout(args) -> int:
+    from .derivation import derive
+    from .model import build
+    from .rendering import render_handout
+
+    spec = load(args.spec)
+    tex = render_handout(derive(build(spec), symbolic=False), _templates(args))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{spec.name}-handout.tex"
+    path.write_text(tex, encoding="utf-8")
+    print(f"wrote {path}")
+    if not args.no_pdf:
+        for note in _compile_all([path]):
+            print(note if not note.startswith("wrote") else f"wrote {path.with_suffix('.pdf')}")
+    return EXIT_OK
+
+
+def read_students(path: str) -> tuple[str, ...]:
+    """A roster: one student id per line; blank lines and # comments are skipped."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise ChainruleError(f"--students {path}: cannot read the file ({error.strerror})") from None
+    if len(raw) > MAX_STUDENTS_BYTES:
+        raise ChainruleError(f"--students {path}: larger than {MAX_STUDENTS_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChainruleError(f"--students {path}: expected UTF-8 text") from None
+    ids, seen = [], set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        student = line.split("#", 1)[0].strip()
+        if not student:
+            continue
+        if len(student) > 200 or not student.isprintable():
+            raise ChainruleError(f"--students {path}:{number}: expected a printable id of at most 200 characters")
+        if student in seen:
+            raise ChainruleError(f"--students {path}:{number}: '{student}' appears twice")
+        seen.add(student)
+        ids.append(student)
+    if not ids:
+        raise ChainruleError(f"--students {path}: no student ids in the file")
+    return tuple(ids)
+
+
+def variants(args) -> int:
+    if args.check is not None:
+        return stress(args)
+    from .batch import generate, write
+
+    spec = load(args.spec)
+    students = read_students(args.students) if args.students else ()
+    count = args.count if args.count is not None else len(students)
+    if not count:
+        raise ChainruleError("variants: give --count N (or --students FILE, one variant per student)")
+    if len(students) > count:
+        raise ChainruleError(f"--count {count}: fewer variants than the {len(students)} students in --students")
+    started = time.perf_counter()
+    files = generate(spec, count, args.seed, jobs=args.jobs)
+    out = Path(args.out)
+    sources = write(spec, files, args.seed, out, students)
+    elapsed = time.perf_counter() - started
+    draws = sorted(f.draws for f in files)
+    print(f"wrote {count} variants of {spec.name} (seed {args.seed}) to {out}/ in {elapsed:.1f} s; "
+          f"draws per variant: median {draws[len(draws) // 2]}, max {draws[-1]}, total {sum(draws)}")
+    print(f"wrote {out / 'answer_key.csv'}, {out / 'answer_key.json'} and {out / 'manifest.json'}")
+    if not args.no_pdf:
+        for note in _compile_all(sources, args.jobs):
+            print(note)
+    return EXIT_OK
+
+
+def stress(args) -> int:
+    """`variants --check N`: generate N variants and verify each one completely (R/exams' stresstest)."""
+    from .stress import run, text
+
+    spec = load(args.spec)
+    report = run(spec, args.check, args.seed, pdf=not args.no_pdf, jobs=args.jobs)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(text(report))
+    return EXIT_OK if not report["failures"] else EXIT_FAILED
+
+
+def moodle(args) -> int:
+    from .moodle import quiz
+
+    folder = Path(args.folder)
+    xml = quiz(folder)
+    out = Path(args.output) if args.output else folder / "moodle.xml"
+    out.write_text(xml, encoding="utf-8")
+    print(f"wrote {out}")
+    return EXIT_OK
+
