@@ -12,7 +12,7 @@ from .errors import ChainruleError, suggest
 from .spec import Spec, Tolerance, _line_of, read_tolerance
 
 MAX_ANSWERS_BYTES = 256_000
-TOP_LEVEL = ("spec", "student", "answers", "proofs", "tolerance")
+TOP_LEVEL = ("spec", "student", "variant", "answers", "proofs", "tolerance")
 
 
 class AnswersError(ChainruleError):
@@ -31,6 +31,7 @@ class Answers:
     numbers: tuple[tuple[str, str], ...]  # (key, text) in file order
     proofs: tuple[tuple[str, str], ...]  # (parameter, chain text)
     tolerance: Tolerance
+    variant: int | None = None  # which variant of a batch (`chainrule variants`) the student solved
 
 
 def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
@@ -84,10 +85,13 @@ def parse_answers(text: str, path: str = "<answers>") -> Answers:
     for key, value in (("spec", spec), ("student", student)):
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise fail(key, "expected a non-empty string")
+    variant = data.get("variant")
+    if variant is not None and (isinstance(variant, bool) or not isinstance(variant, int) or not 1 <= variant <= 10**6):
+        raise fail("variant", "expected a variant number (a positive integer)")
     numbers = _table(data, "answers", fail)
     proofs = _table(data, "proofs", fail)
     tolerance = read_tolerance(data.get("tolerance", {}), fail)
-    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), tolerance)
+    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), tolerance, variant)
 
 
 def _table(data: dict, name: str, fail) -> dict[str, str]:

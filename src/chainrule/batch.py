@@ -174,8 +174,12 @@ class Batch:
 
     def spec_for(self, variant: int | None, student: str, where: str) -> str:
         """The spec path of the answers file's variant (named, or looked up by student id)."""
+        assigned = self.students.get(student)
+        if variant is not None and assigned is not None and variant != assigned:
+            raise ChainruleError(f"{where}: key 'variant': {variant}, but {self.folder / MANIFEST} assigns student "
+                                 f"'{student}' variant {assigned}")
         if variant is None:
-            variant = self.students.get(student)
+            variant = assigned
             if variant is None:
                 raise ChainruleError(f"{where}: key 'variant': missing, and student '{student}' is not in "
                                      f"{self.folder / MANIFEST}; add variant = N to the answers file")

@@ -323,6 +323,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
     """Judge every key of an answers file; keys the file lacks are `missing`."""
     key = answer_key(answers.spec)
     spec = key.spec
+    tolerance = spec.tolerance or answers.tolerance  # the instructor's tolerance, when the spec sets one
     problems = tuple(check_keys(answers, spec, spec.parameter_names))
     texts = dict(answers.numbers)
     given = {}
@@ -333,7 +334,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
     judgements = []
     for name, _ in answer_keys(spec):
         judgements.append(_bounded(name, texts.get(name), seconds,
-                                   lambda n=name: judge_number(n, texts.get(n), key, given, answers.tolerance)))
+                                   lambda n=name: judge_number(n, texts.get(n), key, given, tolerance)))
     proofs = dict(answers.proofs)
     for parameter in spec.parameter_names:
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,

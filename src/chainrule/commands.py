@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -10,7 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
-from .answers import Answers, answer_keys, load_answers
+from .answers import answer_keys, load_answers
+from .batch import read_batch
 from .checking import FileReport, answer_key, check as check_file, time_limit, TimeLimit
 from .errors import ChainruleError
 from .notation import NotationError, canonical_names, parse
@@ -139,7 +141,7 @@ def learning_rate(args) -> int:
 def template(args) -> int:
     spec = load(args.spec)
     lines = [f"# Answers for {spec.title}", "# Values are strings: \"17/5\", \"3.4\", \"\\\\frac{17}{5}\" or an expression.",
-             f'spec = "{spec.name}"', "", "[answers]"]
+             f'spec = "{spec.name}"', "# variant = 17   # in a class batch: the number of your variant", "", "[answers]"]
     for key, what in answer_keys(spec):
         lines.append(f'# {what}')
         lines.append(f'"{key}" = ""')
@@ -152,19 +154,25 @@ def template(args) -> int:
     return EXIT_OK
 
 
-def _check_one(job: tuple[str, str | None, float]) -> FileReport | str:
-    path, spec, seconds = job
+def _check_one(job: tuple[str, str | None, float, str | None]) -> FileReport | str:
+    path, spec, seconds, variants = job
     try:
         answers = load_answers(path)
+        if variants is not None:  # the student's own variant, from `variant = N` or the roster
+            spec = read_batch(variants).spec_for(answers.variant, answers.student, path)
         if spec is not None:
-            answers = Answers(answers.path, spec, answers.student, answers.numbers, answers.proofs, answers.tolerance)
+            answers = dataclasses.replace(answers, spec=spec)
         return check_file(answers, seconds)
     except ChainruleError as error:
         return str(error)
 
 
 def check(args) -> int:
-    jobs = [(path, args.spec, args.time_limit) for path in args.files]
+    jobs = [(path, args.spec, args.time_limit, args.variants) for path in args.files]
+    if args.spec is not None and args.variants is not None:
+        raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
+    if args.variants is not None:
+        read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:
         answer_key(args.spec)  # a bad --spec is a usage error before any file is read
     if len(jobs) == 1:
@@ -227,7 +235,7 @@ def _gradebook(path: str, jobs, results) -> None:
     keys = None
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        for (file, _, _), result in zip(jobs, results):
+        for (file, *_), result in zip(jobs, results):
             if keys is None and not isinstance(result, str):
                 keys = [j.key for j in result.judgements]
                 writer.writerow(["file", "student", "spec", "correct", "incorrect", "unparseable", "unknown",

@@ -515,6 +515,10 @@ def _line_of(text: str, dotted: str) -> int | None:
             continue
         if current == table and re.match(rf"['\"]?{re.escape(key)}['\"]?\s*=", stripped):
             return number
+    if header_line is None and len(parts) == 1:  # a top-level table: its [header]
+        for number, line in enumerate(text.splitlines(), start=1):
+            if re.match(rf"\[\s*{re.escape(key)}\s*\]", line.strip()):
+                return number
     return header_line
 
 
