@@ -156,8 +156,8 @@ def category(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Category:
         mistakes = tuple((mid, approx(values[key])) for mid, values in wrong if _finite(values[key]))
         questions.append(Question(
             name=f"{folder_of(number)} {key}",
-            text=data + f"<p>Give {html.escape(asks)}, {html.escape(_precision(rule))}.</p>",
-            feedback=f"<p>The exact value is {html.escape(row.exact[key])}.</p>",
+            text=data + f"<p>Give {_escape(asks)}, {_escape(_precision(rule))}.</p>",
+            feedback=f"<p>The exact value is {_escape(row.exact[key])}.</p>",
             choices=choices(value, mistakes, rule),
         ))
     base = spec.name.removesuffix(f"-{folder_of(number)}")
@@ -187,6 +187,11 @@ def _finite(value: sp.Expr) -> bool:
     return not value.has(sp.zoo, sp.oo, sp.nan)
 
 
+def _escape(text: str) -> str:
+    """User text as HTML element content (spec titles come from anyone)."""
+    return html.escape(text, quote=False)
+
+
 def _precision(rule: Tolerance) -> str:
     if rule.absolute is not None:
         return f"within ±{_plain_decimal(rule.absolute)}"
@@ -202,11 +207,11 @@ def data_html(spec: Spec) -> str:
     rows = "".join(f"<tr><td>{n}</td><td>{_vector(x)}</td><td>{_vector(t)}</td></tr>"
                    for n, (x, t) in enumerate(zip(spec.x, spec.targets), 1))
     theta = ", ".join(f"{name} = {_plain(value)}" for name, value in zip(spec.parameter_names, spec.init))
-    return (f"<p><strong>{html.escape(spec.title)}</strong></p>"
-            f"<p>Network: layer sizes {html.escape(layers)}; activations {html.escape(activations)}; "
-            f"loss {html.escape(spec.loss.replace('_', ' '))}, averaged over the samples.</p>"
+    return (f"<p><strong>{_escape(spec.title)}</strong></p>"
+            f"<p>Network: layer sizes {_escape(layers)}; activations {_escape(activations)}; "
+            f"loss {_escape(spec.loss.replace('_', ' '))}, averaged over the samples.</p>"
             f"<table><thead><tr><th>sample</th><th>x</th><th>y</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>Initial parameters: {html.escape(theta)}.</p>"
+            f"<p>Initial parameters: {_escape(theta)}.</p>"
             f"<p>Learning rate η = {_plain(spec.learning_rate)}; one gradient-descent step.</p>")
 
 
@@ -277,7 +282,7 @@ def mistake_feedback(ids: tuple[str, ...]) -> str:
     """'This matches the mistake 'id': description.', naming every mistake that gives the value."""
     named = "; ".join(f"'{mid}': {DESCRIPTIONS.get(mid, 'a catalogue mistake')}" for mid in ids)
     noun = "mistake" if len(ids) == 1 else "mistakes"
-    return html.escape(f"This matches the {noun} {named}.", quote=False)
+    return _escape(f"This matches the {noun} {named}.")
 
 
 # ---------------------------------------------------------------- XML
