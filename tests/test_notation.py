@@ -388,3 +388,59 @@ def test_plain_and_latex_printings_agree(pair):
         assert str(latex_error.value).split(" at column")[0] == str(error).split(" at column")[0]
         return
     assert parse(latex, V) == expected, (plain, latex)
+
+
+# ---------------------------------------------------------------- layered names and smooth activations
+
+@pytest.fixture(scope="module")
+def deep():
+    from chainrule.checking import answer_key
+
+    return answer_key("two_hidden_relu")
+
+
+@pytest.mark.parametrize("latex, node", [
+    (r"w^{(1)}_{12}", "w1"),              # layer 1, unit 1, input 2
+    (r"w^{(2)}_{23}", "w15"),
+    (r"w^{(1)}_{3,2}", "w7"),             # the comma spelling of wide layers
+    (r"b^{(1)}_{2}", "w5"),
+    (r"b^{(3)}_1", "w19"),
+    (r"z^{(1)}_{3}", "z1_3"),
+    (r"a^{(2)}_{1}", "a2_1"),
+    (r"\delta^{(1)}_{2}", "delta_z1_2"),
+    (r"\delta_{z^{(2)}_{1}}", "delta_z2_1"),
+    ("delta_z2_1", "delta_z2_1"),          # the plain spelling still works
+])
+def test_layered_latex_names_are_the_models_nodes(deep, latex, node):
+    model = deep.derivation.model
+    expected = model.by_name[node].symbol if node.startswith("w") else deep.vocabulary.lookup(node)
+    value = parse(latex, deep.vocabulary)
+    assert value == (deep.derivation.composed.get(expected, expected) if node.startswith("w") else expected)
+
+
+def test_every_printed_layered_name_reads_back_as_its_node(deep):
+    """What the answer sheet prints, a student can copy: every node's LaTeX parses to that node."""
+    model = deep.derivation.model
+    for node in (*model.parameters, *(u.pre for u in model.units), *(u.out for u in model.units), *model.deltas):
+        value = parse(node.latex, deep.vocabulary)
+        expected = deep.vocabulary.lookup(node.name) if node.kind != "parameter" else node.symbol
+        assert value == expected, node.latex
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"\tanh(0)", 0),
+    ("tanh(x) - (exp(2x) - 1)/(exp(2x) + 1)", 0),
+    ("sigmoid(x) - 1/(1 + exp(-x))", 0),
+    ("softplus(x) - log(1 + exp(x))", 0),
+])
+def test_smooth_activation_functions(text, expected):
+    assert sympy.simplify(parse(text, FreeVocabulary()).rewrite(sympy.exp) - expected) == 0
+
+
+def test_sigma_is_the_sigmoid_in_a_sigmoid_network_and_a_variable_elsewhere():
+    from chainrule.checking import answer_key
+
+    sigmoid_network = answer_key("sigmoid_bce").vocabulary
+    z = sympy.Symbol("z", real=True)
+    assert parse(r"\sigma(z)", sigmoid_network).subs(z, 0) == sympy.Rational(1, 2)
+    assert parse(r"\sigma(z)", FreeVocabulary()) == sympy.Symbol("sigma", real=True) * z

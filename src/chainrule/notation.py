@@ -84,19 +84,27 @@ GREEK = frozenset(
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
     "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
     "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
+def sigmoid(t: sympy.Expr) -> sympy.Expr:
+    return 1 / (1 + sympy.exp(-t))
+
+
+def softplus(t: sympy.Expr) -> sympy.Expr:
+    return sympy.log(1 + sympy.exp(t))
+
+
 BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
     "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
-    "cos": sympy.cos, "tan": sympy.tan, "abs": sympy.Abs, "relu": relu, "max": sympy.Max,
-    "min": sympy.Min,
+    "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
+    "abs": sympy.Abs, "relu": relu, "max": sympy.Max, "min": sympy.Min,
 }
 _VARIADIC = frozenset({"max", "min"})
-_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "sqrt"})
+_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "sqrt"})
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 # LaTeX control words: anything not listed here is refused, so `\input`, `\def`... never pass.
 _COMMANDS: dict[str, tuple[str, str]] = {
     **{g: ("NAME", g) for g in GREEK},
-    **{f: ("FUNC", f) for f in "sqrt exp log ln sin cos tan max min".split()},
+    **{f: ("FUNC", f) for f in "sqrt exp log ln sin cos tan tanh max min".split()},
     **{f: ("_FRAC", f) for f in ("frac", "dfrac", "tfrac")},
     "partial": ("_PARTIAL", "partial"), "cdot": ("MULOP", "*"), "times": ("MULOP", "*"),
     "div": ("MULOP", "/"),
@@ -116,6 +124,10 @@ _TOKEN = re.compile(r"""
   | (?P<op>\*\*|[-+*/^=,()\[\]{}|_])
 """, re.VERBOSE)
 _PRIME = re.compile(r"\^\s*\\prime|\^\s*\{\s*\\prime\s*\}")
+# A layer superscript and unit subscript, as the sheets print them: w^{(1)}_{12}, b^{(2)}_{1},
+# a^{(1)}_{2}, \delta^{(1)}_{3}, w^{(1)}_{10,2}. The name becomes one NAME such as wL1j1k2.
+_LAYER = re.compile(r"\s*\^\s*\{\s*\(\s*(\d{1,3})\s*\)\s*\}\s*"
+                    r"(?:_\s*(?:\{\s*(\d{1,3})\s*(?:,\s*(\d{1,3})\s*)?\}|(\d)))?")
 _CALL_AHEAD = re.compile(r"\s*(?:\(|\\left\s*\()")
 _WRAPPED = re.compile(r"\s*\{\s*([A-Za-z]+)\s*\}|\s*([A-Za-z])")
 _DELIMITER = re.compile(r"\s*(\(|\)|\[|\]|\||\\\|)")
@@ -148,6 +160,19 @@ def _tokenize(text: str) -> list[Token]:
     def name_kind(end: int) -> str:
         return "CALLNAME" if _CALL_AHEAD.match(text, end) else "NAME"
 
+    def layered(base: str, start: int, end: int) -> int | None:
+        """Emit `base^{(l)}_{j}` as one NAME; the end of what was read, or None if it is not one."""
+        match = _LAYER.match(text, end)
+        if match is None:
+            return None
+        layer, first, second, single = match.groups()
+        index = first or single
+        if base == "w" and index and second is None and len(index) == 2:
+            index, second = index[0], index[1]  # w^{(1)}_{12}: unit 1, input 2
+        value = f"{base}L{int(layer)}" + (f"j{int(index)}" if index else "") + (f"k{int(second)}" if second else "")
+        emit(name_kind(match.end()), value, start, match.end())
+        return match.end()
+
     pos = 0
     while pos < len(text):
         char = text[pos]
@@ -171,6 +196,10 @@ def _tokenize(text: str) -> list[Token]:
                 fail(f"malformed number '{lexeme}.'", pos)
             emit("NUMBER", lexeme, pos, end)
         elif kind == "name":
+            after = layered(lexeme, pos, end) if "^" not in lexeme else None
+            if after is not None:
+                pos = after
+                continue
             emit(name_kind(end), _PRIME.sub("'", lexeme), pos, end)
         elif kind == "op":
             if lexeme == "[":
@@ -201,6 +230,12 @@ def _tokenize(text: str) -> list[Token]:
                 end = inner.end()
                 emit(name_kind(end), _WRAPPERS[word].format(inner.group(1) or inner.group(2)),
                      pos, end)
+            elif word in GREEK:
+                after = layered(word, pos, end)
+                if after is not None:
+                    pos = after
+                    continue
+                emit(name_kind(end), word, pos, end)  # \sigma(z) may be a model's function
             elif word in _COMMANDS:
                 emit(*_COMMANDS[word], pos, end)
             elif word not in _SPACING:

@@ -32,6 +32,7 @@ class ModelVocabulary:
             joined = re.sub(r"(?<=\d)_(?=\d)", "", name)
             if joined != name:
                 self._aliases.setdefault(joined, name)
+        self._aliases.update(_layered_aliases(self.model))
         self._eta = eta
         hidden = {(u.activation, u.options) for u in self.model.units if not u.is_output} or {("identity", ())}
         self._hidden_activation = sorted(hidden)[0] if len(hidden) == 1 else None
@@ -56,6 +57,8 @@ class ModelVocabulary:
         return self.derivation.compose(partial(self.model, top, bottom))
 
     def function(self, name: str) -> Callable[[sp.Expr], sp.Expr] | None:
+        if name == "sigma" and any(u.activation == "sigmoid" for u in self.model.units):
+            return activation("sigmoid", {})
         if self._hidden_activation is None:
             return None
         kind, options = self._hidden_activation
@@ -71,3 +74,21 @@ class ModelVocabulary:
     def leaves(self) -> dict[str, sp.Symbol]:
         """Leaf names to symbols: what `--set NAME=VALUE` and `--sample N` may assign."""
         return {node.name: node.symbol for node in self.model.leaves}
+
+
+def _layered_aliases(model) -> dict[str, str]:
+    """The parser's spelling of layered LaTeX names (w^{(l)}_{jk} -> wL1j1k2) -> node names.
+
+    Layer l, unit j (1-based) and input k (1-based) as the sheets print them, whatever the
+    model's own style: z and a (or h) of every unit, its δ, its weights and its bias.
+    """
+    aliases = {}
+    for unit in model.units:
+        key = f"L{unit.layer}j{unit.index + 1}"
+        aliases[f"z{key}"] = unit.pre.name
+        aliases[f"a{key}"] = aliases[f"h{key}"] = unit.out.name
+        aliases[f"delta{key}"] = aliases[f"delta_z{key}"] = unit.delta.name
+        aliases[f"b{key}"] = unit.bias.name
+        for k, weight in enumerate(unit.weights, start=1):
+            aliases[f"w{key}k{k}"] = weight.name
+    return aliases
