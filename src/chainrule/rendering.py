@@ -24,6 +24,7 @@ from .solution import CheckedChain, Solution
 
 LATEX_TIMEOUT = 180
 SHEET_TEMPLATE = "solution.tex.j2"
+MATRIX_TEMPLATE = "solution_matrix.tex.j2"  # bigger networks: vector and matrix form
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -123,8 +124,11 @@ def _terminates(value: sp.Expr) -> bool:
 
 def render(solution: Solution, folder: Path | None = None) -> str:
     """The answer sheet's LaTeX source."""
-    from .sheet import sheet_context  # the context builder is long; keep this module about I/O
+    from .sheet import sheet_context  # the context builders are long; keep this module about I/O
+    from .sheet_matrix import matrix_context
 
+    if solution.spec.matrix_sheet:
+        return _render(MATRIX_TEMPLATE, lambda: matrix_context(solution, Printer(solution.model)), folder)
     return _render(SHEET_TEMPLATE, lambda: sheet_context(solution, Printer(solution.model)), folder)
 
 

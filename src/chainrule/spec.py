@@ -29,8 +29,11 @@ VARIANT_RANGES = ("x", "y", "parameters")
 VARIANT_SWITCHES = ("dead_and_active", "avoid_kinks", "loss_decreases", "gradient_nonzero")
 VARIANT_KEYS = (*VARIANT_RANGES, "decimals", *VARIANT_SWITCHES, "max_abs_answer", "max_draws")
 # Names a `[notation]` table may rename, with what each one prints.
-TOP_LEVEL = ("name", "title", "network", "loss", "data", "parameters", "training", "notation", "variants",
-             "tolerance")
+TOP_LEVEL = ("name", "title", "network", "loss", "data", "parameters", "training", "notation", "sheet",
+             "variants", "tolerance")
+LAYOUTS = ("auto", "written", "matrix")
+SHEET_KEYS = ("layout", "matrix_above")
+MATRIX_ABOVE = 20  # `auto` layout: more parameters than this get the vector and matrix sheet
 NOTATION_KEYS = {
     "input": "the input vector, printed as input[i]",
     "target": "the target",
@@ -99,6 +102,13 @@ class Spec:
     loss_options: tuple[tuple[str, Fraction], ...] = ()  # e.g. (("derivative_at_zero", 0),) for absolute_error
     variants: VariantRules | None = None  # None only for specs built by hand; `parse` always fills it
     tolerance: Tolerance | None = None  # the instructor's `[tolerance]`; it overrides an answers file's
+    layout: str = "auto"  # the answer sheet: "written" out unit by unit, "matrix" form, or by size
+    matrix_above: int = MATRIX_ABOVE  # `auto`: the matrix form above this many parameters
+
+    @property
+    def matrix_sheet(self) -> bool:
+        """Does the answer sheet use vector and matrix notation (the layout, or the size threshold)?"""
+        return self.layout == "matrix" or (self.layout == "auto" and self.parameter_count > self.matrix_above)
 
     @property
     def outputs(self) -> int:
@@ -262,8 +272,22 @@ class _Reader:
         tolerance = None
         if "tolerance" in data:
             tolerance = read_tolerance(self.table(data, "tolerance"), self.fail)
+        layout, above = self.sheet(self.table(data, "sheet", required=False))
         return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
-                    options, loss_options, variants, tolerance)
+                    options, loss_options, variants, tolerance, layout, above)
+
+    def sheet(self, table: dict) -> tuple[str, int]:
+        for key in table:
+            if key not in SHEET_KEYS:
+                raise self.fail(f"sheet.{key}", f"unknown key{suggest(key, SHEET_KEYS)}; expected one of "
+                                f"{', '.join(SHEET_KEYS)}")
+        layout = table.get("layout", "auto")
+        if layout not in LAYOUTS:
+            raise self.fail("sheet.layout", f"expected one of {', '.join(LAYOUTS)}")
+        above = table.get("matrix_above", MATRIX_ABOVE)
+        if isinstance(above, bool) or not isinstance(above, int) or not 0 <= above <= MAX_PARAMETERS:
+            raise self.fail("sheet.matrix_above", f"expected a parameter count from 0 to {MAX_PARAMETERS}")
+        return layout, above
 
     def variants(self, table: dict, x, y, init) -> VariantRules:
         """The `[variants]` table; ranges default to ±(the spec's largest magnitude, at least 1)."""
@@ -547,6 +571,8 @@ def dump(spec: Spec) -> str:
               "", "[training]", f"learning_rate = {_number(spec.learning_rate)}", f"steps = {spec.steps}"]
     if spec.notation:
         lines += ["", "[notation]"] + [f"{k} = {_string(v)}" for k, v in spec.notation]
+    if (spec.layout, spec.matrix_above) != ("auto", MATRIX_ABOVE):
+        lines += ["", "[sheet]", f"layout = {_string(spec.layout)}", f"matrix_above = {spec.matrix_above}"]
     if spec.tolerance is not None:
         t = spec.tolerance
         lines += ["", "[tolerance]", f"sigfigs = {t.sigfigs}"]
