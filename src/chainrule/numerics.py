@@ -109,13 +109,36 @@ def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
     known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
     for node in model.nodes:
         if node.definition is not None:
-            known[node.symbol] = _exact(node.definition.xreplace(known))
+            known[node.symbol] = _exact(_substitute(node.definition, known))
     for unit in reversed(model.units):
-        known[unit.delta.symbol] = _exact(derivation.delta_formula[unit.delta.name].xreplace(known))
+        known[unit.delta.symbol] = _exact(_substitute(derivation.delta_formula[unit.delta.name], known))
     result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
     for p in model.parameters:
-        result[("gradient", p.name)] = _exact(derivation.backprop[p.name].xreplace(known))
+        result[("gradient", p.name)] = _exact(_substitute(derivation.backprop[p.name], known))
     return result
+
+
+_TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh)
+
+
+def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
+    """expr.xreplace(known), but exp, log and tanh of an argument that is not a number stay unevaluated.
+
+    Evaluating exp(-(w·σ(z) + b)) makes SymPy ask whether the nested argument is positive, zero
+    or real, which it settles by numeric evaluation at growing precision: seconds per node after
+    one training step. The value stays exact; it is only left in the form it was built in.
+    A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
+    """
+    if expr in known:
+        return known[expr]
+    if not expr.args:
+        return expr
+    args = [_substitute(arg, known) for arg in expr.args]
+    if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
+        return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
+    if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
 
 
 class _Program:
@@ -349,6 +372,17 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
     text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
     text = text.rstrip("0").rstrip(".") if "." in text else text
     return "0" if text in ("-0", "") else text
+
+
+def less(a: sp.Expr, b: sp.Expr) -> bool:
+    """a < b: exactly for rationals, in 60-digit arithmetic for exp/log/tanh values.
+
+    SymPy's own comparison of two nested exact expressions evaluates them again and again at
+    growing precision (seconds); two values that agree to 60 digits count as not less.
+    """
+    if a.is_Rational and b.is_Rational:
+        return bool(a < b)
+    return bool(numeric_value(a) < numeric_value(b))
 
 
 def to_float(value: sp.Expr) -> float:

@@ -7,7 +7,7 @@ import sympy as sp
 from .learning_rate import minimal_polynomial
 import mpmath
 
-from .numerics import decimal, numeric_value
+from .numerics import decimal, less, numeric_value
 from .solution import CheckedChain, Solution
 
 
@@ -57,7 +57,7 @@ def solution_text(solution: Solution) -> str:
     lines.append(f"Q5 updated parameters (eta = {exact(training.learning_rate)}):")
     for name, value in zip(names, after.theta):
         lines.append(f"   {name} = {_number(value)}")
-    went = "decreased" if after.loss < initial.loss else "did NOT decrease"
+    went = "decreased" if less(after.loss, initial.loss) else "did NOT decrease"
     lines.append(f"Q6 new loss: {_number(after.loss)} ({went} from {_number(initial.loss)})")
     if len(training.evaluations) > 2:
         for k, evaluation in enumerate(training.evaluations[2:], start=2):
@@ -109,7 +109,7 @@ def solution_json(solution: Solution) -> dict:
         "updated_parameters": keyed(after.theta),
         "new_predictions": [exact(s.prediction) for s in after.samples],
         "new_loss": exact(after.loss),
-        "loss_decreased": bool(after.loss < initial.loss),
+        "loss_decreased": less(after.loss, initial.loss),
         "training": [
             {"step": k, "parameters": keyed(e.theta), "loss": exact(e.loss)}
             for k, e in enumerate(training.evaluations)

@@ -7,7 +7,7 @@ import sympy as sp
 from .derivation import loss_latex, weighted_sum_latex
 from .learning_rate import LearningRateAnalysis, minimal_polynomial
 from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
-from .numerics import SampleValues, decimal, to_float
+from .numerics import SampleValues, decimal, less, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
 
@@ -69,7 +69,7 @@ def sheet_context(solution: Solution, p) -> dict:
         ],
         "new_forward": [p.number(s.prediction) for s in training.after_first.samples],
         "new_loss": p.number(training.after_first.loss),
-        "loss_decreased": bool(training.after_first.loss < training.initial.loss),
+        "loss_decreased": less(training.after_first.loss, training.initial.loss),
         "steps": [
             {"step": k, "loss": p.number(e.loss)} for k, e in enumerate(training.evaluations)
         ] if len(training.evaluations) > 2 else [],

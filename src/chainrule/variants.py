@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping
 
+import mpmath
 import sympy as sp
 
 from .derivation import Derivation, derive, rebind
 from .errors import ChainruleError
 from .mistakes import answer_values
 from .model import Model, build
-from .numerics import Training, numeric_value, train
+from .numerics import Training, less, numeric_value, train
 from .spec import Spec, VariantRules, dump
 
 KINKED = ("relu", "leaky_relu")  # activations with a kink at 0 and a "dead" (or leaky) side
@@ -113,7 +114,7 @@ def violations(model: Model, training: Training, answers: Mapping[str, sp.Expr])
                                      for p, t in zip(s.predictions, target))
         if at_kink:
             broken.append("avoid_kinks")
-    if rules.loss_decreases and not _less(after.loss, initial.loss):
+    if rules.loss_decreases and not less(after.loss, initial.loss):
         broken.append("loss_decreases")
     if rules.gradient_nonzero:
         for column in zip(*(s.gradient for s in initial.samples)):
@@ -121,20 +122,14 @@ def violations(model: Model, training: Training, answers: Mapping[str, sp.Expr])
                 broken.append("gradient_nonzero")
                 break
     bound = sp.Rational(rules.max_abs_answer.numerator, rules.max_abs_answer.denominator)
-    if any(_less(bound, abs(v)) for v in answers.values()):
+    if any(less(bound, v) or less(v, -bound) for v in answers.values()):
         broken.append("max_abs_answer")
     return tuple(broken)
 
 
-def _less(a: sp.Expr, b: sp.Expr) -> bool:
-    """a < b, exactly for rationals and in 60-digit arithmetic for exp/log/tanh values."""
-    if a.is_Rational and b.is_Rational:
-        return bool(a < b)
-    return bool(numeric_value(a) < numeric_value(b))
-
-
 def _is_zero(value: sp.Expr) -> bool:
-    return value == 0 if value.is_Rational else value.is_zero is True
+    """Exactly zero for rationals; below 1e-50 in 60-digit arithmetic for exp/log/tanh values."""
+    return value == 0 if value.is_Rational else bool(abs(numeric_value(value)) < mpmath.mpf("1e-50"))
 
 
 def make_variant(spec: Spec, seed: int | str, number: int, base: Derivation | None = None) -> Variant:
