@@ -190,3 +190,54 @@ def test_numeric_value_matching_helper():
     assert match("2.86", read_number("2.86"), read_number("2.855647"), Tolerance()) == "rounded"
     assert match("2.9", read_number("2.9"), read_number("2.855647"), Tolerance()) == "too-few-digits"
     assert match("2.85", read_number("2.85"), read_number("2.855647"), Tolerance()) is None
+
+
+# ---------------------------------------------------------------- several outputs
+
+def test_a_softmax_classifier_has_one_prediction_key_per_output():
+    from chainrule.answers import answer_keys
+    from chainrule.spec import load
+
+    keys = [k for k, _ in answer_keys(load("softmax_classifier"))]
+    assert keys[:4] == ["prediction.1.1", "prediction.1.2", "prediction.1.3", "prediction.2.1"]
+    assert "prediction.1" not in keys
+
+
+def test_softmax_answers_are_graded_per_output_and_the_loss_carries_errors():
+    """x₁ = (1, 2), θ gives z^{(2)} = (-5/2... ): the key's softmax values, typed as decimals by a student."""
+    import math
+
+    softmax = answer_key("softmax_classifier")
+    values = softmax.values
+    p = [float(values[f"prediction.1.{k}"]) for k in (1, 2, 3)]
+    assert sum(p) == pytest.approx(1)  # a softmax: an independent sanity check of the key
+    lines = ['spec = "softmax_classifier"', "[answers]"]
+    lines += [f'"prediction.1.{k}" = "{v:.6f}"' for k, v in enumerate(p, start=1)]
+    wrong = float(values["prediction.2.1"]) * 1.5  # the student's own wrong prediction for sample 2, class 0
+    lines += [f'"prediction.2.{k}" = "{float(values[f"prediction.2.{k}"]):.6f}"' for k in (2, 3)]
+    lines.append(f'"prediction.2.1" = "{wrong:.6f}"')
+    lines += [f'"prediction.3.{k}" = "{float(values[f"prediction.3.{k}"]):.6f}"' for k in (1, 2, 3)]
+    # the loss recomputed from those predictions: -mean log p(class), with classes 0, 2, 1
+    carried = -(math.log(p[0]) + math.log(float(values["prediction.2.3"])) + math.log(float(values["prediction.3.2"]))) / 3
+    assert carried == pytest.approx(float(values["loss"]))  # sample 2's class is 2, so the wrong p(0) does not enter
+    lines.append(f'loss = "{carried:.6f}"')
+    report = check(parse_answers("\n".join(lines) + "\n"))
+    verdicts = {j.key: j.verdict for j in report.judgements}
+    assert [verdicts[f"prediction.1.{k}"] for k in (1, 2, 3)] == ["correct"] * 3
+    assert verdicts["prediction.2.1"] == "incorrect" and verdicts["prediction.2.2"] == "correct"
+    assert verdicts["loss"] == "correct"
+
+
+def test_a_softmax_loss_computed_from_a_wrong_prediction_is_a_carried_error():
+    import math
+
+    values = answer_key("softmax_classifier").values
+    given = {f"prediction.{n}.{k}": round(float(values[f"prediction.{n}.{k}"]), 6) for n in (1, 2, 3) for k in (1, 2, 3)}
+    given["prediction.1.1"] = 0.05  # sample 1 is class 0: its loss term is -log p(class 0)
+    # the student carries on from the numbers they wrote down
+    carried = -(math.log(0.05) + math.log(given["prediction.2.3"]) + math.log(given["prediction.3.2"])) / 3
+    lines = ['spec = "softmax_classifier"', "[answers]"] + [f'"{k}" = "{v:.6f}"' for k, v in given.items()]
+    lines.append(f'loss = "{carried:.6f}"')
+    report = check(parse_answers("\n".join(lines) + "\n"))
+    loss = next(j for j in report.judgements if j.key == "loss")
+    assert loss.verdict == "incorrect" and loss.mistakes == ("carried-error",)

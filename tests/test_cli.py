@@ -95,6 +95,17 @@ def test_json_mirrors_every_value_as_30_digit_decimals(tmp_path):
     assert set(decimals["gradient"]) == set(data["parameters"])
     for name in data["parameters"]:
         assert Fraction(decimals["updated_parameters"][name]) == Fraction(data["updated_parameters"][name])
+    assert decimals["deltas"][0] == {"delta_h": "3.40000000000000000000000000000",
+                                     "delta_y_hat": "3.40000000000000000000000000000"}
+    lr, exact_lr = decimals["learning_rate"], data["learning_rate"]
+    assert Fraction(lr["region_changes"][0]) == Fraction(10, 51).limit_denominator(10**29) or \
+        lr["region_changes"][0].startswith("0.19607843137254901960784313725")  # η = 10/51 by hand
+    assert float(lr["best"]["eta"]) == pytest.approx(float(exact_lr["best"]["eta"]["decimal"]), rel=1e-11)
+    assert float(lr["decrease_interval"][0]["to"]) == pytest.approx(0.319090682917, abs=1e-12)
+    assert len(lr["curves"]) == len(exact_lr["curves"])
+    for mirror, curve in zip(lr["curves"], exact_lr["curves"]):
+        assert len(mirror["losses"]) == len(curve["losses"])
+        assert float(mirror["losses"][0]) == float(Fraction(curve["losses"][0]["loss"]))
 
 
 def test_irrational_values_are_exact_expression_strings(tmp_path):

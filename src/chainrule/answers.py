@@ -38,7 +38,9 @@ def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
     """Every numeric key an answers file may have for this spec, with what it asks."""
     keys = []
     for n in range(1, len(spec.x) + 1):
-        keys.append((f"prediction.{n}", f"the prediction for sample {n} (question 1)"))
+        for k, key in enumerate(prediction_keys(spec, n), start=1):
+            output = "" if spec.outputs == 1 else f" of output {k}"
+            keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
     keys.append(("loss", "the loss on the dataset (question 2)"))
     for name in spec.parameter_names:
         keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
@@ -49,6 +51,13 @@ def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
         keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
     keys.append(("new_loss", "the loss after the step (question 6)"))
     return tuple(keys)
+
+
+def prediction_keys(spec: Spec, sample: int) -> list[str]:
+    """`prediction.2` for one output; `prediction.2.1`, `prediction.2.2`, ... for several."""
+    if spec.outputs == 1:
+        return [f"prediction.{sample}"]
+    return [f"prediction.{sample}.{k}" for k in range(1, spec.outputs + 1)]
 
 
 def load_answers(path: str | Path) -> Answers:

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .answers import Answers, Tolerance, answer_keys, check_keys
+from .answers import Answers, Tolerance, answer_keys, check_keys, prediction_keys
 from .derivation import Derivation, derive
 from .mistakes import DESCRIPTIONS, answer_values, variants
 from .model import build, rational
@@ -200,12 +200,12 @@ def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
     samples = range(1, len(spec.x) + 1)
     try:
         if key == "loss":
-            if spec.outputs != 1:
-                return None
-            predictions = [given[f"prediction.{n}"] for n in samples]
-            per_sample = model.loss.definition
-            return sp.Add(*(per_sample.xreplace({model.prediction.symbol: p, model.target.symbol: rational(t[0])})
-                            for p, t in zip(predictions, spec.targets))) / len(spec.x)
+            total = []
+            for n, targets in zip(samples, spec.targets):
+                values = {p.symbol: given[k] for p, k in zip(model.predictions, prediction_keys(spec, n))}
+                values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
+                total.append(model.loss.definition.xreplace(values))
+            return sp.Add(*total) / len(spec.x)
         if key.startswith("gradient."):
             name = key.split(".", 1)[1]
             return sp.Add(*(given[f"sample_gradient.{n}.{name}"] for n in samples)) / len(spec.x)

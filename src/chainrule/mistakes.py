@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
+from .answers import prediction_keys
 from .derivation import Derivation
 from .model import Model, Unit, activation_derivative
 from .numerics import Training, train
@@ -44,7 +45,8 @@ def answer_values(model: Model, training: Training) -> dict[str, sp.Expr]:
     names = [p.name for p in model.parameters]
     values: dict[str, sp.Expr] = {}
     for sample in initial.samples:
-        values[f"prediction.{sample.number}"] = sample.prediction
+        for key, prediction in zip(prediction_keys(model.spec, sample.number), sample.predictions):
+            values[key] = prediction
     values["loss"] = initial.loss
     for name, g in zip(names, initial.gradient):
         values[f"gradient.{name}"] = g

@@ -42,7 +42,9 @@ def solution_text(solution: Solution) -> str:
     initial, after = training.initial, training.after_first
     names = spec.parameter_names
     lines = [spec.title, ""]
-    lines.append("Q1 predictions: " + ", ".join(f"y_hat(x{s.number}) = {_number(s.prediction)}" for s in initial.samples))
+    shown = lambda s: "(" + ", ".join(map(_number, s.predictions)) + ")" if len(s.predictions) > 1 \
+        else _number(s.prediction)  # noqa: E731
+    lines.append("Q1 predictions: " + ", ".join(f"y_hat(x{s.number}) = {shown(s)}" for s in initial.samples))
     lines.append(f"Q2 loss: {_number(initial.loss)}")
     lines.append("Q3 backpropagation identities (direct derivative == chain rule):")
     for checked in (*solution.delta_proofs, *solution.identities):
@@ -99,7 +101,7 @@ def solution_json(solution: Solution) -> dict:
         "title": spec.title,
         "parameters": names,
         "initial_parameters": keyed(initial.theta),
-        "predictions": [exact(s.prediction) for s in initial.samples],
+        "predictions": [_per_output(s.predictions, exact) for s in initial.samples],
         "loss": exact(initial.loss),
         "deltas": [
             {u.delta.name: exact(s.values[u.delta.name]) for u in solution.model.units} for s in initial.samples
@@ -107,7 +109,7 @@ def solution_json(solution: Solution) -> dict:
         "sample_gradients": [keyed(s.gradient) for s in initial.samples],
         "gradient": keyed(initial.gradient),
         "updated_parameters": keyed(after.theta),
-        "new_predictions": [exact(s.prediction) for s in after.samples],
+        "new_predictions": [_per_output(s.predictions, exact) for s in after.samples],
         "new_loss": exact(after.loss),
         "loss_decreased": less(after.loss, initial.loss),
         "training": [
@@ -124,6 +126,11 @@ def solution_json(solution: Solution) -> dict:
     }
 
 
+def _per_output(predictions, show):
+    """One output: the value; several: the list, one per output."""
+    return show(predictions[0]) if len(predictions) == 1 else [show(v) for v in predictions]
+
+
 def significant(value: sp.Expr, digits: int = 30) -> str:
     """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
     with mpmath.workdps(digits + 10):
@@ -137,14 +144,38 @@ def _decimals(solution: Solution) -> dict:
     names = list(solution.spec.parameter_names)
     keyed = lambda values: {n: significant(v) for n, v in zip(names, values)}  # noqa: E731
     return {
-        "predictions": [significant(s.prediction) for s in initial.samples],
+        "initial_parameters": keyed(initial.theta),
+        "predictions": [_per_output(s.predictions, significant) for s in initial.samples],
         "loss": significant(initial.loss),
+        "deltas": [{u.delta.name: significant(s.values[u.delta.name]) for u in solution.model.units}
+                   for s in initial.samples],
         "sample_gradients": [keyed(s.gradient) for s in initial.samples],
         "gradient": keyed(initial.gradient),
         "updated_parameters": keyed(after.theta),
+        "new_predictions": [_per_output(s.predictions, significant) for s in after.samples],
         "new_loss": significant(after.loss),
         "training": [{"step": k, "parameters": keyed(e.theta), "loss": significant(e.loss)}
                      for k, e in enumerate(training.evaluations)],
+        "learning_rate": _learning_rate_decimals(solution),
+    }
+
+
+def _learning_rate_decimals(solution: Solution) -> dict:
+    """The learning-rate numbers of the JSON, as decimals (floats past a curve's exact steps keep 15 digits)."""
+    analysis, eta = solution.learning_rate, solution.training.learning_rate
+    if not analysis.available:
+        return {"eta": significant(eta)}
+    show = lambda v: "oo" if v is sp.oo else significant(v)  # noqa: E731
+    best = analysis.best
+    return {
+        "eta": show(eta),
+        "loss_at_eta": show(analysis.loss_at(eta)),
+        "slope_at_zero": show(analysis.slope_at_zero),
+        "region_changes": [show(c.eta) for c in analysis.region_changes],
+        "decrease_interval": [{"from": show(a), "to": show(b)} for a, b in analysis.decrease],
+        "best": None if best is None else {"eta": show(best.eta), "loss": show(best.loss)},
+        "curves": [{"eta": show(c.eta), "losses": [mpmath.nstr(mpmath.mpf(str(v)), 15) if v.is_Float else show(v)
+                                                  for v in c.losses]} for c in solution.curves],
     }
 
 

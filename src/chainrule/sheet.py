@@ -44,7 +44,7 @@ def sheet_context(solution: Solution, p) -> dict:
         **problem_context(model, p),
         "handout": False,
         "forward": [forward_lines(model, s, p) for s in training.initial.samples],
-        "predictions": [p.number(s.prediction) for s in training.initial.samples],
+        "predictions": [_outputs(p, s.predictions) for s in training.initial.samples],
         "loss_line": _loss_line(model, training.initial.samples, p),
         "loss": p.number(training.initial.loss),
         "delta_chains": [
@@ -67,7 +67,7 @@ def sheet_context(solution: Solution, p) -> dict:
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
-        "new_forward": [p.number(s.prediction) for s in training.after_first.samples],
+        "new_forward": [_outputs(p, s.predictions) for s in training.after_first.samples],
         "new_loss": p.number(training.after_first.loss),
         "loss_decreased": less(training.after_first.loss, training.initial.loss),
         "steps": [
@@ -76,6 +76,13 @@ def sheet_context(solution: Solution, p) -> dict:
         "lr": learning_rate_context(solution.learning_rate, training, p),
         "figures": figures_context(solution, p),
     }
+
+
+def _outputs(p, predictions) -> str:
+    """A prediction, or the vector of a sample's predictions when there are several outputs."""
+    if len(predictions) == 1:
+        return p.number(predictions[0])
+    return r"\left(" + ", ".join(p.short(v) for v in predictions) + r"\right)"
 
 
 def _vector(p, values) -> str:

@@ -57,7 +57,7 @@ def matrix_context(solution: Solution, p) -> dict:
         "mean_gradient": mean,
         "output_delta": _output_delta(model),
         "parameter_count": model.spec.parameter_count,
-        "new_forward": [compact(p, s.prediction) for s in after.samples],
+        "new_forward": [", ".join(compact(p, v) for v in s.predictions) for s in after.samples],
         "new_loss": _relation(compact(p, after.loss)),
     }
 
