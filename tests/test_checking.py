@@ -241,3 +241,35 @@ def test_a_softmax_loss_computed_from_a_wrong_prediction_is_a_carried_error():
     report = check(parse_answers("\n".join(lines) + "\n"))
     loss = next(j for j in report.judgements if j.key == "loss")
     assert loss.verdict == "incorrect" and loss.mistakes == ("carried-error",)
+
+
+# ---------------------------------------------------------------- deep networks
+
+@pytest.fixture(scope="module")
+def deep():
+    return answer_key("two_hidden_relu")
+
+
+@pytest.mark.parametrize("parameter, chain", [
+    ("w1", r"\frac{\partial L}{\partial w^{(1)}_{12}} = \frac{\partial L}{\partial z^{(1)}_{1}} \cdot "
+           r"\frac{\partial z^{(1)}_{1}}{\partial w^{(1)}_{12}} = \delta^{(1)}_{1} \cdot x[1]"),
+    ("w9", r"dL/dw^{(2)}_{11} = dL/dz^{(2)}_{1} \cdot dz^{(2)}_{1}/dw^{(2)}_{11} = \delta_{z^{(2)}_{1}} a^{(1)}_{1}"),
+    ("w12", "dL/dw12 = dL/dz2_1 = delta_z2_1"),
+    ("w17", r"dL/dw^{(3)}_{11} = \delta_{\hat{y}} a^{(2)}_1"),
+])
+def test_deep_chains_are_proved_quickly(deep, parameter, chain):
+    started = __import__("time").perf_counter()
+    result = judge_proof(parameter, chain, deep, 5)
+    assert result.verdict == "correct", result.feedback
+    assert __import__("time").perf_counter() - started < 3
+
+
+def test_a_wrong_deep_step_is_refuted_at_an_exact_point(deep):
+    result = judge_proof("w18", r"dL/dw^{(3)}_{12} = \delta_{\hat{y}} a^{(2)}_1", deep, 5)
+    assert result.verdict == "incorrect" and "Step 1" in result.feedback and "x0 = " in result.feedback
+
+
+def test_a_true_step_that_needs_the_graph_is_never_refuted(deep):
+    """a = g(z) is not an identity in free symbols; the tiers must not call it wrong."""
+    result = judge_proof("w17", r"dL/dw^{(3)}_{11} = \delta_{\hat{y}} a^{(2)}_1 = \delta_{\hat{y}} g(z^{(2)}_1)", deep, 5)
+    assert result.verdict in ("correct", "unknown")

@@ -26,9 +26,10 @@ from .model import build, rational
 from .notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
 from .numerics import evaluate, train
 from .proof import Proof, Verdict, prove_equal
+from .solution import proof_mode
 from .report import exact
 from .spec import Spec, load
-from .vocabulary import ModelVocabulary
+from .vocabulary import LocalVocabulary, ModelVocabulary
 
 DEFAULT_TIME_LIMIT = 5.0
 _DECIMAL = re.compile(r"\s*([-+]?)(\d*)(?:\.(\d*))?\s*")
@@ -93,6 +94,8 @@ class AnswerKey:
     values: dict
     variants: tuple[tuple[str, dict], ...]
     source: str  # the spec name or path it was loaded from
+    local: LocalVocabulary  # the same names in node symbols: cheap proofs for deep networks
+    small: bool  # composed identities are decided quickly (the networks `solve` proves symbolically)
 
 
 @lru_cache(maxsize=8)
@@ -102,7 +105,8 @@ def answer_key(spec_name: str) -> AnswerKey:
     model = derivation.model
     values = answer_values(model, train(derivation, steps=1))
     mutated = tuple((mid, answer_values(model, t)) for mid, t in variants(derivation))
-    return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated, spec_name)
+    return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated, spec_name,
+                     LocalVocabulary(derivation), proof_mode(derivation.model) == "symbolic")
 
 
 # ---------------------------------------------------------------- numbers
@@ -261,8 +265,48 @@ def _prove(left: sp.Expr, right: sp.Expr, seconds: float) -> Proof:
 
 
 @lru_cache(maxsize=2048)
-def _chain(text: str, spec_name: str) -> tuple[sp.Expr, ...]:
-    return parse_chain(text, answer_key(spec_name).vocabulary)
+def _chain(text: str, spec_name: str, local: bool = False) -> tuple[sp.Expr, ...]:
+    key = answer_key(spec_name)
+    return parse_chain(text, key.local if local else key.vocabulary)
+
+
+SEARCH_POINTS = 24  # exact evaluations looking for a counterexample when no proof is found
+QUICK_SECONDS = 1.0  # the proof with the nodes as free variables
+
+
+def _decide(local: tuple[sp.Expr, sp.Expr], composed: tuple[sp.Expr, sp.Expr], key: AnswerKey,
+            remaining) -> Proof:
+    """One equality, cheapest route first; each verdict it gives is sound.
+
+    1. Proved with the nodes as free variables (LocalVocabulary): then it holds.
+    2. Small networks (those `solve` proves symbolically): decided on the expressions composed down
+       to x, y and θ, region by region, which also says on which side of a kink a wrong step holds.
+    3. Unequal at an exact rational point of x, y and θ: refuted, with the point.
+    4. The composed expressions, with all the time left.
+    """
+    first = _prove(*local, min(QUICK_SECONDS, remaining()))
+    if first.verdict is Verdict.PROVED:
+        return first
+    if key.small:
+        return _prove(*composed, remaining())
+    point = _counterexample(*composed, key)
+    if point is not None:
+        return Proof(Verdict.REFUTED, "exact evaluation at a point", counterexample=point)
+    return _prove(*composed, remaining())
+
+
+def _counterexample(left: sp.Expr, right: sp.Expr, key: AnswerKey):
+    """A point (small rationals, away from no kink in particular) where the two sides differ exactly."""
+    import random
+
+    leaves = [s for s in sorted(left.free_symbols | right.free_symbols, key=str)]
+    rng = random.Random(f"{left}|{right}")
+    for _ in range(SEARCH_POINTS):
+        point = {s: sp.Rational(rng.randint(-30, 30), rng.choice((1, 2, 4, 5, 10))) for s in leaves}
+        a, b = left.xreplace(point), right.xreplace(point)
+        if a.is_Rational and b.is_Rational and a != b:
+            return tuple(point.items())
+    return None
 
 
 def _point(proof: Proof) -> str:
@@ -288,11 +332,12 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
         return Judgement(key, "unparseable", expected, text, (), f"Could not read the proof: {error}.")
     if len(chain) < 2:
         return Judgement(key, "incorrect", expected, text, (), "A proof is a chain A = B = …; this has no '='.")
+    local = _chain(text, answer_key.source, local=True)
     deadline = time.monotonic() + seconds
     remaining = lambda: max(0.05, deadline - time.monotonic())  # noqa: E731
     unknown = None
     for index, (left, right) in enumerate(zip(chain, chain[1:]), start=1):
-        proof = _prove(left, right, remaining())
+        proof = _decide((local[index - 1], local[index]), (left, right), answer_key, remaining)
         if proof.verdict is Verdict.REFUTED:
             holds = _where(proof, answer_key, Verdict.PROVED)
             side = f" It holds only where {holds}, not where {_where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
@@ -301,10 +346,14 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
                              f"differ at {_point(proof)}.{side}")
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
             unknown = (index, proof.reason)
-    starts = _prove(chain[0], derivation.direct[parameter], remaining())
+    vocabulary = answer_key.local
+    starts = _decide((local[0], vocabulary.derivative(model.loss.name, parameter)),
+                     (chain[0], derivation.direct[parameter]), answer_key, remaining)
     rhs_value = derivation.compose(derivation.backprop[parameter])
-    ends = _prove(chain[-1], rhs_value, remaining())
-    ends_written = unit.delta.name in canonical_names(_segments(text)[-1])
+    ends = _decide((local[-1], vocabulary.expand(derivation.backprop[parameter])), (chain[-1], rhs_value),
+                   answer_key, remaining)
+    written = {answer_key.vocabulary.node_name(n) for n in canonical_names(_segments(text)[-1])}
+    ends_written = unit.delta.name in written
     if starts.verdict is Verdict.REFUTED:
         return Judgement(key, "incorrect", expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")
     if ends.verdict is Verdict.REFUTED or (ends.verdict is Verdict.PROVED and not ends_written):

@@ -167,7 +167,7 @@ def _tokenize(text: str) -> list[Token]:
             return None
         layer, first, second, single = match.groups()
         index = first or single
-        if base == "w" and index and second is None and len(index) == 2:
+        if base in ("w", "dw") and index and second is None and len(index) == 2:
             index, second = index[0], index[1]  # w^{(1)}_{12}: unit 1, input 2
         value = f"{base}L{int(layer)}" + (f"j{int(index)}" if index else "") + (f"k{int(second)}" if second else "")
         emit(name_kind(match.end()), value, start, match.end())

@@ -40,6 +40,11 @@ class ModelVocabulary:
     def _node(self, name: str):
         return self._nodes.get(self._aliases.get(name, name))
 
+    def node_name(self, name: str) -> str | None:
+        """The model's own name for a name as the parser spells it (wL1j1k2 -> w0), or None."""
+        node = self._node(name)
+        return None if node is None else node.name
+
     def lookup(self, name: str) -> sp.Expr | None:
         node = self._node(name)
         if node is not None:
@@ -92,3 +97,61 @@ def _layered_aliases(model) -> dict[str, str]:
         for k, weight in enumerate(unit.weights, start=1):
             aliases[f"w{key}k{k}"] = weight.name
     return aliases
+
+
+class LocalVocabulary(ModelVocabulary):
+    """The same names, read one level up: in the nodes' own symbols instead of x, y and θ.
+
+    A node is its symbol (z, h, ŷ as free variables), a δ is its recursion written down to node
+    symbols, and ∂L/∂B is δ_B (by definition, for a unit's input) or the chain rule over B's
+    children. An identity that holds with the nodes as free variables still holds once each node
+    is replaced by what it computes, so a step proved here is proved; one that fails here may
+    still hold (it may need z = w·x + b), and is then decided on the composed expressions.
+    """
+
+    def __init__(self, derivation: Derivation, eta: sp.Symbol | None = None):
+        super().__init__(derivation, eta)
+        self._delta_of_pre = {u.pre.symbol: u.delta for u in self.model.units}
+        self._local: dict[sp.Symbol, sp.Expr] = {}
+
+    def lookup(self, name: str) -> sp.Expr | None:
+        node = self._node(name)
+        if node is None:
+            return super().lookup(name)
+        return self._delta(node.symbol) if node.kind == "delta" else node.symbol
+
+    def expand(self, expr: sp.Expr) -> sp.Expr:
+        """An expression in node and δ symbols with every δ written out in node symbols."""
+        return expr.xreplace({u.delta.symbol: self._delta(u.delta.symbol) for u in self.model.units
+                              if u.delta.symbol in expr.free_symbols})
+
+    def _delta(self, symbol: sp.Symbol) -> sp.Expr:
+        """δ in node symbols: its formula with every later δ expanded the same way."""
+        if symbol not in self._local:
+            name = next(u.delta.name for u in self.model.units if u.delta.symbol == symbol)
+            formula = self.derivation.delta_formula[name]
+            deltas = {u.delta.symbol for u in self.model.units}
+            self._local[symbol] = formula.xreplace({s: self._delta(s) for s in formula.free_symbols if s in deltas})
+        return self._local[symbol]
+
+    def derivative(self, numerator: str, denominator: str) -> sp.Expr | None:
+        top, bottom = self._node(numerator), self._node(denominator)
+        if top is None or bottom is None or "delta" in (top.kind, bottom.kind):
+            return None
+        if top == self.model.loss:
+            return self._loss_by(bottom)
+        if not self.model.depends_on(top, bottom):
+            return sp.Integer(0) if top != bottom else sp.Integer(1)
+        return partial(self.model, top, bottom)
+
+    def _loss_by(self, node) -> sp.Expr:
+        """∂L/∂node in node symbols: δ for a unit's input, else the sum over the node's children."""
+        if node == self.model.loss:
+            return sp.Integer(1)
+        delta = self._delta_of_pre.get(node.symbol)
+        if delta is not None:
+            return self._delta(delta.symbol)
+        children = self.model.children(node)
+        if not children:
+            return sp.Integer(0)
+        return sp.Add(*(self._loss_by(child) * sp.diff(child.definition, node.symbol) for child in children))
