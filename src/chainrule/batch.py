@@ -62,12 +62,17 @@ def _files(variant: Variant, like, tex: bool) -> Files:
     return Files(variant.number, variant.spec.name, variant.draws, variant.spec_text, answers, handout, solution)
 
 
+_ORIGINALS: dict = {}  # per worker process: the spec's derivation and solution, made once
+
+
 def _work(job: tuple[Spec, str, tuple[int, ...], bool]) -> list[Files]:
     from .solution import solve
 
     spec, seed, numbers, tex = job
-    base = derive(build(spec), symbolic=False)
-    like = solve(spec) if tex else None  # its symbolic proofs hold for every variant
+    if (spec, tex) not in _ORIGINALS:
+        # its symbolic proofs hold for every variant; its derivation serves every draw
+        _ORIGINALS[(spec, tex)] = (derive(build(spec), symbolic=False), solve(spec) if tex else None)
+    base, like = _ORIGINALS[(spec, tex)]
     return [_files(make_variant(spec, seed, n, base), like, tex) for n in numbers]
 
 

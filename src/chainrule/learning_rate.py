@@ -148,6 +148,7 @@ def _real_roots(poly: sp.Poly) -> list:
     return list(dict.fromkeys(sp.real_roots(poly)))  # real_roots lists them in increasing order
 
 
+@lru_cache(maxsize=4096)
 def minimal_polynomial(value) -> sp.Poly:
     """The minimal polynomial in η of an algebraic number (a root object or radicals)."""
     if isinstance(value, sp.CRootOf):
