@@ -99,7 +99,12 @@ class Printer:
 @functools.lru_cache(maxsize=16384)
 def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
     """sp.latex, remembered: variants of one spec print the same proofs and formulas many times."""
-    return sp.latex(value, symbol_names={sp.Symbol(name, real=True): text for name, text in names})
+    return sp.latex(value, symbol_names=_symbol_names(names))
+
+
+@functools.lru_cache(maxsize=16)
+def _symbol_names(names: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
+    return {sp.Symbol(name, real=True): text for name, text in names}
 
 
 def too_long(value: sp.Expr, limit: int = 40) -> bool:
