@@ -274,7 +274,7 @@ SEARCH_POINTS = 24  # exact evaluations looking for a counterexample when no pro
 QUICK_SECONDS = 1.0  # the proof with the nodes as free variables
 
 
-def _decide(local: tuple[sp.Expr, sp.Expr], composed: tuple[sp.Expr, sp.Expr], key: AnswerKey,
+def decide(local: tuple[sp.Expr, sp.Expr], composed: tuple[sp.Expr, sp.Expr], key: AnswerKey,
             remaining) -> Proof:
     """One equality, cheapest route first; each verdict it gives is sound.
 
@@ -337,7 +337,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     remaining = lambda: max(0.05, deadline - time.monotonic())  # noqa: E731
     unknown = None
     for index, (left, right) in enumerate(zip(chain, chain[1:]), start=1):
-        proof = _decide((local[index - 1], local[index]), (left, right), answer_key, remaining)
+        proof = decide((local[index - 1], local[index]), (left, right), answer_key, remaining)
         if proof.verdict is Verdict.REFUTED:
             holds = _where(proof, answer_key, Verdict.PROVED)
             side = f" It holds only where {holds}, not where {_where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
@@ -347,10 +347,10 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
             unknown = (index, proof.reason)
     vocabulary = answer_key.local
-    starts = _decide((local[0], vocabulary.derivative(model.loss.name, parameter)),
+    starts = decide((local[0], vocabulary.derivative(model.loss.name, parameter)),
                      (chain[0], derivation.direct[parameter]), answer_key, remaining)
     rhs_value = derivation.compose(derivation.backprop[parameter])
-    ends = _decide((local[-1], vocabulary.expand(derivation.backprop[parameter])), (chain[-1], rhs_value),
+    ends = decide((local[-1], vocabulary.expand(derivation.backprop[parameter])), (chain[-1], rhs_value),
                    answer_key, remaining)
     written = {answer_key.vocabulary.node_name(n) for n in canonical_names(_segments(text)[-1])}
     ends_written = unit.delta.name in written

@@ -22,8 +22,8 @@ import sympy as sp
 from .derivation import Derivation, derive, rebind
 from .errors import ChainruleError
 from .mistakes import answer_values
-from .model import Model, build
-from .numerics import Training, less, numeric_value, train
+from .model import Model, build, rational
+from .numerics import Evaluation, Training, evaluate, less, numeric_value, train
 from .spec import Spec, VariantRules, dump
 
 KINKED = ("relu", "leaky_relu")  # activations with a kink at 0 and a "dead" (or leaky) side
@@ -95,10 +95,22 @@ def _target(spec: Spec, rules: VariantRules, rng: random.Random, original):
 
 def violations(model: Model, training: Training, answers: Mapping[str, sp.Expr]) -> tuple[str, ...]:
     """The names of the constraints (see CONSTRAINTS) that this candidate breaks."""
+    rules = model.spec.variants
+    initial, after = training.initial, training.after_first
+    broken = list(_forward_violations(model, initial))
+    if rules.loss_decreases and not less(after.loss, initial.loss):
+        broken.append("loss_decreases")
+    bound = sp.Rational(rules.max_abs_answer.numerator, rules.max_abs_answer.denominator)
+    if any(less(bound, v) or less(v, -bound) for v in answers.values()):
+        broken.append("max_abs_answer")
+    return tuple(broken)
+
+
+def _forward_violations(model: Model, initial: Evaluation) -> tuple[str, ...]:
+    """The constraints one forward and backward pass decides: checked before the step is taken."""
     spec = model.spec
     rules = spec.variants
     kinked = tuple(u.pre.name for u in model.units if u.activation in KINKED)
-    initial, after = training.initial, training.after_first
     broken = []
     if rules.dead_and_active:
         for layer in sorted({u.layer for u in model.units if u.activation in KINKED}):
@@ -114,16 +126,11 @@ def violations(model: Model, training: Training, answers: Mapping[str, sp.Expr])
                                      for p, t in zip(s.predictions, target))
         if at_kink:
             broken.append("avoid_kinks")
-    if rules.loss_decreases and not less(after.loss, initial.loss):
-        broken.append("loss_decreases")
     if rules.gradient_nonzero:
         for column in zip(*(s.gradient for s in initial.samples)):
             if all(_is_zero(g) for g in column):
                 broken.append("gradient_nonzero")
                 break
-    bound = sp.Rational(rules.max_abs_answer.numerator, rules.max_abs_answer.denominator)
-    if any(less(bound, v) or less(v, -bound) for v in answers.values()):
-        broken.append("max_abs_answer")
     return tuple(broken)
 
 
@@ -145,6 +152,10 @@ def make_variant(spec: Spec, seed: int | str, number: int, base: Derivation | No
         candidate = draw(spec, rules, rng, number)
         derivation = rebind(base, candidate)
         try:
+            early = _forward_violations(derivation.model, evaluate(derivation, [rational(v) for v in candidate.init]))
+            if early:  # most rejected draws stop here, before the step is taken
+                failures.update(early)
+                continue
             training = train(derivation, steps=1)
         except (ValueError, ZeroDivisionError, OverflowError) as error:  # e.g. log(0) in a cross-entropy
             failures[f"undefined ({type(error).__name__})"] += 1
