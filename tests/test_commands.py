@@ -125,3 +125,16 @@ def test_eval_reads_layered_names():
     result = run("eval", "delta_z1_1 * x[0]", "--spec", "two_hidden_relu", "--sample", "3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "-53/20 = -2.65"
+
+
+@pytest.mark.parametrize("a, b, code", [
+    (r"dL/dw^{(1)}_{12}", r"\delta^{(1)}_{1} x[1]", 0),
+    (r"\frac{\partial L}{\partial a^{(1)}_{2}}", r"w^{(2)}_{12} \delta^{(2)}_1 + w^{(2)}_{22} \delta^{(2)}_2", 0),
+    (r"dL/dw^{(3)}_{12}", r"\delta_{\hat{y}} a^{(2)}_1", 1),
+])
+def test_equiv_on_a_deep_network_is_decided(a, b, code):
+    result = run("equiv", a, b, "--spec", "two_hidden_relu", "--json")
+    assert result.returncode == code, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    if code == 1:  # the counterexample is a real one: both sides evaluated there differ
+        assert data["values"]["A"] != data["values"]["B"]

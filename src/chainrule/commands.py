@@ -7,17 +7,17 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
 from .answers import answer_keys, load_answers
 from .batch import read_batch
-from .checking import FileReport, answer_key, check as check_file, time_limit, TimeLimit
+from .checking import FileReport, TimeLimit, answer_key, check as check_file, decide, time_limit
 from .errors import ChainruleError
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
-from .proof import Verdict, prove_equal
 from .report import exact
 from .spec import load
 
@@ -33,11 +33,13 @@ def _expression(text: str, label: str, vocabulary) -> sp.Expr:
 
 
 def equiv(args) -> int:
-    vocabulary = answer_key(args.spec).vocabulary
-    a, b = _expression(args.a, "A", vocabulary), _expression(args.b, "B", vocabulary)
+    key = answer_key(args.spec)
+    a, b = _expression(args.a, "A", key.vocabulary), _expression(args.b, "B", key.vocabulary)
+    local = (_expression(args.a, "A", key.local), _expression(args.b, "B", key.local))
+    deadline = time.monotonic() + args.time_limit
     try:
         with time_limit(args.time_limit + 0.5):
-            proof = prove_equal(a, b, time_limit=args.time_limit)
+            proof = decide(local, (a, b), key, lambda: max(0.05, deadline - time.monotonic()))
         verdict, reason, point = proof.verdict.value, proof.reason, proof.counterexample
     except (TimeLimit, RecursionError):
         verdict, reason, point = "unknown", "time limit", None
