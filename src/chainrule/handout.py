@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from .derivation import Derivation
 from .sheet import problem_context
+from .sheet_matrix import matrix_problem_context
+
+
+SHORT_THETA = 8  # up to this many parameters, question 5 lists them by name
 
 
 def handout_context(derivation: Derivation, p) -> dict:
@@ -30,9 +34,12 @@ def handout_context(derivation: Derivation, p) -> dict:
             "rule": rf"\frac{{\partial {model.loss.latex}}}{{\partial \theta_i}} = \frac{{\partial {model.loss.latex}}}"
                     rf"{{\partial {unit.pre.latex}}} \cdot \frac{{\partial {unit.pre.latex}}}{{\partial \theta_i}}",
         })
-    return {
+    context = {
         **problem_context(model, p),
         "handout": True,
+        "matrix": spec.matrix_sheet,
+        "short_theta": spec.parameter_count <= SHORT_THETA,
+        "theta_count": spec.parameter_count,
         "predictions": [
             {"sample": n, "outputs": ", ".join(rf"{y}(\mathbf{{x}}_{{{n}}})" for y in predictions)} for n in samples
         ],
@@ -42,3 +49,6 @@ def handout_context(derivation: Derivation, p) -> dict:
         "hints": hints,
         "steps": spec.steps,
     }
+    if spec.matrix_sheet:
+        context.update(matrix_problem_context(model, p))
+    return context

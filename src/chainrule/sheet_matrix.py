@@ -19,18 +19,29 @@ from .solution import Solution
 LONG = 24  # characters of LaTeX beyond which an entry is shown as a 10-digit decimal (exact in --json)
 
 
+def matrix_problem_context(model: Model, p) -> dict:
+    """The problem in matrix form (templates/problem_matrix.tex.j2): layers, shapes and initial W, b."""
+    layers = _layers(model)
+    last = len(layers)
+    theta = [sp.Rational(v.numerator, v.denominator) for v in model.spec.init]
+    g = model.spec.notation_for("activation", "g")
+    return {
+        "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
+        "layers_count": last,
+        "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
+                         "definition": ACTIVATION_LATEX.get(units[0].activation)} for l, units in layers],
+        "initial": _matrices(model, p, theta),
+        "output_delta": _output_delta(model),
+        "parameter_count": model.spec.parameter_count,
+    }
+
+
 def matrix_context(solution: Solution, p) -> dict:
     """Everything templates/solution_matrix.tex.j2 inserts, on top of the written-out sheet's context."""
     model, training = solution.model, solution.training
     initial, after = training.initial, training.after_first
     index = {q.name: i for i, q in enumerate(model.parameters)}
     layers = _layers(model)
-    last = len(layers)
-
-    def matrices(theta) -> list[dict]:
-        return [{"l": l, "W": _matrix(p, [[theta[index[w.name]] for w in u.weights] for u in units]),
-                 "b": _column(p, [theta[index[u.bias.name]] for u in units])} for l, units in layers]
-
     samples = []
     for sample in initial.samples:
         rows = []
@@ -40,26 +51,24 @@ def matrix_context(solution: Solution, p) -> dict:
                          "a": _column(p, [sample.values[u.out.name] for u in units]),
                          "delta": _column(p, [sample.values[u.delta.name] for u in units])})
         samples.append({"number": sample.number, "layers": rows})
-    mean = [{"l": l,
-             "W": _matrix(p, [[initial.gradient[index[w.name]] for w in u.weights] for u in units]),
-             "b": _column(p, [initial.gradient[index[u.bias.name]] for u in units])} for l, units in layers]
-    g = model.spec.notation_for("activation", "g")
-    activations = [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
-                    "definition": ACTIVATION_LATEX.get(units[0].activation)} for l, units in layers]
     return {
         **sheet_context(solution, p),
-        "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
-        "layers_count": last,
-        "activations": activations,
-        "initial": matrices(initial.theta),
-        "updated": matrices(after.theta),
+        **matrix_problem_context(model, p),
+        "updated": _matrices(model, p, after.theta),
         "matrix_samples": samples,
-        "mean_gradient": mean,
-        "output_delta": _output_delta(model),
-        "parameter_count": model.spec.parameter_count,
+        "mean_gradient": [
+            {"l": l, "W": _matrix(p, [[initial.gradient[index[w.name]] for w in u.weights] for u in units]),
+             "b": _column(p, [initial.gradient[index[u.bias.name]] for u in units])} for l, units in layers],
         "new_forward": [", ".join(compact(p, v) for v in s.predictions) for s in after.samples],
         "new_loss": _relation(compact(p, after.loss)),
     }
+
+
+def _matrices(model: Model, p, theta) -> list[dict]:
+    """W^{(l)} and b^{(l)} of every layer, filled with the values of θ (flat order)."""
+    index = {q.name: i for i, q in enumerate(model.parameters)}
+    return [{"l": l, "W": _matrix(p, [[theta[index[w.name]] for w in u.weights] for u in units]),
+             "b": _column(p, [theta[index[u.bias.name]] for u in units])} for l, units in _layers(model)]
 
 
 def _layers(model: Model) -> list[tuple[int, list[Unit]]]:
