@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from chainrule.errors import TemplateError
 from chainrule.rendering import compile_pdf, escape_tex, latexmk_available, render, templates_dir
@@ -95,3 +96,15 @@ def test_question_7_prose_follows_the_numbers(homework):
     assert r"0 < \eta < 0.319091\ldots" in tex  # the decrease interval, computed
     assert r"\eta^\star \approx 0.081859\ldots" in tex  # the best one-step rate, computed
     assert "inside the interval where the step helps" in tex  # η = 0.01 placed on that picture
+
+
+@pytest.mark.parametrize("value, text", [
+    (sp.E, r"2.718281\ldots"),                       # cut, not rounded (2.7182818...)
+    (sp.Rational(-2, 3), r"-0.666666\ldots"),        # rounding would give -0.666667
+    (sp.exp(-20), r"2.061153\ldots \times 10^{-9}"),
+    (sp.exp(30), r"1.068647\ldots \times 10^{13}"),
+])
+def test_long_values_are_truncated_expansions(value, text):
+    from chainrule.rendering import truncated
+
+    assert truncated(value) == text

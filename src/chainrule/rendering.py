@@ -6,6 +6,7 @@ All mathematics is printed here, in Python; templates only place pieces, loop an
 from __future__ import annotations
 
 import functools
+from decimal import ROUND_DOWN, Decimal
 import os
 import re
 import shutil
@@ -14,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+import mpmath
 import sympy as sp
 
 from .errors import LatexError, TemplateError
-from .numerics import decimal
+from .numerics import decimal, numeric_value
 from .proof import Proof, Verdict
 from .model import Model
 from .solution import CheckedChain, Solution
@@ -77,7 +79,7 @@ class Printer:
         the exact form is in `--json`.
         """
         if value.is_Float or too_long(value):
-            return rf"\approx {decimal(value)}"
+            return truncated(value)
         exact = self.expr(value)
         if value.is_Integer:
             return exact
@@ -92,7 +94,7 @@ class Printer:
     def plain(self, value: sp.Expr) -> str:
         """A number as a short decimal when exact, else exact (for compact tables)."""
         if value.is_Float or too_long(value):
-            return rf"\approx {decimal(value)}"
+            return truncated(value)
         return decimal(value) if _terminates(value) else self.expr(value)
 
 
@@ -105,6 +107,23 @@ def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
 @functools.lru_cache(maxsize=16)
 def _symbol_names(names: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
     return {sp.Symbol(name, real=True): text for name, text in names}
+
+
+def truncated(value: sp.Expr, digits: int = 6) -> str:
+    """`1.286699\\ldots`: the value's decimal expansion cut (not rounded) after `digits` places.
+
+    Used where an exact value is too long to print; the dots say the digits shown are exact
+    digits of the expansion, so it can follow an equals sign. `--json` has the exact form.
+    """
+    number = Decimal(mpmath.nstr(numeric_value(value), 50, strip_zeros=False, min_fixed=-60, max_fixed=60))
+    if number == 0:
+        return "0"
+    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
+        exponent = number.adjusted()
+        mantissa = (number.scaleb(-exponent)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+        return rf"{mantissa}\ldots \times 10^{{{exponent}}}"
+    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN), "f")
+    return rf"{text}\ldots"
 
 
 def too_long(value: sp.Expr, limit: int = 40) -> bool:

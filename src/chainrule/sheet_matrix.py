@@ -12,11 +12,11 @@ from decimal import Decimal, localcontext
 import sympy as sp
 
 from .model import ACTIVATION_LATEX, Model, Unit
-from .numerics import decimal
+from .rendering import truncated
 from .sheet import sheet_context
 from .solution import Solution
 
-LONG = 24  # characters of LaTeX beyond which an entry is shown as a 10-digit decimal (exact in --json)
+LONG = 24  # characters of LaTeX beyond which an entry is shown as its truncated decimal (exact in --json)
 
 
 def matrix_problem_context(model: Model, p) -> dict:
@@ -60,7 +60,7 @@ def matrix_context(solution: Solution, p) -> dict:
             {"l": l, "W": _matrix(p, [[initial.gradient[index[w.name]] for w in u.weights] for u in units]),
              "b": _column(p, [initial.gradient[index[u.bias.name]] for u in units])} for l, units in layers],
         "new_forward": [", ".join(compact(p, v) for v in s.predictions) for s in after.samples],
-        "new_loss": _relation(compact(p, after.loss)),
+        "new_loss": compact(p, after.loss),
     }
 
 
@@ -100,12 +100,7 @@ def _output_delta(model: Model) -> str:
 def compact(p, value: sp.Expr) -> str:
     """An entry of a matrix: a terminating decimal in full, a short fraction, or ≈ 10 digits."""
     text = _decimal_text(value) if value.is_Rational and _terminates(value) else p.plain(value)
-    return text if len(text) <= LONG else rf"\approx {decimal(value, 10)}"
-
-
-def _relation(text: str) -> str:
-    """'= v', or '≈ v' for a shortened value: what follows the left-hand side."""
-    return text if text.startswith(r"\approx") else f"= {text}"
+    return text if len(text) <= LONG else truncated(value)
 
 
 def _terminates(value: sp.Rational) -> bool:
