@@ -281,3 +281,30 @@ def test_the_cli_writes_moodle_xml(batch, tmp_path, xml_text, capsys):
     assert main(["moodle", str(folder)]) == 0
     assert (folder / "moodle.xml").read_text(encoding="utf-8") == xml_text
     assert "moodle.xml" in capsys.readouterr().out
+
+
+def test_by_question_groups_every_variants_version_of_a_question(batch, xml_text):
+    """For Moodle's random questions: one category per key, each holding that question of every variant."""
+    grouped = ET.fromstring(quiz(batch, by="question").encode("utf-8"))
+    keys = [k for k, _ in answer_keys(load("inf264_hw4"))]
+    categories, current, members = [], None, {}
+    for question in grouped:
+        if question.get("type") == "category":
+            current = question.find("category/text").text.rsplit("/", 1)[1]
+            categories.append(current)
+            members[current] = []
+        else:
+            members[current].append(question.find("name/text").text)
+    assert categories == keys
+    variants = sorted({int(v) for v in json.loads((batch / "answer_key.json").read_text())
+                       for v in [v["variant"]]})
+    assert members["loss"] == [f"v{n:03d} loss" for n in variants]
+    # the same questions as the per-variant layout, only regrouped
+    plain = ET.fromstring(xml_text.encode("utf-8"))
+    names = lambda root: sorted(q.find("name/text").text for q in root if q.get("type") == "numerical")  # noqa: E731
+    assert names(grouped) == names(plain)
+
+
+def test_an_unknown_grouping_is_an_error(batch):
+    with pytest.raises(ChainruleError, match="--by"):
+        quiz(batch, by="student")

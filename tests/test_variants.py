@@ -337,3 +337,24 @@ def test_stress_check_reports_a_broken_variant(monkeypatch):
 def test_stress_check_compiles_the_pdfs():
     report = stress.run(load("inf264_hw4"), 1, "4", pdf=True, jobs=1)
     assert report["pdf"] == "compiled" and report["failures"] == []
+
+
+def test_a_new_batch_replaces_an_old_one_and_refuses_other_folders(tmp_path):
+    out = tmp_path / "class"
+    assert main(["variants", "--count", "3", "--seed", "1", "--out", str(out), "--no-pdf", "--jobs", "1"]) == 0
+    (out / "notes.txt").write_text("the instructor's own file")
+    assert main(["variants", "--count", "2", "--seed", "2", "--out", str(out), "--no-pdf", "--jobs", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["answer_key.csv", "answer_key.json", "manifest.json",
+                                                      "notes.txt", "v001", "v002"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("x")
+    result = run("variants", "--count", "1", "--out", str(other), "--no-pdf")
+    assert result.returncode == 2 and "not a batch" in result.stderr
+    assert (other / "thesis.tex").read_text() == "x"
+
+
+def test_the_template_for_a_variant_names_its_spec_file(batch):
+    path = batch / "v003" / "inf264_hw4-v003.toml"
+    result = run("template", str(path))
+    assert f'spec = "{path}"' in result.stdout

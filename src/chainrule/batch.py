@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import os
+import re
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +94,7 @@ def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int =
 
 def write(spec: Spec, files: list[Files], seed: str, out: Path, students: tuple[str, ...] = ()) -> list[Path]:
     """Write every variant's files, the answer key and the manifest; returns the LaTeX sources written."""
+    _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     sources = []
     entries = []
@@ -115,6 +118,22 @@ def write(spec: Spec, files: list[Files], seed: str, out: Path, students: tuple[
     (out / MANIFEST).write_text(json.dumps(manifest(spec, seed, entries), indent=2, ensure_ascii=False) + "\n",
                                 encoding="utf-8")
     return sources
+
+
+def _clear(out: Path) -> None:
+    """An empty folder, or a batch written before (replaced: its variants, key and manifest go)."""
+    if not out.is_dir() or not any(out.iterdir()):
+        if out.exists() and not out.is_dir():
+            raise ChainruleError(f"--out {out}: not a folder")
+        return
+    if not (out / MANIFEST).is_file():
+        raise ChainruleError(f"--out {out}: the folder is not empty and is not a batch (no {MANIFEST}); "
+                             "choose an empty or new folder")
+    for child in out.iterdir():
+        if child.is_dir() and re.fullmatch(r"v\d{3,}", child.name):
+            shutil.rmtree(child)
+        elif child.name in (MANIFEST, KEY_CSV, KEY_JSON, "moodle.xml"):
+            child.unlink()
 
 
 def _sha256(text: str) -> str:

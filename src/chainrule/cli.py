@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     moodle = commands.add_parser("moodle", help="a Moodle XML quiz from a variants folder")
     moodle.add_argument("folder", help="a folder written by `chainrule variants`")
     moodle.add_argument("--output", help="the XML file (default: FOLDER/moodle.xml)")
+    moodle.add_argument("--by", choices=("variant", "question"), default="variant",
+                        help="one category per variant (default), or per question with every variant's "
+                             "version of it, for Moodle's random questions")
     return parser
 
 

@@ -19,7 +19,7 @@ from .errors import ChainruleError
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
 from .report import exact
-from .spec import load
+from .spec import load, resolve_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
@@ -143,7 +143,8 @@ def learning_rate(args) -> int:
 def template(args) -> int:
     spec = load(args.spec)
     lines = [f"# Answers for {spec.title}", "# Values are strings: \"17/5\", \"3.4\", \"\\\\frac{17}{5}\" or an expression.",
-             f'spec = "{spec.name}"', "# variant = 17   # in a class batch: the number of your variant", "", "[answers]"]
+             f'spec = "{_spec_reference(args.spec, spec)}"',
+             "# variant = 17   # in a class batch: the number of your variant", "", "[answers]"]
     for key, what in answer_keys(spec):
         lines.append(f'# {what}')
         lines.append(f'"{key}" = ""')
@@ -154,6 +155,13 @@ def template(args) -> int:
     lines += ["", "# [tolerance]", "# sigfigs = 3   # or relative = 0.001, or absolute = 0.0005"]
     print("\n".join(lines))
     return EXIT_OK
+
+
+def _spec_reference(given: str, spec) -> str:
+    """How an answers file names its spec: the bundled name, or the path it was given as."""
+    if resolve_path(given) == resolve_path(spec.name):
+        return spec.name
+    return str(given).replace("\\", "/")
 
 
 def _check_one(job: tuple[str, str | None, float, str | None]) -> FileReport | str:

@@ -129,7 +129,7 @@ def moodle(args) -> int:
     from .moodle import quiz
 
     folder = Path(args.folder)
-    xml = quiz(folder)
+    xml = quiz(folder, args.by)
     out = Path(args.output) if args.output else folder / "moodle.xml"
     out.write_text(xml, encoding="utf-8")
     print(f"wrote {out}")

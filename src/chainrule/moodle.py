@@ -72,8 +72,17 @@ class KeyRow:
     decimals: Mapping[str, Decimal]
 
 
-def quiz(folder: Path) -> str:
-    """The Moodle XML question bank of a folder written by `chainrule variants`."""
+GROUPINGS = ("variant", "question")
+
+
+def quiz(folder: Path, by: str = "variant") -> str:
+    """The Moodle XML question bank of a folder written by `chainrule variants`.
+
+    `by="variant"`: a category per variant with all its questions; `by="question"`: a category per
+    answers-file key with every variant's version of it (for random questions).
+    """
+    if by not in GROUPINGS:
+        raise ChainruleError(f"--by {by}: expected one of {', '.join(GROUPINGS)}")
     folder = Path(folder)
     batch = read_batch(folder)
     if not batch.specs:
@@ -84,7 +93,21 @@ def quiz(folder: Path) -> str:
         raise ChainruleError(f"{folder / KEY_JSON}: no row for variant {missing[0]}, which {folder / MANIFEST} lists")
     categories = [category(load(batch.spec_for(n, "", str(folder))), n, rows[n], folder / KEY_JSON)
                   for n in sorted(batch.specs)]
-    return to_xml(categories)
+    return to_xml(categories if by == "variant" else by_question(categories))
+
+
+def by_question(categories: list[Category]) -> list[Category]:
+    """One category per answers-file key, holding that question of every variant.
+
+    This is the layout for Moodle's "random question from a category": each slot of the quiz
+    draws one variant's version of the question (every question states its own data).
+    """
+    slots: dict[str, list[Question]] = {}
+    for variant in categories:
+        for question in variant.questions:
+            slots.setdefault(question.name.split(" ", 1)[1], []).append(question)
+    base = categories[0].path.rsplit("/", 1)[0] if categories else "$course$/top/chainrule"
+    return [Category(f"{base}/{key}", tuple(questions)) for key, questions in slots.items()]
 
 
 # ---------------------------------------------------------------- the answer key
