@@ -108,3 +108,14 @@ def test_long_values_are_truncated_expansions(value, text):
     from chainrule.rendering import truncated
 
     assert truncated(value) == text
+
+
+@pytest.mark.skipif(not latexmk_available(), reason="TeX Live is not installed")
+def test_pdfs_are_byte_identical_across_builds(homework, tmp_path):
+    """Same spec and seed, same files: the PDF's dates and ID come from a fixed SOURCE_DATE_EPOCH."""
+    import time
+
+    tex = render(homework)
+    first = compile_pdf(tex, tmp_path / "a.pdf").read_bytes()
+    time.sleep(1.1)  # a different wall-clock second
+    assert compile_pdf(tex, tmp_path / "b.pdf").read_bytes() == first

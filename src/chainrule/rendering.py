@@ -187,7 +187,9 @@ def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
             "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
             "-pdflatex=pdflatex -no-shell-escape %O %S", "sheet.tex",
         ]
-        env = {**os.environ, "openout_any": "p", "openin_any": "p", "shell_escape": "f"}
+        env = {**os.environ, "openout_any": "p", "openin_any": "p", "shell_escape": "f",
+               # reproducible PDFs: pdfTeX takes its dates and document ID from this fixed epoch
+               "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
         try:
             result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=env,
                                     stdin=subprocess.DEVNULL)
