@@ -20,7 +20,8 @@ from chainrule.checking import answer_key
 from chainrule.cli import main
 from chainrule.errors import SpecError
 from chainrule.rendering import compile_pdf, latexmk_available
-from chainrule.spec import derivations_dir, dump, load, parse
+from chainrule.spec import derivations_dir, load, parse
+from chainrule.spec_dump import dump
 from chainrule.variants import VariantError, make_variant
 
 HOMEWORK = (derivations_dir() / "inf264_hw4.toml").read_text()

@@ -26,7 +26,8 @@ from .derivation import derive
 from .errors import ChainruleError
 from .model import build
 from .report import exact, significant
-from .spec import Spec, dump, load
+from .spec import Spec, load
+from .spec_dump import dump
 from .variants import CONSTRAINTS, Variant, make_variant, spec_hash, variant_name
 
 MANIFEST = "manifest.json"

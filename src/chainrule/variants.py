@@ -24,7 +24,8 @@ from .errors import ChainruleError
 from .mistakes import answer_values
 from .model import Model, build, rational
 from .numerics import Evaluation, Training, evaluate, less, numeric_value, train
-from .spec import Spec, VariantRules, dump
+from .spec import Spec, VariantRules
+from .spec_dump import dump
 
 KINKED = ("relu", "leaky_relu")  # activations with a kink at 0 and a "dead" (or leaky) side
 CONSTRAINTS = {
