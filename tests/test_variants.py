@@ -241,6 +241,7 @@ def test_check_grades_each_submission_against_its_own_variant(batch, tmp_path):
     assert book["alice"]["incorrect"] == "0" and book["alice"]["spec"].endswith("v001/inf264_hw4-v001.toml")
     assert book["v9"]["incorrect"] == "0" and book["v9"]["spec"].endswith("v009/inf264_hw4-v009.toml")
     assert book["bob"]["incorrect"] == "1" and book["bob"]["mistakes"] == "missing-factor-2"
+    assert [book[n]["variant"] for n in ("alice", "bob", "v9", "carol")] == ["1", "2", "9", "3"]
     assert book["bob"]["gradient.w4"] == "incorrect"
     assert int(book["carol"]["incorrect"]) > 10
 

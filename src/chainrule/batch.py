@@ -197,8 +197,8 @@ class Batch:
     hashes: dict  # variant number -> sha256 of the spec file
     students: dict  # student id -> variant number
 
-    def spec_for(self, variant: int | None, student: str, where: str) -> str:
-        """The spec path of the answers file's variant (named, or looked up by student id)."""
+    def variant_of(self, variant: int | None, student: str, where: str) -> int:
+        """The answers file's variant: the one it names, or its student's in the roster."""
         assigned = self.students.get(student)
         if variant is not None and assigned is not None and variant != assigned:
             raise ChainruleError(f"{where}: key 'variant': {variant}, but {self.folder / MANIFEST} assigns student "
@@ -211,6 +211,11 @@ class Batch:
         if variant not in self.specs:
             raise ChainruleError(f"{where}: key 'variant': {variant} is not in {self.folder / MANIFEST} "
                                  f"(it has variants {min(self.specs)} to {max(self.specs)})")
+        return variant
+
+    def spec_for(self, variant: int | None, student: str, where: str) -> str:
+        """The spec path of the answers file's variant (named, or looked up by student id)."""
+        variant = self.variant_of(variant, student, where)
         path = self.folder / self.specs[variant]
         try:
             text = path.read_text(encoding="utf-8")

@@ -75,6 +75,7 @@ class FileReport:
     spec: str
     judgements: tuple[Judgement, ...]
     problems: tuple[tuple[str, str], ...]  # unknown keys, with suggestions
+    variant: int | None = None  # graded against this variant of a batch
 
     @property
     def all_correct(self) -> bool:

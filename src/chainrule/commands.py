@@ -168,13 +168,18 @@ def _check_one(job: tuple[str, str | None, float, str | None]) -> FileReport | s
     path, spec, seconds, variants = job
     try:
         answers = load_answers(path)
+        number = None
         if variants is not None:  # the student's own variant, from `variant = N` or the roster
-            spec = read_batch(variants).spec_for(answers.variant, answers.student, path)
+            batch = read_batch(variants)
+            number = batch.variant_of(answers.variant, answers.student, path)
+            spec = batch.spec_for(number, answers.student, path)
         if spec is not None:
             answers = dataclasses.replace(answers, spec=spec)
-        return check_file(answers, seconds)
+        return dataclasses.replace(check_file(answers, seconds), variant=number)
     except ChainruleError as error:
         return str(error)
+    except (RecursionError, MemoryError):
+        return f"{path}: too large to check"
 
 
 def check(args) -> int:
@@ -215,7 +220,7 @@ def _summary(report: FileReport) -> dict:
 
 def _report_json(report: FileReport) -> dict:
     return {
-        "file": report.path, "student": report.student, "spec": report.spec,
+        "file": report.path, "student": report.student, "variant": report.variant, "spec": report.spec,
         "summary": _summary(report),
         "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
         "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
@@ -242,20 +247,19 @@ def _report_text(report: FileReport, verbose: bool) -> str:
 
 
 def _gradebook(path: str, jobs, results) -> None:
-    keys = None
+    graded = [r for r in results if not isinstance(r, str)]
+    keys = [j.key for j in graded[0].judgements] if graded else []
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
+        writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
+                         "unknown", "missing", "total", "mistakes", "error", *keys])
         for (file, *_), result in zip(jobs, results):
-            if keys is None and not isinstance(result, str):
-                keys = [j.key for j in result.judgements]
-                writer.writerow(["file", "student", "spec", "correct", "incorrect", "unparseable", "unknown",
-                                 "missing", "total", "mistakes", "error", *keys])
             if isinstance(result, str):
-                writer.writerow([file, "", "", "", "", "", "", "", "", "", result] + [""] * len(keys or []))
+                writer.writerow([file, *[""] * 10, result, *[""] * len(keys)])
                 continue
             s = _summary(result)
             mistakes = sorted({m for j in result.judgements for m in j.mistakes})
             verdicts = {j.key: j.verdict for j in result.judgements}
-            writer.writerow([file, result.student, result.spec, s["correct"], s["incorrect"], s["unparseable"],
-                             s["unknown"], s["missing"], s["total"], " ".join(mistakes), "",
-                             *(verdicts.get(k, "") for k in keys)])
+            writer.writerow([file, result.student, "" if result.variant is None else result.variant, result.spec,
+                             s["correct"], s["incorrect"], s["unparseable"], s["unknown"], s["missing"],
+                             s["total"], " ".join(mistakes), "", *(verdicts.get(k, "") for k in keys)])
