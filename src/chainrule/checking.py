@@ -310,8 +310,15 @@ def _counterexample(left: sp.Expr, right: sp.Expr, key: AnswerKey):
     return None
 
 
-def _point(proof: Proof) -> str:
-    return ", ".join(f"{v} = {exact(x)}" for v, x in proof.counterexample or ())
+def _point(proof: Proof, left: sp.Expr, right: sp.Expr) -> str:
+    """The counterexample, and what each side is there: 'x0 = 1, w3 = 2 (left 4, right 3)'."""
+    point = dict(proof.counterexample or ())
+    text = ", ".join(f"{v} = {exact(x)}" for v, x in point.items())
+    a, b = left.xreplace(point), right.xreplace(point)
+    if a.is_number and b.is_number:
+        text += f", where the left side is {exact(sp.nsimplify(a) if a.is_Float else a)} and the right side is " \
+                f"{exact(sp.nsimplify(b) if b.is_Float else b)}"
+    return text
 
 
 def _segments(text: str) -> list[str]:
@@ -344,7 +351,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
             side = f" It holds only where {holds}, not where {_where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
             return Judgement(key, "incorrect", expected, text, (),
                              f"Step {index} (between expression {index} and {index + 1}) is wrong: the two sides "
-                             f"differ at {_point(proof)}.{side}")
+                             f"differ at {_point(proof, left, right)}.{side}")
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
             unknown = (index, proof.reason)
     vocabulary = answer_key.local
