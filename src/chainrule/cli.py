@@ -109,15 +109,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _solve(args) -> int:
     from . import report
-    from .rendering import compile_pdf, latexmk_available, render
+    from .rendering import compile_pdf, latexmk_available, render, user_templates
     from .solution import solve
     from .spec import load
 
     solution = solve(load(args.spec))
-    templates = Path(args.templates) if args.templates else None
-    if templates is not None and not templates.is_dir():
-        raise ChainruleError(f"--templates {templates}: not a folder")
-    tex = render(solution, templates)
+    tex = render(solution, user_templates(args.templates))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tex_path = out / f"{solution.spec.name}-solution.tex"

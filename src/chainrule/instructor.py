@@ -15,15 +15,6 @@ EXIT_OK, EXIT_FAILED = 0, 1
 MAX_STUDENTS_BYTES = 1_000_000
 
 
-def _templates(args) -> Path | None:
-    if not getattr(args, "templates", None):
-        return None
-    folder = Path(args.templates)
-    if not folder.is_dir():
-        raise ChainruleError(f"--templates {folder}: not a folder")
-    return folder
-
-
 def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
     """Compile .tex files to PDFs next to them, in parallel; returns the notes to print."""
     from .rendering import compile_pdf, latexmk_available
@@ -42,10 +33,10 @@ def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
 def handout(args) -> int:
     from .derivation import derive
     from .model import build
-    from .rendering import render_handout
+    from .rendering import render_handout, user_templates
 
     spec = load(args.spec)
-    tex = render_handout(derive(build(spec), symbolic=False), _templates(args))
+    tex = render_handout(derive(build(spec), symbolic=False), user_templates(args.templates))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{spec.name}-handout.tex"

@@ -48,6 +48,15 @@ def templates_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=8)
+def user_templates(folder: str | None) -> Path | None:
+    """The `--templates` folder a user gave (checked), or None for the bundled templates."""
+    if not folder:
+        return None
+    if not Path(folder).is_dir():
+        raise TemplateError(f"--templates {folder}: not a folder")
+    return Path(folder)
+
+
 def environment(folder: Path) -> jinja2.Environment:
     """Jinja with delimiters that do not clash with LaTeX braces (one per folder: templates compile once)."""
     env = jinja2.Environment(
