@@ -6,8 +6,7 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given
 
 from chainrule.derivation import derive
 from chainrule.model import build

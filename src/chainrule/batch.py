@@ -28,7 +28,7 @@ from .model import build
 from .report import exact, significant
 from .spec import Spec, load
 from .spec_dump import dump
-from .variants import CONSTRAINTS, Variant, make_variant, spec_hash, variant_name
+from .variants import CONSTRAINTS, Variant, make_variant, spec_hash
 
 MANIFEST = "manifest.json"
 KEY_CSV, KEY_JSON = "answer_key.csv", "answer_key.json"

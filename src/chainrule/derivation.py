@@ -200,7 +200,7 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
         return _output_delta(model, unit, definition)
     downstream = model.children(unit.out)  # the next layer's pre-activations
     g_latex, g_value = g_prime(model, unit)
-    terms_latex, through, recursion, recursion_latex, lemmas = [], sp.Integer(0), sp.Integer(0), [], []
+    terms_latex, through, recursion, recursion_latex = [], sp.Integer(0), sp.Integer(0), []
     for child in downstream:
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]

@@ -20,9 +20,8 @@ import sympy as sp
 
 from .errors import LatexError, TemplateError
 from .numerics import decimal, numeric_value
-from .proof import Proof, Verdict
 from .model import Model
-from .solution import CheckedChain, Solution
+from .solution import Solution
 
 LATEX_TIMEOUT = 180
 SHEET_TEMPLATE = "solution.tex.j2"

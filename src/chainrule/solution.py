@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .derivation import Chain, Derivation, Step, derive, same_structure
+from .derivation import Chain, Derivation, derive, same_structure
 from .learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from .model import PIECEWISE_ACTIVATIONS, Model, activation_derivative, build
 from .numerics import Training, forward_gradient, numeric_check, train
