@@ -119,3 +119,14 @@ def test_pdfs_are_byte_identical_across_builds(homework, tmp_path):
     first = compile_pdf(tex, tmp_path / "a.pdf").read_bytes()
     time.sleep(1.1)  # a different wall-clock second
     assert compile_pdf(tex, tmp_path / "b.pdf").read_bytes() == first
+
+
+def test_templates_compile_once_per_folder(homework):
+    """A class's 200 sheets must not recompile the templates 200 times (a regression seen once)."""
+    from chainrule.rendering import environment
+
+    render(homework)
+    assert environment(templates_dir()) is environment(templates_dir())
+    loaded = environment(templates_dir()).get_template("solution.tex.j2")
+    render(homework)
+    assert environment(templates_dir()).get_template("solution.tex.j2") is loaded

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import __version__
 from .answers import answer_keys
-from .derivation import derive
+from .derivation import derive, rebind
 from .errors import ChainruleError
 from .model import build
 from .report import exact, significant
@@ -52,7 +52,7 @@ def folder_of(number: int) -> str:
     return f"v{number:03d}"
 
 
-def _files(variant: Variant, like, tex: bool) -> Files:
+def _files(variant: Variant, base, like, tex: bool) -> Files:
     from .rendering import render, render_handout
     from .solution import solve
 
@@ -60,7 +60,7 @@ def _files(variant: Variant, like, tex: bool) -> Files:
     answers = tuple((k, exact(variant.answers[k]), significant(variant.answers[k])) for k in keys)
     handout = solution = None
     if tex:
-        handout = render_handout(derive(build(variant.spec), symbolic=False))
+        handout = render_handout(rebind(base, variant.spec))
         solution = render(solve(variant.spec, like=like))
     return Files(variant.number, variant.spec.name, variant.draws, variant.spec_text, answers, handout, solution)
 
@@ -76,7 +76,7 @@ def _work(job: tuple[Spec, str, tuple[int, ...], bool]) -> list[Files]:
         # its symbolic proofs hold for every variant; its derivation serves every draw
         _ORIGINALS[(spec, tex)] = (derive(build(spec), symbolic=False), solve(spec) if tex else None)
     base, like = _ORIGINALS[(spec, tex)]
-    return [_files(make_variant(spec, seed, n, base), like, tex) for n in numbers]
+    return [_files(make_variant(spec, seed, n, base), base, like, tex) for n in numbers]
 
 
 def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int = 0, first: int = 1) -> list[Files]:

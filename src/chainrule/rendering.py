@@ -46,7 +46,6 @@ def templates_dir() -> Path:
     raise TemplateError(f"templates folder not found next to {here}")
 
 
-@functools.lru_cache(maxsize=8)
 def user_templates(folder: str | None) -> Path | None:
     """The `--templates` folder a user gave (checked), or None for the bundled templates."""
     if not folder:
@@ -56,6 +55,7 @@ def user_templates(folder: str | None) -> Path | None:
     return Path(folder)
 
 
+@functools.lru_cache(maxsize=8)
 def environment(folder: Path) -> jinja2.Environment:
     """Jinja with delimiters that do not clash with LaTeX braces (one per folder: templates compile once)."""
     env = jinja2.Environment(
