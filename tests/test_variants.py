@@ -167,6 +167,7 @@ def test_each_variant_has_spec_handout_and_solution(batch):
     assert spec.name == "inf264_hw4-v017" and spec.sizes == (2, 1, 1)
     handout = (folder / "inf264_hw4-v017-handout.tex").read_text()
     assert f"y_{{1}} = {_plain(spec.y[0])}" in handout
+    assert r"\texttt{variant = 17}" in handout  # the student is told how to hand in
 
 
 def _plain(value: Fraction) -> str:
@@ -311,6 +312,7 @@ def test_the_homework_handout_reads_like_the_homework(tmp_path):
     assert r"\frac{\partial L}{\partial w_{0}} &= \delta_{h} \cdot \mathbf{x}[0] \tag{1}" in tex
     assert r"\theta_i \in \{w_{3}, w_{4}\}" in tex
     assert r"\eta = 0.01" in tex
+    assert "variant =" not in tex  # a plain handout has no variant box
     for answer in ("3.25", "13/4", "2.855647", r"\frac{17}{5}"):
         assert answer not in tex
 

@@ -60,7 +60,7 @@ def _files(variant: Variant, base, like, tex: bool) -> Files:
     answers = tuple((k, exact(variant.answers[k]), significant(variant.answers[k])) for k in keys)
     handout = solution = None
     if tex:
-        handout = render_handout(rebind(base, variant.spec))
+        handout = render_handout(rebind(base, variant.spec), variant=variant.number)
         solution = render(solve(variant.spec, like=like))
     return Files(variant.number, variant.spec.name, variant.draws, variant.spec_text, answers, handout, solution)
 

@@ -14,7 +14,7 @@ from .sheet_matrix import matrix_problem_context
 SHORT_THETA = 8  # up to this many parameters, question 5 lists them by name
 
 
-def handout_context(derivation: Derivation, p) -> dict:
+def handout_context(derivation: Derivation, p, variant: int | None = None) -> dict:
     """What templates/handout.tex.j2 inserts: the problem statement and the questions' pieces."""
     model = derivation.model
     spec = model.spec
@@ -37,6 +37,7 @@ def handout_context(derivation: Derivation, p) -> dict:
     context = {
         **problem_context(model, p),
         "handout": True,
+        "variant": variant,
         "matrix": spec.matrix_sheet,
         "short_theta": spec.parameter_count <= SHORT_THETA,
         "theta_count": spec.parameter_count,

@@ -223,8 +223,11 @@ def _first_error(log: str) -> str:
 HANDOUT_TEMPLATE = "handout.tex.j2"
 
 
-def render_handout(derivation, folder: Path | None = None) -> str:
-    """The handout's LaTeX source: the problem and the questions, with no answers."""
+def render_handout(derivation, folder: Path | None = None, variant: int | None = None) -> str:
+    """The handout's LaTeX source: the problem and the questions, with no answers.
+
+    `variant`: the number of a class variant, which the handout tells the student to hand in with.
+    """
     from .handout import handout_context
 
-    return _render(HANDOUT_TEMPLATE, lambda: handout_context(derivation, Printer(derivation.model)), folder)
+    return _render(HANDOUT_TEMPLATE, lambda: handout_context(derivation, Printer(derivation.model), variant), folder)
