@@ -16,6 +16,7 @@ from .derivation import Derivation, partial
 from .model import activation, activation_derivative
 
 ETA_NAME = "eta"
+_LAYERED = re.compile(r"[a-z_]+L\d+(j\d+)?(k\d+)?")  # how the parser spells w^{(1)}_{12}: wL1j1k2
 
 
 class ModelVocabulary:
@@ -74,7 +75,9 @@ class ModelVocabulary:
         return None
 
     def known_names(self) -> Iterable[str]:
-        return sorted({*self._nodes, *self._aliases, "g", "g'"})
+        """Names to suggest: the model's and their plain aliases (not the parser's wL1j1k2 spellings)."""
+        plain = {a for a in self._aliases if not _LAYERED.fullmatch(a)}
+        return sorted({*self._nodes, *plain, "g", "g'"})
 
     def leaves(self) -> dict[str, sp.Symbol]:
         """Leaf names to symbols: what `--set NAME=VALUE` and `--sample N` may assign."""
