@@ -362,3 +362,15 @@ def test_the_template_for_a_variant_names_its_spec_file(batch):
     path = batch / "v003" / "inf264_hw4-v003.toml"
     result = run("template", str(path))
     assert f'spec = "{path}"' in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["variants", "--check", "0"], "at least 1"),
+    (["variants", "--check", "20000"], "at most 10000"),
+    (["variants", "--count", "2", "--jobs", "-1"], "at least 0"),
+    (["variants", "--count", "zero"], "expected an integer"),
+    (["check", "x.toml", "--time-limit", "0"], "more than 0"),
+])
+def test_bad_counts_are_usage_errors(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

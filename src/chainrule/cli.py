@@ -12,6 +12,29 @@ from .errors import ChainruleError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
+def _count(low: int):
+    """An argparse type: an integer of at least `low`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and at most 3600 seconds, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -27,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     equiv.add_argument("b")
     equiv.add_argument("--spec", default="inf264_hw4", help="whose names (w0, z, delta_h, ...) the expressions use")
     equiv.add_argument("--json", action="store_true")
-    equiv.add_argument("--time-limit", type=float, default=5.0, help="seconds (default 5)")
+    equiv.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds (default 5)")
 
     evaluate = commands.add_parser("eval", help="substitute values into an expression; exact value and decimal")
     evaluate.add_argument("expr")
@@ -48,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--spec", help="override the spec named in the files")
     check.add_argument("--json", action="store_true")
     check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
-    check.add_argument("--time-limit", type=float, default=5.0, help="seconds per answer (default 5)")
-    check.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    check.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
+    check.add_argument("--jobs", type=_count(0), default=0, help="worker processes (default: all cores)")
     check.add_argument("--variants", metavar="DIR", help="grade each file against its own variant in DIR "
                        "(from `variant = N`, or its student id in DIR/manifest.json)")
 
@@ -62,14 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     variants = commands.add_parser("variants", help="per-student variants with answer key and manifest; "
                                    "--check N verifies N variants completely")
     variants.add_argument("spec", nargs="?", default="inf264_hw4")
-    variants.add_argument("--count", type=int, help="how many variants (default: one per student)")
+    variants.add_argument("--count", type=_count(1), help="how many variants (default: one per student)")
     variants.add_argument("--seed", default="1", help="the same seed gives byte-identical files (default: 1)")
     variants.add_argument("--out", default="variants", help="output folder (default: variants)")
     variants.add_argument("--students", metavar="FILE", help="a roster, one student id per line: "
                           "student k gets variant k")
     variants.add_argument("--no-pdf", action="store_true", help="write the .tex only")
-    variants.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
-    variants.add_argument("--check", type=int, metavar="N", help="stress test: generate and fully verify N variants")
+    variants.add_argument("--jobs", type=_count(0), default=0, help="worker processes (default: all cores)")
+    variants.add_argument("--check", type=_count(1), metavar="N", help="stress test: generate and fully verify N variants")
     variants.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
 
     moodle = commands.add_parser("moodle", help="a Moodle XML quiz from a variants folder")

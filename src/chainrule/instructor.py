@@ -105,8 +105,11 @@ def variants(args) -> int:
 
 def stress(args) -> int:
     """`variants --check N`: generate N variants and verify each one completely (R/exams' stresstest)."""
+    from .batch import MAX_VARIANTS
     from .stress import run, text
 
+    if args.check > MAX_VARIANTS:
+        raise ChainruleError(f"--check {args.check}: expected at most {MAX_VARIANTS} variants")
     spec = load(args.spec)
     report = run(spec, args.check, args.seed, pdf=not args.no_pdf, jobs=args.jobs)
     if args.json:
