@@ -237,3 +237,14 @@ def test_missing_file(missing):
 def test_spec_error_is_a_chainrule_error():
     with pytest.raises(ChainruleError):
         parse("[network]\n")
+
+
+@pytest.mark.parametrize("value, text", [
+    (Fraction(1, 100), "0.01"), (Fraction(-3), "-3"), (Fraction(5, 2), "2.5"), (Fraction(100), "100"),
+    (Fraction(0), "0"), (Fraction(-17, 1000), "-0.017"), (Fraction(1, 3), None), (Fraction(7, 6), None),
+    (Fraction(1, 2**40), "0.0000000000009094947017729282379150390625"),  # exact, past 28 digits
+])
+def test_decimal_text_is_exact_or_none(value, text):
+    from chainrule.spec import decimal_text
+
+    assert decimal_text(value) == text

@@ -227,16 +227,21 @@ class Batch:
         return str(path)
 
 
+def read_json(path: Path, what: str):
+    """A JSON file of a batch folder, or a ChainruleError naming the file and what it should be."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ChainruleError(f"{path}: cannot read the {what} ({error.strerror}); is {path.parent} a folder "
+                             "written by `chainrule variants`?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ChainruleError(f"{path}: not a valid {what} ({error})") from None
+
+
 def read_batch(folder: str | Path) -> Batch:
     folder = Path(folder)
     path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ChainruleError(f"{path}: cannot read the manifest ({error.strerror}); is --variants a folder "
-                             "written by `chainrule variants`?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ChainruleError(f"{path}: not a valid manifest ({error})") from None
+    data = read_json(path, "manifest")
     try:
         specs, hashes, students = {}, {}, {}
         for entry in data["variants"]:

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from fractions import Fraction
 from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
@@ -19,7 +20,7 @@ from .errors import ChainruleError
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
 from .report import exact
-from .spec import load, resolve_path
+from .spec import decimal_text, load, resolve_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
@@ -102,16 +103,8 @@ def evaluate(args) -> int:
     else:
         approx = decimal(result)
         print(exact(result) if exact(result) == approx else f"{exact(result)} = {approx}"
-              if result.is_Rational and _terminates(result) else f"{exact(result)} ≈ {approx}")
+              if result.is_Rational and decimal_text(Fraction(int(result.p), int(result.q))) is not None else f"{exact(result)} ≈ {approx}")
     return EXIT_OK
-
-
-def _terminates(value) -> bool:
-    q = int(value.q)
-    for p in (2, 5):
-        while q % p == 0:
-            q //= p
-    return q == 1
 
 
 class _NoNames:

@@ -9,7 +9,6 @@ mistakes behind up to four wrong values. The same folder gives byte-identical XM
 from __future__ import annotations
 
 import html
-import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
@@ -21,14 +20,14 @@ from typing import Mapping
 import sympy as sp
 
 from .answers import answer_keys
-from .batch import KEY_JSON, MANIFEST, folder_of, read_batch
+from .batch import KEY_JSON, MANIFEST, folder_of, read_batch, read_json
 from .derivation import derive
 from .errors import ChainruleError
 from .mistakes import CATALOGUE, DESCRIPTIONS, answer_values, variants
 from .model import build
 from .numerics import train
 from .report import significant
-from .spec import Spec, Tolerance, load
+from .spec import Spec, Tolerance, decimal_text, load
 
 APPROX_DIGITS = 30  # significant digits of the values compared and bounded, as in answer_key.json
 ANSWER_DIGITS = 12  # at least this many significant digits in an answer's text
@@ -115,13 +114,7 @@ def by_question(categories: list[Category]) -> list[Category]:
 def read_answer_key(folder: Path) -> dict[int, KeyRow]:
     """answer_key.json's rows by variant number, validated."""
     path = folder / KEY_JSON
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ChainruleError(f"{path}: cannot read the answer key ({error.strerror}); is {folder} a folder "
-                             "written by `chainrule variants`?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ChainruleError(f"{path}: not a valid answer key ({error})") from None
+    data = read_json(path, "answer key")
     if not isinstance(data, list):
         raise ChainruleError(f"{path}: not a valid answer key (expected a list of rows, one per variant)")
     rows: dict[int, KeyRow] = {}
@@ -245,14 +238,8 @@ def _vector(values) -> str:
 def _plain(value: Fraction) -> str:
     """A decimal when it ends, else p/q: `0.01`, `-3`, `1/3`."""
     value = Fraction(value)
-    q = value.denominator
-    for p in (2, 5):
-        while q % p == 0:
-            q //= p
-    if q != 1:
-        return f"{value.numerator}/{value.denominator}"
-    with localcontext(prec=1000):
-        return _plain_decimal(Decimal(value.numerator) / Decimal(value.denominator))
+    text = decimal_text(value)
+    return f"{value.numerator}/{value.denominator}" if text is None else text
 
 
 def _plain_decimal(value: Decimal) -> str:

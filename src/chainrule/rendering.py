@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import sympy as sp
 from .errors import LatexError, TemplateError
 from .numerics import decimal, numeric_value
 from .model import Model
+from .spec import decimal_text
 from .solution import Solution
 
 LATEX_TIMEOUT = 180
@@ -145,13 +147,9 @@ def too_long(value: sp.Expr, limit: int = 40) -> bool:
 
 
 def _terminates(value: sp.Expr) -> bool:
-    if not value.is_Rational:
-        return False
-    q = int(value.q)
-    for p in (2, 5):
-        while q % p == 0:
-            q //= p
-    return q == 1 and len(str(value.q)) <= 6
+    """A short terminating decimal (denominator of at most six digits): printed as a decimal."""
+    return value.is_Rational and len(str(value.q)) <= 6 and \
+        decimal_text(Fraction(int(value.p), int(value.q))) is not None
 
 
 def render(solution: Solution, folder: Path | None = None) -> str:

@@ -7,11 +7,12 @@ proofs are the same as in the written-out sheet; the template puts them in an ap
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import sympy as sp
 
 from .model import ACTIVATION_LATEX, Model, Unit
+from .spec import decimal_text
 from .rendering import truncated
 from .sheet import sheet_context
 from .solution import Solution
@@ -40,7 +41,6 @@ def matrix_context(solution: Solution, p) -> dict:
     """Everything templates/solution_matrix.tex.j2 inserts, on top of the written-out sheet's context."""
     model, training = solution.model, solution.training
     initial, after = training.initial, training.after_first
-    index = {q.name: i for i, q in enumerate(model.parameters)}
     layers = _layers(model)
     samples = []
     for sample in initial.samples:
@@ -56,9 +56,7 @@ def matrix_context(solution: Solution, p) -> dict:
         **matrix_problem_context(model, p),
         "updated": _matrices(model, p, after.theta),
         "matrix_samples": samples,
-        "mean_gradient": [
-            {"l": l, "W": _matrix(p, [[initial.gradient[index[w.name]] for w in u.weights] for u in units]),
-             "b": _column(p, [initial.gradient[index[u.bias.name]] for u in units])} for l, units in layers],
+        "mean_gradient": _matrices(model, p, initial.gradient),  # the gradient is in θ's flat order too
         "new_forward": [", ".join(compact(p, v) for v in s.predictions) for s in after.samples],
         "new_loss": compact(p, after.loss),
     }
@@ -98,23 +96,10 @@ def _output_delta(model: Model) -> str:
 
 
 def compact(p, value: sp.Expr) -> str:
-    """An entry of a matrix: a terminating decimal in full, a short fraction, or ≈ 10 digits."""
-    text = _decimal_text(value) if value.is_Rational and _terminates(value) else p.plain(value)
+    """An entry of a matrix: a terminating decimal in full, a short fraction, or its truncated expansion."""
+    text = decimal_text(Fraction(int(value.p), int(value.q))) if value.is_Rational else None
+    text = p.plain(value) if text is None else text
     return text if len(text) <= LONG else truncated(value)
-
-
-def _terminates(value: sp.Rational) -> bool:
-    q = int(value.q)
-    for factor in (2, 5):
-        while q % factor == 0:
-            q //= factor
-    return q == 1
-
-
-def _decimal_text(value: sp.Rational) -> str:
-    with localcontext(prec=200):
-        text = format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _matrix(p, rows) -> dict:

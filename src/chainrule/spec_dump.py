@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from fractions import Fraction
 
-from .spec import MATRIX_ABOVE, Spec
+from .spec import MATRIX_ABOVE, Spec, decimal_text
 
 
 def dump(spec: Spec) -> str:
@@ -47,16 +46,10 @@ def _string(text: str) -> str:
 
 
 def _number(value: Fraction) -> str:
+    """A TOML number when the decimal ends, else a "p/q" string the spec reader accepts."""
     value = Fraction(value)
-    q = value.denominator
-    for p in (2, 5):
-        while q % p == 0:
-            q //= p
-    if q != 1:
-        return f'"{value.numerator}/{value.denominator}"'
-    if value.denominator == 1:
-        return str(value.numerator)
-    return format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    text = decimal_text(value)
+    return f'"{value.numerator}/{value.denominator}"' if text is None else text
 
 
 def _numbers(values) -> str:
