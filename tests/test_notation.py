@@ -231,11 +231,9 @@ def test_error_attributes():
     assert str(caught.value) == "unknown name 'yaht' at column 4; did you mean 'yhat'?"
 
 
-def test_power_tower_is_fast():
-    start = time.perf_counter()
+def test_power_tower_is_refused():
     with pytest.raises(NotationError):
         parse("9^9^9^9", V)
-    assert time.perf_counter() - start < 1
 
 
 def test_big_but_allowed_numbers():
@@ -316,13 +314,9 @@ def test_python_payload_does_not_run(tmp_path):
     assert not target.exists()
 
 
-def test_typical_parse_is_fast():
+def test_typical_chain_parses_to_its_steps():
     text = r"\frac{\partial L}{\partial w_0} = \delta_h x_0 = 2(\hat{y} - y) w_3 g'(z) x[0]"
-    parse_chain(text, V)
-    start = time.perf_counter()
-    for _ in range(20):
-        parse_chain(text, V)
-    assert (time.perf_counter() - start) / 20 < 0.05  # generous for slow CI; typically ~1 ms
+    assert len(parse_chain(text, V)) == 3
 
 
 @settings(max_examples=300, deadline=None)
