@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from .errors import ChainruleError, suggest
-from .spec import Spec, Tolerance, _line_of, read_tolerance
+from .spec import MAX_DIGITS, MAX_EXPONENT, Spec, Tolerance, _line_of, read_toml, read_tolerance
 
 MAX_ANSWERS_BYTES = 256_000
 TOP_LEVEL = ("spec", "student", "variant", "answers", "proofs", "tolerance")
@@ -73,18 +71,15 @@ def load_answers(path: str | Path) -> Answers:
     if b"\0" in raw:
         raise AnswersError(shown, "(file)", "binary data, expected a TOML text file")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark at the start is allowed
     except UnicodeDecodeError:
         raise AnswersError(shown, "(file)", "expected UTF-8 text") from None
     return parse_answers(text, shown)
 
 
 def parse_answers(text: str, path: str = "<answers>") -> Answers:
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"line (\d+)", str(error))
-        raise AnswersError(path, "(syntax)", f"invalid TOML: {error}", int(match.group(1)) if match else None) from None
+    text = text.removeprefix("\ufeff")
+    data = read_toml(text, lambda key, why, line=None: AnswersError(path, key, why, line))
     fail = lambda key, expected: AnswersError(path, key, expected, _line_of(text, key))  # noqa: E731
     for key in data:
         if key not in TOP_LEVEL:
@@ -111,8 +106,23 @@ def _table(data: dict, name: str, fail) -> dict[str, str]:
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             raise fail(f"{name}.{key}", "expected a string or a number")
-        result[str(key)] = value if isinstance(value, str) else format(value, "f") if isinstance(value, Decimal) else str(value)
+        result[str(key)] = value if isinstance(value, str) else _number_text(value)
     return result
+
+
+def _number_text(value: int | Decimal) -> str:
+    """A TOML number as the answer text it stands for, size-checked before it is written out.
+
+    `format(Decimal("1e999999999"), "f")` would write a billion digits; a number too long to write
+    keeps its scientific form, which the answer reader then refuses as too long (unparseable).
+    """
+    if isinstance(value, int):
+        return str(value)  # tomllib has already refused integers too long to convert
+    if not value.is_finite():
+        return str(value)
+    if len(value.as_tuple().digits) > 10 * MAX_DIGITS or abs(value.adjusted()) > 10 * MAX_EXPONENT:
+        return str(value)
+    return format(value, "f")
 
 
 def check_keys(answers: Answers, spec: Spec, parameter_names: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from . import certify
 from .answers import Answers, Tolerance, answer_keys, check_keys, prediction_keys
 from .derivation import Derivation, derive
 from .mistakes import DESCRIPTIONS, answer_values, variants
@@ -125,38 +126,57 @@ def read_number(text: str) -> sp.Expr:
 
 
 def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> str | None:
-    """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', or None when it does not match."""
-    if _equal(given, target):
+    """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', 'undecided', or None (no match).
+
+    Every comparison is certified (certify.py): equal, within the rounding bound, or not — and
+    'undecided' when that cannot be shown. No numeric cutoff ever counts as equality.
+    """
+    same = _equal(given, target)
+    if same:
         return "exact"
     literal = _DECIMAL.fullmatch(text)
     if not literal or not (literal.group(2) or literal.group(3)):
-        return None
-    error = abs(_approx(given) - _approx(target))
+        return None if same is False else "undecided"
+    difference = target - given
+    direction = certify.sign(difference)
+    if direction is None:
+        return "undecided"
+    error = direction * difference  # |target - given|, exactly
     if tolerance.absolute is not None or tolerance.relative is not None:
         if tolerance.absolute is not None:
-            bound = Fraction(tolerance.absolute)
+            bound = _rational(tolerance.absolute)
         else:
-            bound = Fraction(tolerance.relative) * abs(_approx(target))
-        return "rounded" if error <= bound else None
+            size = certify.sign(target)
+            if size is None:
+                return "undecided"
+            bound = _rational(tolerance.relative) * size * target
+        return _within(error, bound, "rounded")
     places = len(literal.group(3) or "")
-    if error > Fraction(5, 10 ** (places + 1)):
-        return None
     digits = (literal.group(2) + (literal.group(3) or "")).lstrip("0")
-    return "rounded" if len(digits) >= tolerance.sigfigs else "too-few-digits"
+    return _within(error, sp.Rational(5, 10 ** (places + 1)),
+                   "rounded" if len(digits) >= tolerance.sigfigs else "too-few-digits")
 
 
-def _equal(a: sp.Expr, b: sp.Expr) -> bool:
-    if a.is_Rational and b.is_Rational:
-        return a == b
-    difference = sp.N(a - b, 60)
-    return difference == 0 or (difference.is_Number and abs(difference) < sp.Float("1e-50") and
-                                bool(sp.nsimplify(a - b) == 0))
+def _within(error: sp.Expr, bound: sp.Expr, kind: str) -> str | None:
+    """`kind` if error <= bound is certain, None if error > bound is, else 'undecided'."""
+    room = certify.sign(bound - error)
+    if room is None:
+        return "undecided"
+    return kind if room >= 0 else None
 
 
-def _approx(value: sp.Expr) -> Fraction:
-    if value.is_Rational:
-        return Fraction(int(value.p), int(value.q))
-    return Fraction(Decimal(str(sp.N(value, 40))))
+def _rational(value: Decimal) -> sp.Rational:
+    fraction = Fraction(value)  # a tolerance was size-checked when it was read
+    return sp.Rational(fraction.numerator, fraction.denominator)
+
+
+def _equal(a: sp.Expr, b: sp.Expr) -> bool | None:
+    """Certainly equal (True), certainly not (False), or undecided (None)."""
+    return certify.equal(a, b)
+
+
+def _matches(kind: str | None) -> bool:
+    return kind is not None and kind != "undecided"
 
 
 def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance) -> Judgement:
@@ -171,16 +191,21 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     kind = match(text, given, expected, tolerance)
     if kind in ("exact", "rounded"):
         return Judgement(key, "correct", shown, text, (), "Correct.")
+    if kind == "undecided":
+        return Judgement(key, "unknown", shown, text, (),
+                         "Could not decide whether this equals the expected value (undecided); "
+                         "it is counted neither right nor wrong.")
     if kind == "too-few-digits":
         return Judgement(key, "incorrect", shown, text, ("rounding",),
                          f"The value is right but too coarse: give at least {tolerance.sigfigs} significant figures ({shown}).")
     mistakes = []
     for mistake, values in answer_key.variants:
         wrong = values.get(key)
-        if wrong is not None and not _equal(wrong, expected) and match(text, given, wrong, tolerance) and mistake not in mistakes:
+        if wrong is not None and _equal(wrong, expected) is False and _matches(match(text, given, wrong, tolerance)) \
+                and mistake not in mistakes:
             mistakes.append(mistake)
     carried = _carried(key, answer_key, given_all)
-    if carried is not None and not _equal(carried, expected) and match(text, given, carried, tolerance):
+    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, tolerance)):
         mistakes.append("carried-error")
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
@@ -382,17 +407,18 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
     spec = key.spec
     tolerance = spec.tolerance or answers.tolerance  # the instructor's tolerance, when the spec sets one
     problems = tuple(check_keys(answers, spec, spec.parameter_names))
-    texts = dict(answers.numbers)
+    texts = {name: text for name, text in answers.numbers if text.strip()}  # a blank answer is missing
     given = {}
     for name, text in texts.items():
-        with contextlib.suppress(NotationError, TimeLimit):
+        with contextlib.suppress(NotationError, TimeLimit, RecursionError, MemoryError):
             if name in key.values:
-                given[name] = read_number(text)
+                with time_limit(seconds):
+                    given[name] = read_number(text)
     judgements = []
     for name, _ in answer_keys(spec):
         judgements.append(_bounded(name, texts.get(name), seconds,
                                    lambda n=name: judge_number(n, texts.get(n), key, given, tolerance)))
-    proofs = dict(answers.proofs)
+    proofs = {name: text for name, text in answers.proofs if text.strip()}
     for parameter in spec.parameter_names:
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
                                    lambda p=parameter: judge_proof(p, proofs.get(p), key, seconds)))

@@ -97,6 +97,9 @@ BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
     "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
     "abs": sympy.Abs, "relu": relu, "max": sympy.Max, "min": sympy.Min,
 }
+# pi (\pi) and e (\mathrm{e}) are the constants, unless the vocabulary uses the letter itself
+# (a spec whose notation prints some quantity as \pi or e): see `letters`.
+CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 _VARIADIC = frozenset({"max", "min"})
 _IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "sqrt"})
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
@@ -392,6 +395,8 @@ class _Builder:
         value = self.vocab.lookup(name)
         if value is not None:
             return value
+        if name in CONSTANTS and name not in getattr(self.vocab, "letters", lambda: ())():
+            return CONSTANTS[name]
         if _FREE.fullmatch(name):
             return sympy.Symbol(name, real=True)
         if name.lower() in BUILTINS:
@@ -591,6 +596,9 @@ class _Deadline:
         self.timer.cancel()
         if self.fired:
             self._inject(None)
+
+
+Deadline, OutOfTime = _Deadline, _OutOfTime  # for other bounded SymPy work (certify.py)
 
 
 def _describe(text: str, token: Token) -> str:

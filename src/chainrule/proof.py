@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.logic.boolalg import ITE, And, BooleanFalse, BooleanTrue, Not, Or
 
+from . import certify
 from .regions import is_empty
 
 MAX_REGIONS = 256
@@ -88,6 +89,9 @@ class _Resolver:
         self._cache: dict[sp.Expr, sp.Expr] = {}
         self._ratios: dict[sp.Expr, int] = {}  # condition polynomial -> index of its kink
 
+    def seconds_left(self) -> float:
+        return max(0.05, min(certify.DEFAULT_SECONDS, self.deadline - time.monotonic()))
+
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
             raise Undecided("time limit")
@@ -137,7 +141,10 @@ class _Resolver:
             raise Undecided(f"cannot decide the condition {condition}")
         difference = sp.expand(self.resolve(condition.lhs - condition.rhs))
         if difference.is_number:
-            return sp.Integer(1 if bool(_holds(op, difference)) else 0)
+            sign = certify.sign(difference, self.seconds_left())
+            if sign is None:
+                raise Undecided(f"cannot decide the sign of the constant {str(difference)[:60]}")
+            return sp.Integer(1 if sign in _SIGN_SETS[op] else 0)
         kink, ratio = self.kink_for(difference, op)
         if ratio < 0:
             op = _FLIP[op]
@@ -172,11 +179,6 @@ class _Indicator(sp.Dummy):
         obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
         obj.kink_indicator, obj.op = kink.indicator, op
         return obj
-
-
-def _holds(op: str, number: sp.Expr) -> bool:
-    sign = 0 if number == 0 else (1 if number > 0 else -1)
-    return sign in _SIGN_SETS[op]
 
 
 def _constant_ratio(a: sp.Expr, b: sp.Expr) -> sp.Rational | None:
@@ -250,12 +252,28 @@ def _is_zero(expr: sp.Expr, resolver: _Resolver) -> bool | None:
     if expanded == 0:
         return True
     if _is_polynomial(expanded):
-        return False
+        return _polynomial_is_zero(expanded, resolver)
     resolver.check_time()
     combined = sp.cancel(sp.together(expanded.rewrite(sp.exp)))
     if combined == 0:
         return True
     return None
+
+
+def _polynomial_is_zero(expanded: sp.Expr, resolver: _Resolver) -> bool | None:
+    """Zero iff every coefficient is; a coefficient such as sin(1)**2 + cos(1)**2 - 1 is certified."""
+    gens = sorted(expanded.free_symbols, key=sp.default_sort_key)
+    coefficients = sp.Poly(expanded, *gens).coeffs() if gens else [expanded]
+    if all(c.is_Rational for c in coefficients):
+        return False  # expanded != 0, so some rational coefficient is nonzero
+    undecided = False
+    for coefficient in coefficients:
+        resolver.check_time()
+        sign = certify.sign(coefficient, resolver.seconds_left())
+        if sign in (1, -1):
+            return False
+        undecided = undecided or sign is None
+    return None if undecided else True
 
 
 def _is_polynomial(expr: sp.Expr) -> bool:
@@ -419,20 +437,22 @@ def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, s
         scale = 1 + attempt // 50
         point = {v: rng.choice(candidates) * scale for v in variables}
         point.update({v: e.xreplace(point) for v, e in eliminated.items()})
-        if any(not _holds(state, p.xreplace(point)) for p, state in kink_values):
+        if not all(_certainly(state, p.xreplace(point), resolver) for p, state in kink_values):
             continue
-        value = _exact_value(d.xreplace(point))
-        if value is not None and value != 0:
+        if _nonzero(d.xreplace(point), resolver):
             return tuple(sorted(point.items(), key=lambda item: sp.default_sort_key(item[0])))
     return None
 
 
-def _exact_value(value: sp.Expr):
-    """Zero, a nonzero number, or None if we cannot tell reliably."""
+def _certainly(state: str, value: sp.Expr, resolver: _Resolver) -> bool:
+    """Is the point certainly on this side of the kink? (Undecided counts as no.)"""
+    sign = certify.sign(value, resolver.seconds_left())
+    return sign is not None and sign in _SIGN_SETS[state]
+
+
+def _nonzero(value: sp.Expr, resolver: _Resolver) -> bool:
+    """Certainly nonzero; a point where the value is undefined (a pole, NaN) is skipped, not compared."""
     value = sp.nsimplify(value) if value.is_Float else value
     if value.is_Rational:
-        return value
-    numeric = value.evalf(60)
-    if numeric.is_Number and abs(numeric) > sp.Float("1e-40"):
-        return numeric
-    return None
+        return value != 0
+    return certify.sign(value, resolver.seconds_left()) in (1, -1)

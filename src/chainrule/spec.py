@@ -16,6 +16,11 @@ DEFAULT_SPEC = "inf264_hw4"
 MAX_SPEC_BYTES = 1_000_000
 MAX_PARAMETERS = 2_000
 MAX_SAMPLES = 1_000
+MAX_STEPS = 5  # measured: 7 exact steps of the homework already outgrow 4300-digit fractions
+# Every number is size-checked before it is converted (Fraction(Decimal("1e999999999")) would
+# build a billion-digit integer): at most this many significant digits and this decimal exponent.
+MAX_DIGITS = 30
+MAX_EXPONENT = 30
 
 ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh", "softplus", "softmax")
 LOSSES = ("squared_error", "half_squared_error", "absolute_error", "binary_cross_entropy", "softmax_cross_entropy")
@@ -55,6 +60,41 @@ SAFE_CONTROL_WORDS = frozenset(
     "pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma "
     "Upsilon Phi Psi Omega ell".split()
 )
+
+
+@dataclass(frozen=True)
+class Range:
+    """Where a spec number must lie; `places` bounds its decimal places (its denominator's size)."""
+
+    low: Fraction
+    high: Fraction
+    low_open: bool = False
+    high_open: bool = False
+    places: int = 6
+
+    def admits(self, value: Fraction) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below and value.denominator <= 10 ** self.places
+
+    def __str__(self) -> str:
+        low = f"more than {_plain(self.low)}" if self.low_open else f"from {_plain(self.low)}"
+        high = f"less than {_plain(self.high)}" if self.high_open else f"to {_plain(self.high)}"
+        return f"a number {low} {high} (at most {self.places} decimal places, or a fraction with " \
+               f"a denominator up to 10^{self.places})"
+
+
+def _plain(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else str(value)
+
+
+# The documented range of every number in a spec (README, "The spec").
+VALUE_RANGE = Range(Fraction(-1000), Fraction(1000))  # data.x, data.y, parameters.init, [variants] ranges
+LEARNING_RATE_RANGE = Range(Fraction(0), Fraction(10), low_open=True)
+ALPHA_RANGE = Range(Fraction(0), Fraction(1), high_open=True)
+MAX_ABS_ANSWER_RANGE = Range(Fraction(0), Fraction(10**6), low_open=True)
+RELATIVE_TOLERANCE_RANGE = Range(Fraction(0), Fraction(1), places=MAX_DIGITS)
+ABSOLUTE_TOLERANCE_RANGE = Range(Fraction(0), Fraction(1000), places=MAX_DIGITS)
 
 
 @dataclass(frozen=True)
@@ -168,7 +208,7 @@ def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
     if len(raw) > MAX_SPEC_BYTES:
         raise SpecError(shown, "(file)", f"larger than {MAX_SPEC_BYTES} bytes")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark at the start is allowed
     except UnicodeDecodeError:
         raise SpecError(shown, "(file)", "expected UTF-8 text") from None
     return parse(text, shown, default_name=path.stem)
@@ -176,13 +216,36 @@ def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
 
 def parse(text: str, path: str = "<spec>", default_name: str = "spec") -> Spec:
     """Validate TOML text as a spec; decimals are read exactly."""
+    text = text.removeprefix("\ufeff")
+    data = read_toml(text, lambda key, why, line=None: SpecError(path, key, why, line))
+    return _Reader(text, path).spec(data, default_name)
+
+
+def read_toml(text: str, fail) -> dict:
+    """TOML with exact decimals; a syntax error or too deep nesting is `fail(key, why, line)`."""
     try:
-        data = tomllib.loads(text, parse_float=Decimal)
+        return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"line (\d+)", str(error))
         line = int(match.group(1)) if match else None
-        raise SpecError(path, "(syntax)", f"invalid TOML: {error}", line) from None
-    return _Reader(text, path).spec(data, default_name)
+        raise fail("(syntax)", f"invalid TOML: {error}", line) from None
+    except RecursionError:
+        raise fail("(syntax)", "invalid TOML: arrays or tables nested too deeply") from None
+    except ValueError as error:  # e.g. an integer longer than Python will convert
+        raise fail("(syntax)", f"invalid TOML: {str(error)[:100]}") from None
+
+
+def exact_number(value: Any) -> Fraction | None:
+    """A TOML int or Decimal as a Fraction, size-checked first; None when non-finite or too big to hold."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        if len(value.as_tuple().digits) > MAX_DIGITS or abs(value.adjusted()) > MAX_EXPONENT:
+            return None if not value.is_zero() else Fraction(0)
+        return Fraction(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value) if abs(value) < 10 ** MAX_EXPONENT else None
+    raise TypeError(type(value).__name__)
 
 
 class _Reader:
@@ -219,26 +282,33 @@ class _Reader:
             raise self.fail(dotted, f"expected a non-empty string, got {_kind(value)}")
         return value
 
-    def number(self, value: Any, dotted: str) -> Fraction:
+    def number(self, value: Any, dotted: str, allowed: Range | None = None) -> Fraction:
+        """A number, size-checked before conversion, then checked against its documented range."""
+        expected = f"expected {allowed}" if allowed else "expected a finite number"
         if isinstance(value, bool):
-            raise self.fail(dotted, "expected a number, got a boolean")
+            raise self.fail(dotted, f"{expected}, got a boolean")
         if isinstance(value, (int, Decimal)):
-            if isinstance(value, Decimal) and not value.is_finite():
-                raise self.fail(dotted, "expected a finite number")
-            return Fraction(value)
-        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,60}(\s*/\s*\d{1,60})?\s*", value):
+            number = exact_number(value)
+            if number is None:
+                raise self.fail(dotted, f"{expected}, got {_short(value)}")
+        elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d{1,30}(\s*/\s*\d{1,30})?\s*", value):
             try:
-                return Fraction(value.replace(" ", ""))
+                number = Fraction(value.replace(" ", ""))
             except ZeroDivisionError:
                 raise self.fail(dotted, "division by zero") from None
-        raise self.fail(dotted, f"expected a number (or a fraction string like \"13/10\"), got {_kind(value)}")
+        else:
+            raise self.fail(dotted, f"expected a number (or a fraction string like \"13/10\"), got {_kind(value)}")
+        if allowed is not None and not allowed.admits(number):
+            raise self.fail(dotted, f"{expected}, got {_short(value)}")
+        return number
 
-    def numbers(self, value: Any, dotted: str, length: int | None = None) -> tuple[Fraction, ...]:
+    def numbers(self, value: Any, dotted: str, length: int | None = None,
+                allowed: Range | None = VALUE_RANGE) -> tuple[Fraction, ...]:
         if not isinstance(value, list):
             raise self.fail(dotted, f"expected a list of numbers, got {_kind(value)}")
         if length is not None and len(value) != length:
             raise self.fail(dotted, f"expected {length} numbers, got {len(value)}")
-        return tuple(self.number(item, f"{dotted}[{i}]") for i, item in enumerate(value))
+        return tuple(self.number(item, f"{dotted}[{i}]", allowed) for i, item in enumerate(value))
 
     def spec(self, data: dict, default_name: str) -> Spec:
         name = self.string(data, "name", default_name)
@@ -257,13 +327,12 @@ class _Reader:
         x, y = self.data(self.table(data, "data"), sizes, loss)
         init = self.init(self.table(data, "parameters"), sizes)
         training = self.table(data, "training")
-        rate = self.number(self.get(training, "training.learning_rate"), "training.learning_rate")
-        if rate <= 0:
-            raise self.fail("training.learning_rate", "expected a positive number")
+        rate = self.number(self.get(training, "training.learning_rate"), "training.learning_rate",
+                           LEARNING_RATE_RANGE)
         steps = self.get(training, "training.steps", required=False)
         steps = 1 if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
-            raise self.fail("training.steps", "expected an integer from 1 to 10000")
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+            raise self.fail("training.steps", f"expected an integer from 1 to {MAX_STEPS}")
         notation = self.notation(self.table(data, "notation", required=False))
         for key in data:
             if key not in TOP_LEVEL:
@@ -314,9 +383,7 @@ class _Reader:
             if not isinstance(value, bool):
                 raise self.fail(f"variants.{key}", "expected true or false")
             switches[key] = value
-        bound = self.number(table.get("max_abs_answer", 100), "variants.max_abs_answer")
-        if bound <= 0:
-            raise self.fail("variants.max_abs_answer", "expected a positive number")
+        bound = self.number(table.get("max_abs_answer", 100), "variants.max_abs_answer", MAX_ABS_ANSWER_RANGE)
         draws = table.get("max_draws", 1000)
         if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1_000_000:
             raise self.fail("variants.max_draws", "expected an integer from 1 to 1000000")
@@ -367,11 +434,9 @@ class _Reader:
                 if option not in allowed:
                     raise self.fail(f"{key}.{option}", f"unknown option for {activation}; expected one of "
                                     f"{', '.join(sorted(allowed)) or 'none'}")
-                number = self.number(value, f"{key}.{option}")
+                number = self.number(value, f"{key}.{option}", ALPHA_RANGE if option == "alpha" else None)
                 if option == "derivative_at_zero" and number not in KINK_CONVENTIONS:
                     raise self.fail(f"{key}.{option}", "expected 0, 1 or 1/2")
-                if option == "alpha" and not 0 <= number < 1:
-                    raise self.fail(f"{key}.{option}", "expected a slope from 0 up to (not including) 1")
                 chosen.append((option, number))
             if activation == "leaky_relu" and "alpha" not in dict(chosen):
                 chosen.append(("alpha", Fraction(1, 100)))
@@ -447,7 +512,7 @@ class _Reader:
             missing = [n for n in names if n not in init]
             if missing:
                 raise self.fail("parameters.init", f"missing parameter '{missing[0]}' (expected w0..w{count - 1})")
-            return tuple(self.number(init[n], f"parameters.init.{n}") for n in names)
+            return tuple(self.number(init[n], f"parameters.init.{n}", VALUE_RANGE) for n in names)
         if not isinstance(init, list):
             raise self.fail("parameters.init", f"expected a list or a table of numbers, got {_kind(init)}")
         if len(init) != count:
@@ -486,11 +551,15 @@ def read_tolerance(table, fail) -> Tolerance:
     if isinstance(sigfigs, bool) or not isinstance(sigfigs, int) or not 1 <= sigfigs <= 30:
         raise fail("tolerance.sigfigs", "expected an integer from 1 to 30")
     bounds = {}
-    for key in ("relative", "absolute"):
+    for key, allowed in (("relative", RELATIVE_TOLERANCE_RANGE), ("absolute", ABSOLUTE_TOLERANCE_RANGE)):
         value = table.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value < 0):
-            raise fail(f"tolerance.{key}", "expected a non-negative number")
-        bounds[key] = None if value is None else Decimal(value)
+        if value is None:
+            bounds[key] = None
+            continue
+        number = None if isinstance(value, bool) or not isinstance(value, (int, Decimal)) else exact_number(value)
+        if number is None or not allowed.admits(number):
+            raise fail(f"tolerance.{key}", f"expected {allowed}, got {_short(value)}")
+        bounds[key] = Decimal(value)
     return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
 
 
@@ -526,6 +595,14 @@ def check_notation_latex(value: str, fail) -> None:
             break
     if depth != 0:
         raise fail("unbalanced braces")
+
+
+def _short(value: Any) -> str:
+    """A value as the file wrote it, cut short (a number may be written with a million digits)."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return "a very large integer"
+    text = str(value) if isinstance(value, (int, Decimal, str)) else _kind(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _kind(value: Any) -> str:

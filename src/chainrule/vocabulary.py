@@ -14,6 +14,7 @@ import sympy as sp
 
 from .derivation import Derivation, partial
 from .model import activation, activation_derivative
+from .notation import CONSTANTS
 
 ETA_NAME = "eta"
 _LAYERED = re.compile(r"[a-z_]+L\d+(j\d+)?(k\d+)?")  # how the parser spells w^{(1)}_{12}: wL1j1k2
@@ -37,6 +38,15 @@ class ModelVocabulary:
         self._eta = eta
         hidden = {(u.activation, u.options) for u in self.model.units if not u.is_output} or {("identity", ())}
         self._hidden_activation = sorted(hidden)[0] if len(hidden) == 1 else None
+
+    def letters(self) -> frozenset[str]:
+        """Constant names (pi, e) that the spec's notation uses as letters, so they stay variables."""
+        used = set()
+        for key, value in self.model.spec.notation:
+            match = re.fullmatch(r"\s*(?:\\mathrm\{\s*)?\\?([A-Za-z]+)\s*\}?\s*", value)
+            if key != "style" and match and match.group(1) in CONSTANTS:
+                used.add(match.group(1))
+        return frozenset(used)
 
     def _node(self, name: str):
         return self._nodes.get(self._aliases.get(name, name))
