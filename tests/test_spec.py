@@ -173,7 +173,7 @@ BAD_SPECS = [
      "learning_rate =", ["positive"]),
     ("infinite-learning-rate", "learning_rate = 0.01", "learning_rate = inf", "training.learning_rate",
      "learning_rate =", ["finite"]),
-    ("steps-zero", "steps = 1", "steps = 0", "training.steps", "steps =", ["integer from 1 to 10000"]),
+    ("steps-zero", "steps = 1", "steps = 0", "training.steps", "steps =", ["integer from 1 to 100"]),
     ("steps-float", "steps = 1", "steps = 1.0", "training.steps", "steps =", ["integer"]),
     ("boolean-learning-rate", "learning_rate = 0.01", "learning_rate = true", "training.learning_rate",
      "learning_rate =", ["got a boolean"]),

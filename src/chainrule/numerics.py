@@ -264,6 +264,9 @@ def _rational(value: Fraction) -> sp.Rational:
 
 
 EXACT_IRRATIONAL_PARAMETERS = 12
+# Exact rational steps roughly triple the digits of every parameter; past this size (about 900
+# digits, well below the 4300 digits Python will print) later steps are 50-digit decimals too.
+EXACT_RATIONAL_BITS = 3000
 
 
 def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, reductions: dict) -> tuple:
@@ -298,7 +301,7 @@ def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Ra
         current = evaluations[-1]
         theta = tuple(_exact(w + update_sign * eta * g) for w, g in zip(current.theta, current.gradient))
         irrational = not all(v.is_Rational or v.is_Float for v in theta)
-        if irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS):
+        if (irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS)) or _too_long(theta):
             # Exact expressions in exp and tanh nest deeper with every step and every layer; past
             # the first step (or in a bigger network) they are carried as 50-digit decimals instead,
             # and marked as such. The parameters after the first step stay exact.
@@ -309,6 +312,10 @@ def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Ra
             continue
         evaluations.append(evaluate(derivation, theta, **reductions))
     return Training(eta, tuple(evaluations), exact_steps)
+
+
+def _too_long(theta: tuple[sp.Expr, ...]) -> bool:
+    return any(v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > EXACT_RATIONAL_BITS for v in theta)
 
 
 def _exact(value: sp.Expr) -> sp.Expr:
