@@ -120,7 +120,10 @@ def read_number(text: str) -> sp.Expr:
     if value.free_symbols:
         names = ", ".join(sorted(str(s) for s in value.free_symbols))
         raise NotationError(f"expected a number, but it contains the variable(s) {names}")
-    if not value.is_real and value.is_real is not None:
+    # Not `value.is_real`: SymPy's assumptions evaluate numerically, without a bound (a tower of
+    # exp overflowed mpmath). Non-real values the parser can build carry I (sqrt(-1), log(-2));
+    # any other value that is not a real number is never certified equal: its verdict is unknown.
+    if value.has(sp.I, sp.zoo, sp.nan):
         raise NotationError("expected a real number")
     return value
 
@@ -410,7 +413,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
     texts = {name: text for name, text in answers.numbers if text.strip()}  # a blank answer is missing
     given = {}
     for name, text in texts.items():
-        with contextlib.suppress(NotationError, TimeLimit, RecursionError, MemoryError):
+        with contextlib.suppress(NotationError, TimeLimit, RecursionError, MemoryError, ArithmeticError, ValueError):
             if name in key.values:
                 with time_limit(seconds):
                     given[name] = read_number(text)
@@ -429,6 +432,7 @@ def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:
     try:
         with time_limit(seconds + 0.5):
             return judge()
-    except (TimeLimit, RecursionError, MemoryError) as error:
+    except (TimeLimit, RecursionError, MemoryError, ArithmeticError, ValueError) as error:
+        # ArithmeticError, ValueError: SymPy or mpmath gave up on a number (an overflow, a digit limit).
         reason = "time limit" if isinstance(error, TimeLimit) else "too large to check"
         return Judgement(key, "unknown", "", text, (), f"Could not check this answer: {reason}.")
