@@ -34,7 +34,7 @@ def sign(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> int | None:
     """-1, 0 or 1 when certain; None when undecided, undefined or out of time."""
     deadline = time.monotonic() + seconds
     try:
-        value = sympy.sympify(value) if isinstance(value, int) else value
+        value = sympy.Integer(value) if isinstance(value, int) else value
         if not isinstance(value, sympy.Basic) or value.free_symbols:
             return None
         if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):

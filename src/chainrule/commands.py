@@ -44,6 +44,8 @@ def equiv(args) -> int:
         verdict, reason, point = proof.verdict.value, proof.reason, proof.counterexample
     except (TimeLimit, RecursionError):
         verdict, reason, point = "unknown", "time limit", None
+    except (ArithmeticError, ValueError) as error:  # SymPy or mpmath gave up on a number (an overflow)
+        verdict, reason, point = "unknown", f"could not evaluate ({str(error)[:80]})", None
     words = {"proved": "equivalent", "refuted": "not equivalent", "unknown": "unknown"}[verdict]
     result = {"verdict": words, "method": None if verdict == "unknown" else proof.method, "reason": reason}
     if point:
