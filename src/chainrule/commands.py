@@ -72,7 +72,7 @@ def _simplified(value: sp.Expr) -> sp.Expr:
     try:
         with Deadline(1.0):
             return sp.simplify(value)
-    except OutOfTime:
+    except (OutOfTime, ArithmeticError, ValueError):  # out of time, or SymPy's evaluation overflowed
         return value
 
 

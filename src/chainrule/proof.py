@@ -85,6 +85,7 @@ class _Resolver:
     def __init__(self, deadline: float):
         self.kinks: list[Kink] = []
         self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
+        self.sides: tuple[sp.Expr, ...] = ()  # both sides as given: a counterexample must be inside their domain
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
         self._ratios: dict[sp.Expr, int] = {}  # condition polynomial -> index of its kink
@@ -296,6 +297,8 @@ class Prover:
             return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
         except RecursionError:
             return Proof(Verdict.UNKNOWN, "undecided", reason="expression too deeply nested")
+        except (ArithmeticError, ValueError) as error:  # SymPy's assumptions overflowed mpmath, ...
+            return Proof(Verdict.UNKNOWN, "undecided", reason=f"could not evaluate ({str(error)[:80]})")
 
 
 def prove_equal(lhs: sp.Expr, rhs: sp.Expr, *, time_limit: float = 30.0,
@@ -328,6 +331,7 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int) -> Proof:
     lhs, rhs = _expression(lhs), _expression(rhs)
     resolver.variables = lhs.free_symbols | rhs.free_symbols
+    resolver.sides = (lhs, rhs)
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
     kinks = _relevant(sp.Tuple(left, right), resolver.kinks) if resolver.kinks else []
     if not kinks:
@@ -439,7 +443,8 @@ def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, s
         point.update({v: e.xreplace(point) for v, e in eliminated.items()})
         if not all(_certainly(state, p.xreplace(point), resolver) for p, state in kink_values):
             continue
-        if _nonzero(d.xreplace(point), resolver):
+        if _nonzero(d.xreplace(point), resolver) and all(_defined(side.xreplace(point), resolver)
+                                                          for side in resolver.sides):
             return tuple(sorted(point.items(), key=lambda item: sp.default_sort_key(item[0])))
     return None
 
@@ -448,6 +453,15 @@ def _certainly(state: str, value: sp.Expr, resolver: _Resolver) -> bool:
     """Is the point certainly on this side of the kink? (Undecided counts as no.)"""
     sign = certify.sign(value, resolver.seconds_left())
     return sign is not None and sign in _SIGN_SETS[state]
+
+
+def _defined(value: sp.Expr, resolver: _Resolver) -> bool:
+    """Is a side a real number at the point? log(0), 1/0, log(-1) are not: such a point is skipped."""
+    if value.is_Rational:
+        return True
+    if value.free_symbols:
+        return False
+    return certify.sign(value, resolver.seconds_left()) is not None
 
 
 def _nonzero(value: sp.Expr, resolver: _Resolver) -> bool:
