@@ -132,6 +132,20 @@ def test_proofs_with_constants_and_poles(left, right, verdict):
         assert all(certify.sign(side.xreplace(point)) is not None for side in (left, right))
 
 
+def relu(t):
+    return sp.Piecewise((0, t <= 0), (t, True))
+
+
+@pytest.mark.parametrize("left, right, verdicts", [
+    (relu(sp.pi * x), relu(x), {Verdict.REFUTED}),
+    (relu(sp.sqrt(2) * x - y), relu(x * sp.sqrt(2) - y), {Verdict.PROVED}),
+    # True, but the region pi*x > 0, x <= 0 is not recognised as empty: unknown is allowed, wrong is not
+    (relu(sp.pi * x), sp.pi * relu(x), {Verdict.PROVED, Verdict.UNKNOWN}),
+])
+def test_kinks_with_irrational_coefficients(left, right, verdicts):
+    assert prove_equal(left, right, time_limit=20).verdict in verdicts  # a TypeError before
+
+
 @pytest.mark.parametrize("text, expected", [
     ("pi", sp.pi), (r"\pi", sp.pi), ("π", sp.pi), ("e", sp.E), (r"\mathrm{e}", sp.E),
     ("e^2", sp.exp(2)), ("2*pi*e", 2 * sp.pi * sp.E),

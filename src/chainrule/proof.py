@@ -165,6 +165,8 @@ class _Resolver:
                 return kink, ratio
         primitive = _primitive(difference)
         ratio = _constant_ratio(difference, primitive)
+        if ratio is None:  # irrational coefficients (pi*w0): the kink is the difference itself
+            primitive, ratio = difference, sp.Integer(1)
         kink = Kink(primitive, sp.Dummy(f"s{len(self.kinks)}"), frozenset({op if ratio > 0 else _FLIP[op]}))
         self.kinks.append(kink)
         return kink, ratio
