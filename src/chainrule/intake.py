@@ -61,7 +61,11 @@ def student_spec(reference: str, answers_path: str | Path, bundled: Path, fail) 
         inside = False
     if not inside:
         raise fail(f"'{reference}': leaves the answers file's folder; expected {allowed}")
-    if not target.exists() and relative.suffix != ".toml":
-        raise fail(f"'{reference}': no such bundled spec or file; expected {allowed}")
+    try:
+        regular = stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:
+        raise fail(f"'{reference}': no such bundled spec or file; expected {allowed}") from None
+    if not regular:
+        raise fail(f"'{reference}': not a regular file; expected {allowed}")
     return str(target)
 
