@@ -148,7 +148,6 @@ def template(args) -> int:
               "# w0 = '\\frac{\\partial L}{\\partial w_0} = \\frac{\\partial L}{\\partial z} \\cdot \\frac{\\partial z}{\\partial w_0} = \\delta_h \\cdot x[0]'"]
     for name in spec.parameter_names:
         lines.append(f"{name} = ''")
-    lines += ["", "# [tolerance]", "# sigfigs = 3   # or relative = 0.001, or absolute = 0.0005"]
     print("\n".join(lines))
     return EXIT_OK
 
