@@ -150,6 +150,24 @@ def test_another_bundled_spec_is_shown_and_overridden_by_the_grader(tmp_path):
     assert grade(path, spec="inf264_hw4").spec == "inf264_hw4"
 
 
+def test_a_class_whose_files_chose_different_specs_gets_a_note(tmp_path):
+    (tmp_path / "a.toml").write_text(CORRECT, encoding="utf-8")
+    (tmp_path / "b.toml").write_text('spec = "sigmoid_bce"\n[answers]\nloss = "1"\n', encoding="utf-8")
+    mixed = run("check", "a.toml", "b.toml", cwd=tmp_path)
+    assert "chose different specs (inf264_hw4: 1, sigmoid_bce: 1); use --spec" in mixed.stderr
+    graded = run("check", "a.toml", "b.toml", "--spec", "inf264_hw4", "--csv", "g.csv", cwd=tmp_path)
+    assert "different specs" not in graded.stderr
+    assert [r["spec"] for r in csv.DictReader((tmp_path / "g.csv").open(encoding="utf-8"))] == ["inf264_hw4"] * 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux")
+def test_a_file_past_the_memory_limit_gets_an_error_row(tmp_path):
+    shutil.copy(ANSWERS / "correct.toml", tmp_path / "a.toml")
+    result = run("check", "a.toml", "--memory-limit", "64", "--json", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout) == {"file": "a.toml", "verdict": "error", "error": "memory limit"}
+
+
 # ---------------------------------------------------------------- answers files themselves
 
 @pytest.mark.parametrize("make, message", [

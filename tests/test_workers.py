@@ -86,3 +86,11 @@ def test_an_exception_in_the_parent_kills_the_workers():
             processes = [w.process for w in pool._live]
             raise KeyboardInterrupt
     assert processes and not any(p.is_alive() for p in processes)
+
+
+def test_the_deadline_holds_without_fork():
+    # where there is no fork (nor SIGALRM), workers are spawned; the parent still enforces the deadline
+    with BoundedPool(job, Limits(seconds=1), workers=2, start_method="spawn") as pool:
+        outcomes = pool.map(["spin", "5", "raise"])
+    assert outcomes[0].value == Failure("time limit of 1 s for the file")
+    assert outcomes[1].value == 25 and outcomes[2].value.reason.startswith("internal error: ValueError")

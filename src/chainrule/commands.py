@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import dataclasses
@@ -196,8 +197,9 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
         return dataclasses.replace(report, variant=number, spec=shown)
     except ChainruleError as error:
         return FileError(path, str(error))
-    except (RecursionError, MemoryError):
+    except RecursionError:
         return FileError(path, f"{path}: too large to check")
+    # MemoryError is left to the worker: the file's row says "memory limit" and the worker is replaced
 
 
 def _line_of_key(path: str, key: str) -> int | None:
@@ -233,6 +235,11 @@ def check(args) -> int:
                 print(_report_text(report, verbose=len(jobs) == 1))
     if args.csv:
         _gradebook(args.csv, jobs, results)
+    specs = collections.Counter(r.spec for r in results if not isinstance(r, FileError))
+    if len(specs) > 1 and args.spec is None and args.variants is None:
+        counts = ", ".join(f"{name}: {n}" for name, n in sorted(specs.items()))
+        print(f"chainrule: note: the files chose different specs ({counts}); use --spec to grade all against one",
+              file=sys.stderr)
     if args.stats:
         print(_stats_line(jobs, outcomes, workers, time.monotonic() - started), file=sys.stderr)
     if failed:

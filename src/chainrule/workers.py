@@ -17,6 +17,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -116,7 +117,7 @@ def _peak_mb() -> float | None:
     if resource is None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if os.uname().sysname == "Darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
 
 # ---------------------------------------------------------------- the parent side
@@ -130,10 +131,11 @@ class _Worker:
 class BoundedPool:
     """Up to `workers` processes running `function` (a module-level function) on one job each at a time."""
 
-    def __init__(self, function, limits: Limits = Limits(), workers: int = 1):
+    def __init__(self, function, limits: Limits = Limits(), workers: int = 1, start_method: str | None = None):
         self.function, self.limits, self.workers = function, limits, max(1, workers)
-        methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        if start_method is None:  # fork: a worker starts in milliseconds with the parent's caches
+            start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        self._context = multiprocessing.get_context(start_method)
         self._idle: list[_Worker] = []
         self._live: list[_Worker] = []
         self._previous_sigterm = None
