@@ -56,6 +56,7 @@ class Outcome:
 
 def _serve(function, connection, memory_mb: int | None, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited through fork
     _die_with_parent(parent)
     _limit_memory(memory_mb)
     connection.send(("ready", None, None))
