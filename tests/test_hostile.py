@@ -168,6 +168,17 @@ def test_a_file_past_the_memory_limit_gets_an_error_row(tmp_path):
     assert json.loads(result.stdout) == {"file": "a.toml", "verdict": "error", "error": "memory limit"}
 
 
+@pytest.mark.parametrize("args", [["check", "a.toml", "--spec", "/dev/zero"], ["solve", "/dev/zero", "--no-pdf"],
+                                  ["check", "a.toml", "--spec", "fifo"], ["template", "."]])
+def test_a_graders_spec_that_is_no_regular_file_is_one_line(tmp_path, args):
+    shutil.copy(ANSWERS / "correct.toml", tmp_path / "a.toml")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+    result = run(*args, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and "not a regular file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- answers files themselves
 
 @pytest.mark.parametrize("make, message", [
