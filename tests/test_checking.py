@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.answers import AnswersError, Tolerance, load_answers, parse_answers
+from chainrule.answers import AnswersError, load_answers, parse_answers
+from chainrule.spec import Tolerance
 from chainrule.checking import answer_key, check, judge_number, judge_proof, match, read_number
 
 ANSWERS = Path(__file__).parent / "answers"
@@ -149,7 +150,6 @@ def test_unknown_answer_key_gets_a_suggestion(tmp_path):
     (b"\x00\x01\x02binary", "binary"),
     (b"[answers\n", "invalid TOML"),
     (b"answrs = 1\n", "did you mean 'answers'"),
-    (b"[tolerance]\nsigfig = 3\n", "did you mean 'sigfigs'"),
     (b"\xff\xfe", "UTF-8"),
     (b"[answers]\nloss = true\n", "expected a string or a number"),
     (b"#" * 300_000, "larger than"),

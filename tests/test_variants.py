@@ -277,7 +277,7 @@ def test_the_specs_tolerance_overrides_the_answers_file(tmp_path):
     spec = tmp_path / "strict.toml"
     spec.write_text(HOMEWORK + "\n[tolerance]\nsigfigs = 6\n")
     answers = tmp_path / "a.toml"
-    answers.write_text(f'spec = "{spec}"\n[answers]\nnew_loss = "2.856"\n[tolerance]\nsigfigs = 2\n')
+    answers.write_text('spec = "strict.toml"\n[answers]\nnew_loss = "2.856"\n[tolerance]\nsigfigs = 2\n')
     result = run("check", str(answers), "--json")
     data = json.loads(result.stdout)
     assert data["answers"]["new_loss"]["verdict"] == "incorrect"

@@ -7,7 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import ChainruleError, suggest
-from .spec import MAX_DIGITS, MAX_EXPONENT, Spec, Tolerance, _line_of, read_toml, read_tolerance
+from .intake import read_regular
+from .spec import MAX_DIGITS, MAX_EXPONENT, Spec, _line_of, read_toml
 
 MAX_ANSWERS_BYTES = 256_000
 TOP_LEVEL = ("spec", "student", "variant", "answers", "proofs", "tolerance")
@@ -28,8 +29,8 @@ class Answers:
     student: str
     numbers: tuple[tuple[str, str], ...]  # (key, text) in file order
     proofs: tuple[tuple[str, str], ...]  # (parameter, chain text)
-    tolerance: Tolerance
     variant: int | None = None  # which variant of a batch (`chainrule variants`) the student solved
+    ignored: tuple[str, ...] = ()  # keys the grader decides, not the student: ("tolerance",)
 
 
 def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
@@ -60,14 +61,9 @@ def prediction_keys(spec: Spec, sample: int) -> list[str]:
 
 def load_answers(path: str | Path) -> Answers:
     shown = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as error:
-        raise AnswersError(shown, "(file)", f"cannot read the file ({error.strerror})") from None
+    raw = read_regular(path, MAX_ANSWERS_BYTES, lambda why: AnswersError(shown, "(file)", why))
     if not raw.strip():
         raise AnswersError(shown, "(file)", "the file is empty")
-    if len(raw) > MAX_ANSWERS_BYTES:
-        raise AnswersError(shown, "(file)", f"larger than {MAX_ANSWERS_BYTES} bytes")
     if b"\0" in raw:
         raise AnswersError(shown, "(file)", "binary data, expected a TOML text file")
     try:
@@ -94,8 +90,9 @@ def parse_answers(text: str, path: str = "<answers>") -> Answers:
         raise fail("variant", "expected a variant number (a positive integer)")
     numbers = _table(data, "answers", fail)
     proofs = _table(data, "proofs", fail)
-    tolerance = read_tolerance(data.get("tolerance", {}), fail)
-    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), tolerance, variant)
+    # the grader sets the tolerance (spec, batch or --tolerance); a student's is read by no one
+    ignored = ("tolerance",) if "tolerance" in data else ()
+    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), variant, ignored)
 
 
 def _table(data: dict, name: str, fail) -> dict[str, str]:

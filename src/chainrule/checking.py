@@ -20,7 +20,7 @@ from functools import lru_cache
 import sympy as sp
 
 from . import certify
-from .answers import Answers, Tolerance, answer_keys, check_keys, prediction_keys
+from .answers import Answers, answer_keys, check_keys, prediction_keys
 from .derivation import Derivation, derive
 from .mistakes import DESCRIPTIONS, answer_values, variants
 from .model import build, rational
@@ -29,7 +29,7 @@ from .numerics import evaluate, train
 from .proof import Proof, Verdict, prove_equal
 from .solution import proof_mode
 from .report import exact
-from .spec import Spec, load
+from .spec import Spec, Tolerance, load
 from .vocabulary import LocalVocabulary, ModelVocabulary
 
 DEFAULT_TIME_LIMIT = 5.0
@@ -77,6 +77,7 @@ class FileReport:
     judgements: tuple[Judgement, ...]
     problems: tuple[tuple[str, str], ...]  # unknown keys, with suggestions
     variant: int | None = None  # graded against this variant of a batch
+    ignored: tuple[str, ...] = ()  # answers-file keys the grader overrides: ("tolerance",)
 
     @property
     def all_correct(self) -> bool:
@@ -404,11 +405,15 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
 
 # ---------------------------------------------------------------- files
 
-def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
-    """Judge every key of an answers file; keys the file lacks are `missing`."""
+def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tolerance | None = None) -> FileReport:
+    """Judge every key of an answers file; keys the file lacks are `missing`.
+
+    The tolerance is the grader's: `tolerance` (check --tolerance), else the spec's, else the
+    default; an answers file's own `[tolerance]` is never used (`answers.ignored` says so).
+    """
     key = answer_key(answers.spec)
     spec = key.spec
-    tolerance = spec.tolerance or answers.tolerance  # the instructor's tolerance, when the spec sets one
+    tolerance = tolerance or spec.tolerance or Tolerance()
     problems = tuple(check_keys(answers, spec, spec.parameter_names))
     texts = {name: text for name, text in answers.numbers if text.strip()}  # a blank answer is missing
     given = {}
@@ -425,7 +430,8 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT) -> FileReport:
     for parameter in spec.parameter_names:
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
                                    lambda p=parameter: judge_proof(p, proofs.get(p), key, seconds)))
-    return FileReport(answers.path, answers.student, answers.spec, tuple(judgements), problems)
+    return FileReport(answers.path, answers.student, answers.spec, tuple(judgements), problems,
+                      ignored=answers.ignored)
 
 
 def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:

@@ -35,6 +35,30 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _tolerance(text: str):
+    """An argparse type: `sigfigs=3`, `relative=0.001`, `absolute=0.0005`, or several, comma-separated."""
+    from decimal import Decimal, InvalidOperation
+
+    from .spec import read_tolerance
+
+    table = {}
+    for part in text.split(","):
+        key, equals, value = (p.strip() for p in part.partition("="))
+        if not equals or not value:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE (sigfigs=3, relative=0.001, absolute=0.0005), got {part!r}")
+        try:
+            number = int(value) if key == "sigfigs" else Decimal(value)
+        except (ValueError, InvalidOperation):
+            raise argparse.ArgumentTypeError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(number, Decimal) and not number.is_finite():
+            raise argparse.ArgumentTypeError(f"{key}: expected a finite number, got {value!r}")
+        table[key] = number
+
+    def fail(key, why):
+        return argparse.ArgumentTypeError(f"{key}: {why}")
+    return read_tolerance(table, fail)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +96,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
     check.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
+    check.add_argument("--file-time-limit", type=_seconds, default=30.0, metavar="SECONDS",
+                       help="wall-clock seconds for a whole file; past it the file's row is an error (default 30)")
+    check.add_argument("--memory-limit", type=_count(0), default=2048, metavar="MB",
+                       help="memory ceiling of each grading process, where the OS allows one (default 2048; 0: none)")
+    check.add_argument("--tolerance", type=_tolerance, metavar="RULE",
+                       help="the grader's tolerance for decimals, e.g. sigfigs=3, relative=0.001, absolute=0.0005 "
+                            "(comma-separated to combine); default: the spec's. An answers file's is ignored")
+    check.add_argument("--stats", action="store_true",
+                       help="print one line on stderr: files, total time, slowest file, peak worker memory")
     check.add_argument("--jobs", type=_count(0), default=0, help="worker processes (default: all cores)")
     check.add_argument("--variants", metavar="DIR", help="grade each file against its own variant in DIR "
                        "(from `variant = N`, or its student id in DIR/manifest.json)")

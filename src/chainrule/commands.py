@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import csv
 import dataclasses
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from fractions import Fraction
-from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
-from .answers import answer_keys, load_answers
+from .answers import MAX_ANSWERS_BYTES, AnswersError, answer_keys, load_answers
 from .batch import read_batch
 from .checking import FileReport, TimeLimit, answer_key, check as check_file, decide, time_limit
 from .errors import ChainruleError
+from .intake import read_regular, student_spec
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
 from .report import exact
-from .spec import decimal_text, load, resolve_path
+from .spec import Tolerance, _line_of, decimal_text, derivations_dir, load, resolve_path
+from .workers import Failure, Limits, run as run_bounded
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
@@ -158,7 +162,6 @@ def template(args) -> int:
               "# w0 = '\\frac{\\partial L}{\\partial w_0} = \\frac{\\partial L}{\\partial z} \\cdot \\frac{\\partial z}{\\partial w_0} = \\delta_h \\cdot x[0]'"]
     for name in spec.parameter_names:
         lines.append(f"{name} = ''")
-    lines += ["", "# [tolerance]", "# sigfigs = 3   # or relative = 0.001, or absolute = 0.0005"]
     print("\n".join(lines))
     return EXIT_OK
 
@@ -170,53 +173,108 @@ def _spec_reference(given: str, spec) -> str:
     return str(given).replace("\\", "/")
 
 
-def _check_one(job: tuple[str, str | None, float, str | None]) -> FileReport | str:
-    path, spec, seconds, variants = job
+@dataclass(frozen=True)
+class CheckJob:
+    """One answers file to grade, and everything the grader decided about it."""
+
+    path: str
+    spec: str | None  # --spec; None: the file's own `spec` key (bundled name or a file beside it)
+    seconds: float  # per answer
+    variants: str | None  # --variants DIR
+    tolerance: Tolerance | None  # --tolerance; None: the spec's
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that has no grade: unreadable, or past its time or memory limit, or an internal error."""
+
+    path: str
+    reason: str  # one line
+
+
+def _check_one(job: CheckJob) -> FileReport | FileError:
+    """Grade one file (in a worker process); a bad file is a FileError, never an exception."""
+    path = job.path
     try:
         answers = load_answers(path)
-        number = None
-        if variants is not None:  # the student's own variant, from `variant = N` or the roster
-            batch = read_batch(variants)
+        number, spec, shown = None, job.spec, job.spec
+        if job.variants is not None:  # the student's own variant, from `variant = N` or the roster
+            batch = read_batch(job.variants)
             number = batch.variant_of(answers.variant, answers.student, path)
-            spec = batch.spec_for(number, answers.student, path)
-        if spec is not None:
-            answers = dataclasses.replace(answers, spec=spec)
-        return dataclasses.replace(check_file(answers, seconds), variant=number)
+            spec = shown = batch.spec_for(number, answers.student, path)
+        if spec is None:
+            shown = answers.spec
+            spec = student_spec(answers.spec, path, derivations_dir(),
+                                lambda why: AnswersError(path, "spec", why, _line_of_key(path, "spec")))
+        report = check_file(dataclasses.replace(answers, spec=spec), job.seconds, job.tolerance)
+        return dataclasses.replace(report, variant=number, spec=shown)
     except ChainruleError as error:
-        return str(error)
-    except (RecursionError, MemoryError):
-        return f"{path}: too large to check"
+        return FileError(path, str(error))
+    except RecursionError:
+        return FileError(path, f"{path}: too large to check")
+    # MemoryError is left to the worker: the file's row says "memory limit" and the worker is replaced
+
+
+def _line_of_key(path: str, key: str) -> int | None:
+    with contextlib.suppress(OSError, UnicodeDecodeError, ChainruleError):
+        text = read_regular(path, MAX_ANSWERS_BYTES, ChainruleError).decode("utf-8")
+        return _line_of(text, key)
+    return None
 
 
 def check(args) -> int:
-    jobs = [(path, args.spec, args.time_limit, args.variants) for path in args.files]
     if args.spec is not None and args.variants is not None:
         raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
     if args.variants is not None:
         read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:
-        answer_key(args.spec)  # a bad --spec is a usage error before any file is read
-    if len(jobs) == 1:
-        results = [_check_one(jobs[0])]
-    else:
-        workers = args.jobs or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            results = list(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    unreadable = [r for r in results if isinstance(r, str)]
-    reports = [r for r in results if not isinstance(r, str)]
-    for message in unreadable:
-        print(f"chainrule: {message}", file=sys.stderr)
+        answer_key(args.spec)  # a bad --spec is a usage error before any file is read; workers inherit it
+    jobs = [CheckJob(path, args.spec, args.time_limit, args.variants, args.tolerance) for path in args.files]
+    limits = Limits(seconds=args.file_time_limit, memory_mb=args.memory_limit or None)
+    workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
+    started = time.monotonic()
+    outcomes = run_bounded(_check_one, jobs, limits, workers)
+    results = [o.value if not isinstance(o.value, Failure) else FileError(job.path, o.value.reason)
+               for job, o in zip(jobs, outcomes)]
+    failed = [r for r in results if isinstance(r, FileError)]
+    for error in failed:
+        print(f"chainrule: {_error_line(error)}", file=sys.stderr)
     if args.json:
-        data = [_report_json(r) for r in reports]
-        print(json.dumps(data[0] if len(jobs) == 1 and data else data, indent=2, ensure_ascii=False))
+        data = [_error_json(r) if isinstance(r, FileError) else _report_json(r) for r in results]
+        print(json.dumps(data[0] if len(jobs) == 1 else data, indent=2, ensure_ascii=False))
     else:
-        for report in reports:
-            print(_report_text(report, verbose=len(jobs) == 1))
+        for report in results:
+            if not isinstance(report, FileError):
+                print(_report_text(report, verbose=len(jobs) == 1))
     if args.csv:
         _gradebook(args.csv, jobs, results)
-    if unreadable:
+    specs = collections.Counter(r.spec for r in results if not isinstance(r, FileError))
+    if len(specs) > 1 and args.spec is None and args.variants is None:
+        counts = ", ".join(f"{name}: {n}" for name, n in sorted(specs.items()))
+        print(f"chainrule: note: the files chose different specs ({counts}); use --spec to grade all against one",
+              file=sys.stderr)
+    if args.stats:
+        print(_stats_line(jobs, outcomes, workers, time.monotonic() - started), file=sys.stderr)
+    if failed:
         return EXIT_USAGE
-    return EXIT_OK if all(r.all_correct for r in reports) else EXIT_FAILED
+    return EXIT_OK if all(r.all_correct for r in results) else EXIT_FAILED
+
+
+def _error_line(error: FileError) -> str:
+    return error.reason if error.reason.startswith(error.path) else f"{error.path}: {error.reason}"
+
+
+def _error_json(error: FileError) -> dict:
+    return {"file": error.path, "verdict": "error", "error": error.reason}
+
+
+def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
+    """For the grader and benchmarks/hostile_class.py: where the time and memory went."""
+    slowest = max(range(len(jobs)), key=lambda i: outcomes[i].seconds)
+    peaks = [o.peak_mb for o in outcomes if o.peak_mb is not None]
+    peak = f"{max(peaks):.0f} MB" if peaks else "unknown"
+    return (f"chainrule: stats: {len(jobs)} files in {seconds:.2f} s on {workers} workers; slowest "
+            f"{jobs[slowest].path} ({outcomes[slowest].seconds:.2f} s); peak worker memory {peak}")
 
 
 def _summary(report: FileReport) -> dict:
@@ -227,7 +285,7 @@ def _summary(report: FileReport) -> dict:
 def _report_json(report: FileReport) -> dict:
     return {
         "file": report.path, "student": report.student, "variant": report.variant, "spec": report.spec,
-        "summary": _summary(report),
+        "summary": _summary(report), "ignored": [_IGNORED[k] for k in report.ignored],
         "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
         "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
                             "mistakes": list(j.mistakes), "feedback": j.feedback} for j in report.judgements},
@@ -239,6 +297,8 @@ def _report_text(report: FileReport, verbose: bool) -> str:
     head = (f"{report.path} ({report.student}, {report.spec}): {s['correct']}/{s['total']} correct, "
             f"{s['incorrect']} incorrect, {s['unparseable']} unparseable, {s['unknown']} unknown, {s['missing']} missing")
     lines = [head]
+    for key in report.ignored:
+        lines.append(f"  ! {_IGNORED[key]}")
     for key, message in report.problems:
         lines.append(f"  ! {key}: {message}")
     for j in report.judgements:
@@ -253,19 +313,23 @@ def _report_text(report: FileReport, verbose: bool) -> str:
 
 
 def _gradebook(path: str, jobs, results) -> None:
-    graded = [r for r in results if not isinstance(r, str)]
+    graded = [r for r in results if not isinstance(r, FileError)]
     keys = [j.key for j in graded[0].judgements] if graded else []
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
-                         "unknown", "missing", "total", "mistakes", "error", *keys])
-        for (file, *_), result in zip(jobs, results):
-            if isinstance(result, str):
-                writer.writerow([file, *[""] * 10, result, *[""] * len(keys)])
+                         "unknown", "missing", "total", "mistakes", "error", "ignored", *keys])
+        for job, result in zip(jobs, results):
+            if isinstance(result, FileError):
+                writer.writerow([job.path, *[""] * 10, result.reason, "", *["error"] * len(keys)])
                 continue
             s = _summary(result)
             mistakes = sorted({m for j in result.judgements for m in j.mistakes})
             verdicts = {j.key: j.verdict for j in result.judgements}
-            writer.writerow([file, result.student, "" if result.variant is None else result.variant, result.spec,
+            writer.writerow([job.path, result.student, "" if result.variant is None else result.variant, result.spec,
                              s["correct"], s["incorrect"], s["unparseable"], s["unknown"], s["missing"],
-                             s["total"], " ".join(mistakes), "", *(verdicts.get(k, "") for k in keys)])
+                             s["total"], " ".join(mistakes), "", "; ".join(_IGNORED[k] for k in result.ignored),
+                             *(verdicts.get(k, "") for k in keys)])
+
+
+_IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, suggest
+from .intake import read_regular
 
 DEFAULT_SPEC = "inf264_hw4"
 MAX_SPEC_BYTES = 1_000_000
@@ -204,12 +205,7 @@ def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
     """Load and validate a spec. `load("inf264_hw4")` reads `derivations/inf264_hw4.toml`."""
     path = resolve_path(name_or_path)
     shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise SpecError(shown, "(file)", f"cannot read the file ({error.strerror})") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(shown, "(file)", f"larger than {MAX_SPEC_BYTES} bytes")
+    raw = read_regular(path, MAX_SPEC_BYTES, lambda why: SpecError(shown, "(file)", why))
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark at the start is allowed
     except UnicodeDecodeError:
