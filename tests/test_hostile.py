@@ -29,6 +29,29 @@ def run(*args: str, cwd=None, timeout=240) -> subprocess.CompletedProcess:
                           timeout=timeout, cwd=cwd)
 
 
+# The command line, with one change made before it starts: grading a file whose name starts with
+# "hang" never returns. The verdict fixes leave no known answer that really hangs, so this is how
+# the pool's deadline and its clean-up are exercised end to end (forked workers inherit the patch).
+HANGING_CLI = """
+import sys, time
+import chainrule.checking as grading
+real = grading.check
+def check(answers, *args, **kwargs):
+    if answers.path.rsplit("/", 1)[-1].startswith("hang"):
+        while True:
+            time.sleep(1)
+    return real(answers, *args, **kwargs)
+grading.check = check
+from chainrule.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_hanging(*args: str, cwd=None, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", HANGING_CLI, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
 def grade(path: Path, spec=None, tolerance=None, seconds=5.0):
     return _check_one(CheckJob(str(path), spec, seconds, None, tolerance))
 
@@ -201,7 +224,8 @@ def test_an_unreadable_answers_file_is_refused_before_it_is_read(tmp_path, make,
 
 CANARY = "CANARY_CREATED"
 HOSTILE = {
-    "hang.toml": f'[answers]\nloss = "{exp_tower(10)}"\n',
+    "hang.toml": '[answers]\nloss = "3.25"\n',  # never returns (HANGING_CLI)
+    "tower.toml": f'[answers]\nloss = "{exp_tower(10)}"\n',  # hung the first pass before the verdict fixes
     "overflow.toml": f'[answers]\nloss = "{exp_tower(5, "9")}"\n',
     "relu_step.toml": '[proofs]\nw2 = "dL/dw2 = delta_h + relu(sin(1)^2+cos(1)^2-1)"\n',
     "nan_tolerance.toml": '[answers]\nloss = "0"\n[tolerance]\nabsolute = nan\n',
@@ -231,8 +255,8 @@ def hostile_class(tmp_path_factory):
         (folder / "fifo.toml").write_text('spec = "fifo_spec"\n', encoding="utf-8")
         files.append("fifo.toml")
     files.append("no_such_file.toml")
-    result = run("check", *files, "--csv", "grades.csv", "--json", "--file-time-limit", "4", "--jobs", "2",
-                 cwd=folder)
+    result = run_hanging("check", *files, "--csv", "grades.csv", "--json", "--file-time-limit", "4", "--jobs", "2",
+                         cwd=folder)
     rows = list(csv.DictReader((folder / "grades.csv").open(encoding="utf-8")))
     return folder, files, result, rows
 
@@ -268,7 +292,8 @@ def test_a_hostile_file_gets_an_error_row_with_its_reason(hostile_class, name, r
     assert reason in result.stderr
 
 
-@pytest.mark.parametrize("name", ["overflow.toml", "relu_step.toml", "nan_tolerance.toml", "code.toml"])
+@pytest.mark.parametrize("name", ["tower.toml", "overflow.toml", "relu_step.toml", "nan_tolerance.toml",
+                                  "code.toml"])
 def test_a_payload_that_used_to_raise_gets_a_row(hostile_class, name):
     # a verdict once the checker handles it, an 'internal error' row until then: never a lost class
     folder, files, result, rows = hostile_class
@@ -301,7 +326,7 @@ def session_members(session: int) -> list[int]:
 def test_stopping_the_command_stops_its_workers(tmp_path, how):
     for n in range(3):
         (tmp_path / f"hang{n}.toml").write_text(HOSTILE["hang.toml"], encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "chainrule.cli", "check", "hang0.toml", "hang1.toml",
+    process = subprocess.Popen([sys.executable, "-c", HANGING_CLI, "check", "hang0.toml", "hang1.toml",
                                 "hang2.toml", "--jobs", "2", "--file-time-limit", "600"],
                                cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -17,7 +17,8 @@ import pytest
 import sympy as sp
 
 from chainrule import certify
-from chainrule.answers import AnswersError, Tolerance, load_answers, parse_answers
+from chainrule.answers import AnswersError, load_answers, parse_answers
+from chainrule.spec import Tolerance
 from chainrule.checking import answer_key, check, judge_number, judge_proof
 from chainrule.derivation import derive
 from chainrule.errors import SpecError
