@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import sys
 import time
 from fractions import Fraction
-from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
@@ -19,8 +19,11 @@ from .checking import FileReport, TimeLimit, answer_key, check as check_file, de
 from .errors import ChainruleError
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
+from .processes import worker_pool
 from .report import exact
+from .safe_io import write_text
 from .spec import decimal_text, load, resolve_path
+from .untrusted import cell, json_text, shown
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
@@ -187,15 +190,15 @@ def check(args) -> int:
         results = [_check_one(jobs[0])]
     else:
         workers = args.jobs or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        with worker_pool(min(workers, len(jobs))) as pool:
             results = list(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
     unreadable = [r for r in results if isinstance(r, str)]
     reports = [r for r in results if not isinstance(r, str)]
     for message in unreadable:
-        print(f"chainrule: {message}", file=sys.stderr)
+        print(f"chainrule: {shown(message)}", file=sys.stderr)
     if args.json:
         data = [_report_json(r) for r in reports]
-        print(json.dumps(data[0] if len(jobs) == 1 and data else data, indent=2, ensure_ascii=False))
+        print(json_text(data[0] if len(jobs) == 1 and data else data))
     else:
         for report in reports:
             print(_report_text(report, verbose=len(jobs) == 1))
@@ -223,36 +226,39 @@ def _report_json(report: FileReport) -> dict:
 
 def _report_text(report: FileReport, verbose: bool) -> str:
     s = _summary(report)
-    head = (f"{report.path} ({report.student}, {report.spec}): {s['correct']}/{s['total']} correct, "
+    head = (f"{shown(report.path)} ({shown(report.student)}, {shown(report.spec)}): {s['correct']}/{s['total']} correct, "
             f"{s['incorrect']} incorrect, {s['unparseable']} unparseable, {s['unknown']} unknown, {s['missing']} missing")
     lines = [head]
     for key, message in report.problems:
-        lines.append(f"  ! {key}: {message}")
+        lines.append(f"  ! {shown(key)}: {shown(message)}")
     for j in report.judgements:
         if j.verdict == "missing" and not verbose:
             continue
         if j.verdict == "correct" and not verbose:
             continue
-        given = "" if j.given is None else f" {j.given!s:.60}"
-        detail = "" if j.verdict == "correct" else f"  — {j.feedback}"
-        lines.append(f"  {MARK[j.verdict]} {j.key}{given}{detail}")
+        given = "" if j.given is None else f" {shown(f'{j.given!s:.60}')}"
+        detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
+        lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
     return "\n".join(lines)
 
 
 def _gradebook(path: str, jobs, results) -> None:
+    """The CSV gradebook, written whole; text cells cannot run as spreadsheet formulas."""
     graded = [r for r in results if not isinstance(r, str)]
     keys = [j.key for j in graded[0].judgements] if graded else []
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
-                         "unknown", "missing", "total", "mistakes", "error", *keys])
-        for (file, *_), result in zip(jobs, results):
-            if isinstance(result, str):
-                writer.writerow([file, *[""] * 10, result, *[""] * len(keys)])
-                continue
-            s = _summary(result)
-            mistakes = sorted({m for j in result.judgements for m in j.mistakes})
-            verdicts = {j.key: j.verdict for j in result.judgements}
-            writer.writerow([file, result.student, "" if result.variant is None else result.variant, result.spec,
-                             s["correct"], s["incorrect"], s["unparseable"], s["unknown"], s["missing"],
-                             s["total"], " ".join(mistakes), "", *(verdicts.get(k, "") for k in keys)])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
+                     "unknown", "missing", "total", "mistakes", "error", *(cell(k) for k in keys)])
+    for (file, *_), result in zip(jobs, results):
+        if isinstance(result, str):
+            writer.writerow([cell(file), *[""] * 10, cell(result), *[""] * len(keys)])
+            continue
+        s = _summary(result)
+        mistakes = sorted({m for j in result.judgements for m in j.mistakes})
+        verdicts = {j.key: j.verdict for j in result.judgements}
+        writer.writerow([cell(file), cell(result.student), "" if result.variant is None else result.variant,
+                         cell(result.spec), s["correct"], s["incorrect"], s["unparseable"], s["unknown"],
+                         s["missing"], s["total"], cell(" ".join(mistakes)), "",
+                         *(cell(verdicts.get(k, "")) for k in keys)])
+    write_text(path, buffer.getvalue())
