@@ -182,6 +182,8 @@ def check(args) -> int:
     jobs = [(path, args.spec, args.time_limit, args.variants) for path in args.files]
     if args.spec is not None and args.variants is not None:
         raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
+    if args.csv is not None and os.path.isdir(args.csv):
+        raise ChainruleError(f"--csv {args.csv}: is a folder, expected a file")
     if args.variants is not None:
         read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:

@@ -148,12 +148,13 @@ def _sync_folder(path: Path) -> None:
 # ---------------------------------------------------------------- folders built aside and swapped in
 
 @contextlib.contextmanager
-def locked(out: Path, flag: str = "--out"):
+def locked(out: Path, flag: str = "--out", shown_as: str | Path | None = None):
     """Hold the lock of `out` (a file next to it): a second writer gets one line, not a race."""
+    shown_as = out if shown_as is None else shown_as
     parent = out.parent
     lock_path = parent / f".{out.name}{_TAG}lock"
     while True:
-        with reporting(f"{flag} {out}", "cannot take the lock"):
+        with reporting(f"{flag} {shown_as}", "cannot take the lock"):
             handle = open(lock_path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -161,7 +162,7 @@ def locked(out: Path, flag: str = "--out"):
             handle.seek(0)
             owner = handle.read().strip() or "another process"
             handle.close()
-            raise OutputError(f"{flag} {out}: another chainrule run (pid {owner}) is writing there; "
+            raise OutputError(f"{flag} {shown_as}: another chainrule run (pid {owner}) is writing there; "
                               "wait for it to finish or choose another folder") from None
         # the file may have been removed by the holder we waited for: lock the one on disk
         try:
@@ -209,15 +210,15 @@ def staged_folder(out: str | Path, keep=lambda name: False, flag: str = "--out")
     if not out.name:
         raise OutputError(f"{flag} {shown_as}: expected a folder inside another one")
     folder(out.parent, flag)
-    with locked(out, flag):
-        with reporting(f"{flag} {out}", "cannot clean up a previous run's leftovers"):
+    with locked(out, flag, shown_as):
+        with reporting(f"{flag} {shown_as}", "cannot clean up a previous run's leftovers"):
             recover(out)
-        with reporting(f"{flag} {out}", "cannot make a temporary folder next to it"):
+        with reporting(f"{flag} {shown_as}", "cannot make a temporary folder next to it"):
             staging = Path(tempfile.mkdtemp(prefix=_sibling(out, "new"), dir=out.parent))
             os.chmod(staging, 0o777 & ~_UMASK)
         try:
             yield staging
-            with reporting(f"{flag} {out}", "cannot replace the folder"):
+            with reporting(f"{flag} {shown_as}", "cannot replace the folder"):
                 _swap(staging, out, keep)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

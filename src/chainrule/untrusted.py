@@ -28,11 +28,12 @@ def shown(text: object) -> str:
 def cell(value: object) -> object:
     """A CSV cell: text that a spreadsheet would run as a formula gets a leading quote (OWASP).
 
+    Control characters in text are escaped as on the terminal (a gradebook gets `cat` too).
     Numbers (int, float, Fraction) are not text and stay as they are, so -0.5 stays numeric.
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    return "'" + shown(value) if value.startswith(_FORMULA_START) else shown(value)
 
 
 def json_text(data, indent: int | None = 2) -> str:
