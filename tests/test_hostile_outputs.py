@@ -111,6 +111,15 @@ def test_without_a_limit_the_same_commands_replace_the_file(command, tmp_path, b
     assert leftovers(tmp_path) == []
 
 
+def test_a_full_disk_during_variants_leaves_the_previous_batch(tmp_path):
+    out = make_batch(tmp_path / "class", "1")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = run("variants", "--count", "3", "--seed", "2", "--out", str(out), "--no-pdf", "--jobs", "1", limit=3000)
+    assert f"--out {out}: cannot write the batch: the disk is full" in one_line_error(result)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert leftovers(tmp_path) == []
+
+
 # ---------------------------------------------------------------- the wrong kind of path
 
 @pytest.mark.parametrize("args, message", [

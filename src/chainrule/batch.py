@@ -96,27 +96,26 @@ def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int =
 
 def write(spec: Spec, files: list[Files], seed: str, out: Path, students: tuple[str, ...] = ()) -> list[Path]:
     """Write every variant's files, the answer key and the manifest into `out` (a staging folder, see
-    `staged`); returns the LaTeX sources written."""
+    `staged`); returns the LaTeX sources written. OS errors are the caller's to report."""
     sources = []
     entries = []
-    with reporting(out):
-        for f, student in zip(files, (*students, *[None] * len(files))):
-            folder = out / folder_of(f.number)
-            folder.mkdir(exist_ok=True)
-            write_new(folder / f"{f.name}.toml", f.spec_text)
-            for kind, text in (("handout", f.handout), ("solution", f.solution)):
-                if text is not None:
-                    path = folder / f"{f.name}-{kind}.tex"
-                    write_new(path, text)
-                    sources.append(path)
-            entry = {"variant": f.number, "name": f.name, "spec": f"{folder_of(f.number)}/{f.name}.toml",
-                     "sha256": _sha256(f.spec_text), "draws": f.draws}
-            if student is not None:
-                entry["student"] = student
-            entries.append(entry)
-        write_new(out / KEY_CSV, answer_key_csv(files, students))
-        write_new(out / KEY_JSON, json.dumps(answer_key_json(files, students), indent=2, ensure_ascii=False) + "\n")
-        write_new(out / MANIFEST, json.dumps(manifest(spec, seed, entries), indent=2, ensure_ascii=False) + "\n")
+    for f, student in zip(files, (*students, *[None] * len(files))):
+        folder = out / folder_of(f.number)
+        folder.mkdir(exist_ok=True)
+        write_new(folder / f"{f.name}.toml", f.spec_text)
+        for kind, text in (("handout", f.handout), ("solution", f.solution)):
+            if text is not None:
+                path = folder / f"{f.name}-{kind}.tex"
+                write_new(path, text)
+                sources.append(path)
+        entry = {"variant": f.number, "name": f.name, "spec": f"{folder_of(f.number)}/{f.name}.toml",
+                 "sha256": _sha256(f.spec_text), "draws": f.draws}
+        if student is not None:
+            entry["student"] = student
+        entries.append(entry)
+    write_new(out / KEY_CSV, answer_key_csv(files, students))
+    write_new(out / KEY_JSON, json.dumps(answer_key_json(files, students), indent=2, ensure_ascii=False) + "\n")
+    write_new(out / MANIFEST, json.dumps(manifest(spec, seed, entries), indent=2, ensure_ascii=False) + "\n")
     return sources
 
 

@@ -79,6 +79,7 @@ def variants(args) -> int:
     if args.check is not None:
         return stress(args)
     from .batch import check_replaceable, generate, staged, write
+    from .safe_io import reporting
 
     spec = load(args.spec)
     students = read_students(args.students) if args.students else ()
@@ -94,9 +95,10 @@ def variants(args) -> int:
     with staged(out) as staging:  # locked; the previous batch stays until this one is complete
         check_replaceable(out)
         files = generate(spec, count, args.seed, jobs=args.jobs)
-        sources = write(spec, files, args.seed, staging, students)
-        if not args.no_pdf:
-            notes = _compile_all(sources, args.jobs)
+        with reporting(f"--out {out}", "cannot write the batch"):
+            sources = write(spec, files, args.seed, staging, students)
+            if not args.no_pdf:
+                notes = _compile_all(sources, args.jobs)
     elapsed = time.perf_counter() - started
     draws = sorted(f.draws for f in files)
     print(f"wrote {count} variants of {spec.name} (seed {args.seed}) to {out}/ in {elapsed:.1f} s; "
