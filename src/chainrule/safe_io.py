@@ -10,11 +10,14 @@ next run.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import errno
 import fcntl
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -128,11 +131,30 @@ def copy_file(source: Path, target: str | Path) -> Path:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write a file inside a staging folder (already temporary, so no rename is needed), fsynced."""
+    """Write a file inside a staging folder (already temporary, so no rename is needed).
+
+    Not fsynced one by one (that costs ~6 ms a file); `staged_folder` syncs the whole folder's file
+    system once before the swap.
+    """
     with open(path, "wb") as handle:
         handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
+
+
+def _sync_tree(root: Path) -> None:
+    """Make every file under `root` durable: one syncfs(2) on Linux, else fsync file by file."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            descriptor = os.open(root, os.O_RDONLY)
+            try:
+                if libc.syncfs(descriptor) == 0:
+                    return
+            finally:
+                os.close(descriptor)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
 
 
 def _sync_folder(path: Path) -> None:
@@ -219,6 +241,7 @@ def staged_folder(out: str | Path, keep=lambda name: False, flag: str = "--out")
         try:
             yield staging
             with reporting(f"{flag} {shown_as}", "cannot replace the folder"):
+                _sync_tree(staging)
                 _swap(staging, out, keep)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
