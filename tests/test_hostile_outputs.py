@@ -243,7 +243,9 @@ def test_a_crash_between_the_two_renames_is_undone(tmp_path):
     aside = tmp_path / f".class.chainrule-old-{dead}-abc"
     aside.mkdir()
     out.rename(aside / "previous")  # as a run killed right after moving the old batch aside leaves it
-    safe_io.recover(out.resolve())
+    (tmp_path / f".class.chainrule-new-{os.getpid()}-zzz").mkdir()  # a reused pid: still a leftover
+    with safe_io.locked(out.resolve()):
+        safe_io.recover(out.resolve())
     assert (out / "manifest.json").read_bytes() == manifest and leftovers(tmp_path) == []
 
 

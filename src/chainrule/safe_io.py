@@ -64,14 +64,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _stale(parent: Path, name: str, kind: str) -> list[Path]:
-    """Temporary siblings of `name` of this kind whose writing process is gone."""
+def _stale(parent: Path, name: str, kind: str, only_dead: bool = True) -> list[Path]:
+    """Temporary siblings of `name` of this kind whose writing process is gone (or all of them)."""
     pattern = re.compile(re.escape(f".{name}{_TAG}{kind}-") + r"(\d+)-")
     stale = []
     with contextlib.suppress(OSError):
         for child in parent.iterdir():
             match = pattern.match(child.name)
-            if match and not _alive(int(match.group(1))):
+            if match and not (only_dead and _alive(int(match.group(1)))):
                 stale.append(child)
     return stale
 
@@ -207,14 +207,18 @@ def locked(out: Path, flag: str = "--out", shown_as: str | Path | None = None):
 
 
 def recover(out: Path) -> None:
-    """Undo a crashed swap (restore the old folder) and remove a crashed run's temporary folders."""
-    old = _stale(out.parent, out.name, "old")
+    """Undo a crashed swap (restore the old folder) and remove a crashed run's temporary folders.
+
+    Called with the lock held, so no temporary folder of `out` belongs to a running writer, even
+    one whose pid has been reused since.
+    """
+    old = _stale(out.parent, out.name, "old", only_dead=False)
     if not out.exists():
         for leftover in old:
             if (leftover / "previous").is_dir():
                 os.replace(leftover / "previous", out)
                 break
-    for leftover in (*old, *_stale(out.parent, out.name, "new")):
+    for leftover in (*old, *_stale(out.parent, out.name, "new", only_dead=False)):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
