@@ -15,8 +15,6 @@ import io
 import json
 import os
 import re
-import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +23,12 @@ from .answers import answer_keys
 from .derivation import derive, rebind
 from .errors import ChainruleError
 from .model import build
+from .processes import worker_pool
 from .report import exact, significant
+from .safe_io import reporting, staged_folder, write_new
 from .spec import Spec, load
 from .spec_dump import dump
+from .untrusted import cell
 from .variants import CONSTRAINTS, Variant, make_variant, spec_hash
 
 MANIFEST = "manifest.json"
@@ -89,52 +90,59 @@ def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int =
         return _work((spec, seed, tuple(numbers), tex))
     size = max(1, min(25, count // (4 * workers)))
     chunks = [tuple(numbers[i:i + size]) for i in range(0, count, size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         return [f for part in pool.map(_work, [(spec, seed, c, tex) for c in chunks]) for f in part]
 
 
 def write(spec: Spec, files: list[Files], seed: str, out: Path, students: tuple[str, ...] = ()) -> list[Path]:
-    """Write every variant's files, the answer key and the manifest; returns the LaTeX sources written."""
-    _clear(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write every variant's files, the answer key and the manifest into `out` (a staging folder, see
+    `staged`); returns the LaTeX sources written. OS errors are the caller's to report."""
     sources = []
     entries = []
     for f, student in zip(files, (*students, *[None] * len(files))):
         folder = out / folder_of(f.number)
         folder.mkdir(exist_ok=True)
-        (folder / f"{f.name}.toml").write_text(f.spec_text, encoding="utf-8")
+        write_new(folder / f"{f.name}.toml", f.spec_text)
         for kind, text in (("handout", f.handout), ("solution", f.solution)):
             if text is not None:
                 path = folder / f"{f.name}-{kind}.tex"
-                path.write_text(text, encoding="utf-8")
+                write_new(path, text)
                 sources.append(path)
         entry = {"variant": f.number, "name": f.name, "spec": f"{folder_of(f.number)}/{f.name}.toml",
                  "sha256": _sha256(f.spec_text), "draws": f.draws}
         if student is not None:
             entry["student"] = student
         entries.append(entry)
-    (out / KEY_CSV).write_text(answer_key_csv(files, students), encoding="utf-8")
-    (out / KEY_JSON).write_text(json.dumps(answer_key_json(files, students), indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
-    (out / MANIFEST).write_text(json.dumps(manifest(spec, seed, entries), indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+    write_new(out / KEY_CSV, answer_key_csv(files, students))
+    write_new(out / KEY_JSON, json.dumps(answer_key_json(files, students), indent=2, ensure_ascii=False) + "\n")
+    write_new(out / MANIFEST, json.dumps(manifest(spec, seed, entries), indent=2, ensure_ascii=False) + "\n")
     return sources
 
 
-def _clear(out: Path) -> None:
-    """An empty folder, or a batch written before (replaced: its variants, key and manifest go)."""
-    if not out.is_dir() or not any(out.iterdir()):
-        if out.exists() and not out.is_dir():
-            raise ChainruleError(f"--out {out}: not a folder")
-        return
+def _batch_item(name: str) -> bool:
+    """A file or folder that a batch consists of (replaced by a new batch; anything else is kept)."""
+    return bool(re.fullmatch(r"v\d{3,}", name)) or name in (MANIFEST, KEY_CSV, KEY_JSON, "moodle.xml")
+
+
+def check_replaceable(out: Path) -> None:
+    """`out` may take a new batch: it is missing, empty, or a batch written before."""
+    if out.exists() and not out.is_dir():
+        raise ChainruleError(f"--out {out}: not a folder")
+    with reporting(f"--out {out}", "cannot read the folder"):
+        if not out.is_dir() or not any(out.iterdir()):
+            return
     if not (out / MANIFEST).is_file():
         raise ChainruleError(f"--out {out}: the folder is not empty and is not a batch (no {MANIFEST}); "
                              "choose an empty or new folder")
-    for child in out.iterdir():
-        if child.is_dir() and re.fullmatch(r"v\d{3,}", child.name):
-            shutil.rmtree(child)
-        elif child.name in (MANIFEST, KEY_CSV, KEY_JSON, "moodle.xml"):
-            child.unlink()
+
+
+def staged(out: Path):
+    """Lock `out`, build the batch in a folder next to it, swap it in at the end (see safe_io).
+
+    The previous batch stays whole until the new one is complete; files of the folder that are not
+    part of a batch are carried over.
+    """
+    return staged_folder(out, keep=lambda name: not _batch_item(name))
 
 
 def _sha256(text: str) -> str:
@@ -168,7 +176,7 @@ def answer_key_csv(files: list[Files], students: tuple[str, ...] = ()) -> str:
     keys = [k for k, _, _ in files[0].answers] if files else []
     writer.writerow(["variant", "name", "student", *keys])
     for f, student in zip(files, (*students, *[""] * len(files))):
-        writer.writerow([f.number, f.name, student, *(value for _, value, _ in f.answers)])
+        writer.writerow([f.number, cell(f.name), cell(student), *(value for _, value, _ in f.answers)])
     return buffer.getvalue()
 
 

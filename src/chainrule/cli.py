@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 
 from .errors import ChainruleError
+from .processes import Terminated, terminate_unwinds
+from .untrusted import shown
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -142,25 +146,41 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit: a write fails with EFBIG, not a silent kill
+        with contextlib.suppress(ValueError):  # ValueError: not the main thread
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
-        if args.command == "solve":
-            return _solve(args)
-        from . import commands
-
-        from . import instructor
-
-        handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
-                   "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
-                   "variants": instructor.variants, "moodle": instructor.moodle}[args.command]
-        return handler(args)
+        with terminate_unwinds():
+            return _run(args)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
         return EXIT_OK
     except ChainruleError as error:
-        print(f"chainrule: {error}", file=sys.stderr)
+        print(f"chainrule: {shown(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # a last resort: the commands name their paths themselves
+        from .safe_io import describe
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"chainrule: {shown(where)}{describe(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 128 + signal.SIGTERM
+
+
+def _run(args) -> int:
+    if args.command == "solve":
+        return _solve(args)
+    from . import commands
+
+    from . import instructor
+
+    handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
+               "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
+               "variants": instructor.variants, "moodle": instructor.moodle}[args.command]
+    return handler(args)
 
 
 def _solve(args) -> int:
@@ -169,12 +189,12 @@ def _solve(args) -> int:
     from .solution import solve
     from .spec import load
 
+    from .safe_io import folder, write_text
+
     solution = solve(load(args.spec))
     tex = render(solution, user_templates(args.templates))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tex_path = out / f"{solution.spec.name}-solution.tex"
-    tex_path.write_text(tex, encoding="utf-8")
+    out = folder(args.out)
+    tex_path = write_text(out / f"{solution.spec.name}-solution.tex", tex)
     notes = [f"wrote {tex_path}"]
     if not args.no_pdf:
         if latexmk_available():

@@ -6,6 +6,7 @@ import collections
 import contextlib
 import csv
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -23,7 +24,9 @@ from .intake import read_regular, student_spec
 from .notation import NotationError, canonical_names, parse
 from .numerics import decimal
 from .report import exact
+from .safe_io import write_text
 from .spec import Tolerance, _line_of, decimal_text, derivations_dir, load, resolve_path
+from .untrusted import cell, json_text, shown
 from .workers import Failure, Limits, run as run_bounded
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -225,6 +228,8 @@ def _line_of_key(path: str, key: str) -> int | None:
 def check(args) -> int:
     if args.spec is not None and args.variants is not None:
         raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
+    if args.csv is not None and os.path.isdir(args.csv):
+        raise ChainruleError(f"--csv {args.csv}: is a folder, expected a file")
     if args.variants is not None:
         read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:
@@ -238,10 +243,10 @@ def check(args) -> int:
                for job, o in zip(jobs, outcomes)]
     failed = [r for r in results if isinstance(r, FileError)]
     for error in failed:
-        print(f"chainrule: {_error_line(error)}", file=sys.stderr)
+        print(f"chainrule: {shown(_error_line(error))}", file=sys.stderr)
     if args.json:
         data = [_error_json(r) if isinstance(r, FileError) else _report_json(r) for r in results]
-        print(json.dumps(data[0] if len(jobs) == 1 else data, indent=2, ensure_ascii=False))
+        print(json_text(data[0] if len(jobs) == 1 else data))
     else:
         for report in results:
             if not isinstance(report, FileError):
@@ -294,42 +299,45 @@ def _report_json(report: FileReport) -> dict:
 
 def _report_text(report: FileReport, verbose: bool) -> str:
     s = _summary(report)
-    head = (f"{report.path} ({report.student}, {report.spec}): {s['correct']}/{s['total']} correct, "
+    head = (f"{shown(report.path)} ({shown(report.student)}, {shown(report.spec)}): {s['correct']}/{s['total']} correct, "
             f"{s['incorrect']} incorrect, {s['unparseable']} unparseable, {s['unknown']} unknown, {s['missing']} missing")
     lines = [head]
     for key in report.ignored:
         lines.append(f"  ! {_IGNORED[key]}")
     for key, message in report.problems:
-        lines.append(f"  ! {key}: {message}")
+        lines.append(f"  ! {shown(key)}: {shown(message)}")
     for j in report.judgements:
         if j.verdict == "missing" and not verbose:
             continue
         if j.verdict == "correct" and not verbose:
             continue
-        given = "" if j.given is None else f" {j.given!s:.60}"
-        detail = "" if j.verdict == "correct" else f"  — {j.feedback}"
-        lines.append(f"  {MARK[j.verdict]} {j.key}{given}{detail}")
+        given = "" if j.given is None else f" {shown(f'{j.given!s:.60}')}"
+        detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
+        lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
     return "\n".join(lines)
 
 
 def _gradebook(path: str, jobs, results) -> None:
+    """The CSV gradebook, written whole; text cells cannot run as spreadsheet formulas."""
     graded = [r for r in results if not isinstance(r, FileError)]
     keys = [j.key for j in graded[0].judgements] if graded else []
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
-                         "unknown", "missing", "total", "mistakes", "error", "ignored", *keys])
-        for job, result in zip(jobs, results):
-            if isinstance(result, FileError):
-                writer.writerow([job.path, *[""] * 10, result.reason, "", *["error"] * len(keys)])
-                continue
-            s = _summary(result)
-            mistakes = sorted({m for j in result.judgements for m in j.mistakes})
-            verdicts = {j.key: j.verdict for j in result.judgements}
-            writer.writerow([job.path, result.student, "" if result.variant is None else result.variant, result.spec,
-                             s["correct"], s["incorrect"], s["unparseable"], s["unknown"], s["missing"],
-                             s["total"], " ".join(mistakes), "", "; ".join(_IGNORED[k] for k in result.ignored),
-                             *(verdicts.get(k, "") for k in keys)])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
+                     "unknown", "missing", "total", "mistakes", "error", "ignored", *(cell(k) for k in keys)])
+    for job, result in zip(jobs, results):
+        if isinstance(result, FileError):
+            writer.writerow([cell(job.path), *[""] * 10, cell(result.reason), "", *["error"] * len(keys)])
+            continue
+        s = _summary(result)
+        mistakes = sorted({m for j in result.judgements for m in j.mistakes})
+        verdicts = {j.key: j.verdict for j in result.judgements}
+        writer.writerow([cell(job.path), cell(result.student), "" if result.variant is None else result.variant,
+                         cell(result.spec), s["correct"], s["incorrect"], s["unparseable"], s["unknown"],
+                         s["missing"], s["total"], cell(" ".join(mistakes)), "",
+                         cell("; ".join(_IGNORED[k] for k in result.ignored)),
+                         *(cell(verdicts.get(k, "")) for k in keys)])
+    write_text(path, buffer.getvalue())
 
 
 _IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}

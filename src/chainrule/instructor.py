@@ -35,12 +35,11 @@ def handout(args) -> int:
     from .model import build
     from .rendering import render_handout, user_templates
 
+    from .safe_io import folder, write_text
+
     spec = load(args.spec)
     tex = render_handout(derive(build(spec), symbolic=False), user_templates(args.templates))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{spec.name}-handout.tex"
-    path.write_text(tex, encoding="utf-8")
+    path = write_text(folder(args.out) / f"{spec.name}-handout.tex", tex)
     print(f"wrote {path}")
     if not args.no_pdf:
         for note in _compile_all([path]):
@@ -79,7 +78,8 @@ def read_students(path: str) -> tuple[str, ...]:
 def variants(args) -> int:
     if args.check is not None:
         return stress(args)
-    from .batch import generate, write
+    from .batch import check_replaceable, generate, staged, write
+    from .safe_io import reporting
 
     spec = load(args.spec)
     students = read_students(args.students) if args.students else ()
@@ -89,17 +89,23 @@ def variants(args) -> int:
     if len(students) > count:
         raise ChainruleError(f"--count {count}: fewer variants than the {len(students)} students in --students")
     started = time.perf_counter()
-    files = generate(spec, count, args.seed, jobs=args.jobs)
     out = Path(args.out)
-    sources = write(spec, files, args.seed, out, students)
+    check_replaceable(out)
+    notes = []
+    with staged(out) as staging:  # locked; the previous batch stays until this one is complete
+        check_replaceable(out)
+        files = generate(spec, count, args.seed, jobs=args.jobs)
+        with reporting(f"--out {out}", "cannot write the batch"):
+            sources = write(spec, files, args.seed, staging, students)
+            if not args.no_pdf:
+                notes = _compile_all(sources, args.jobs)
     elapsed = time.perf_counter() - started
     draws = sorted(f.draws for f in files)
     print(f"wrote {count} variants of {spec.name} (seed {args.seed}) to {out}/ in {elapsed:.1f} s; "
           f"draws per variant: median {draws[len(draws) // 2]}, max {draws[-1]}, total {sum(draws)}")
     print(f"wrote {out / 'answer_key.csv'}, {out / 'answer_key.json'} and {out / 'manifest.json'}")
-    if not args.no_pdf:
-        for note in _compile_all(sources, args.jobs):
-            print(note)
+    for note in notes:
+        print(note)
     return EXIT_OK
 
 
@@ -121,11 +127,11 @@ def stress(args) -> int:
 
 def moodle(args) -> int:
     from .moodle import quiz
+    from .safe_io import write_text
 
     folder = Path(args.folder)
     xml = quiz(folder, args.by)
-    out = Path(args.output) if args.output else folder / "moodle.xml"
-    out.write_text(xml, encoding="utf-8")
+    out = write_text(Path(args.output) if args.output else folder / "moodle.xml", xml)
     print(f"wrote {out}")
     return EXIT_OK
 

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+import jinja2.sandbox
 import mpmath
 import sympy as sp
 
@@ -59,8 +60,12 @@ def user_templates(folder: str | None) -> Path | None:
 
 @functools.lru_cache(maxsize=8)
 def environment(folder: Path) -> jinja2.Environment:
-    """Jinja with delimiters that do not clash with LaTeX braces (one per folder: templates compile once)."""
-    env = jinja2.Environment(
+    """Jinja with delimiters that do not clash with LaTeX braces (one per folder: templates compile once).
+
+    Sandboxed: a user's `--templates` cannot reach Python internals (`__class__`, `__globals__`, ...);
+    the bundled templates render byte-identically in the sandbox, so they use it too.
+    """
+    env = jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(folder)),
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
@@ -169,6 +174,8 @@ def _render(name: str, context, folder: Path | None) -> str:
         return template.render(**context())
     except jinja2.TemplateNotFound as missing:
         raise TemplateError(f"{folder}: template '{missing.name}' not found") from None
+    except jinja2.sandbox.SecurityError as error:
+        raise TemplateError(f"{folder}: template '{name}' does something templates may not: {error}") from None
     except jinja2.TemplateError as error:
         raise TemplateError(f"{folder}: template error: {error}") from None
 
@@ -186,9 +193,14 @@ def latexmk_available() -> bool:
 
 def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
     """Build a PDF in a private temporary folder: no shell escape, no rc files, a time limit."""
-    with tempfile.TemporaryDirectory(prefix="chainrule-tex-") as work:
+    from .safe_io import copy_file, reporting
+
+    with reporting(tempfile.gettempdir(), "cannot make a folder to run LaTeX in"):
+        work_folder = tempfile.TemporaryDirectory(prefix="chainrule-tex-")
+    with work_folder as work:
         source = Path(work) / "sheet.tex"
-        source.write_text(tex, encoding="utf-8")
+        with reporting(source):
+            source.write_text(tex, encoding="utf-8")
         command = [
             "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
             "-pdflatex=pdflatex -no-shell-escape %O %S", "sheet.tex",
@@ -206,8 +218,7 @@ def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
             log = (Path(work) / "sheet.log")
             first_error = _first_error(log.read_text(errors="replace") if log.is_file() else result.stdout)
             raise LatexError(f"latexmk failed: {first_error}")
-        pdf_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(built, pdf_path)
+        copy_file(built, pdf_path)
     return pdf_path
 
 

@@ -586,6 +586,9 @@ def check_notation_latex(value: str, fail) -> None:
         raise fail("expected at most 80 characters")
     if not re.fullmatch(r"[A-Za-z0-9\\{}_^' ]+", value):
         raise fail("expected letters, digits, braces, '_', '^', ''' and LaTeX commands only")
+    if "^^" in value or value.endswith(("^", "_")):
+        # TeX reads ^^5c as a backslash (and `w^` next to a template's ^{...} as ^^{): a way round the whitelist
+        raise fail("'^^' and a trailing '^' or '_' are not allowed in notation (TeX reads ^^ as a character code)")
     for word in re.findall(r"\\([A-Za-z]+|.)", value):
         if word not in SAFE_CONTROL_WORDS:
             raise fail(f"LaTeX command '\\{word}' is not allowed in notation")

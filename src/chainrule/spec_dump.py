@@ -2,63 +2,80 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
+from decimal import Decimal
 from fractions import Fraction
 
-from .spec import MATRIX_ABOVE, Spec, decimal_text
+import tomli_w
+
+from .errors import ChainruleError
+from .spec import MATRIX_ABOVE, Spec, decimal_text, parse
 
 
 def dump(spec: Spec) -> str:
     """The spec as TOML that `parse` reads back to the same values (a variant's spec file).
 
-    Decimals that terminate are written as TOML numbers, other rationals as "p/q" strings; the
-    `[variants]` table is not written, since a variant is not drawn from again.
+    Written by a TOML library (so any title, control characters included, is a valid string) and
+    read back before it is returned. Decimals that terminate are written as TOML numbers, other
+    rationals as "p/q" strings; the `[variants]` table is not written, since a variant is not drawn
+    from again.
     """
-    lines = [f"name = {_string(spec.name)}", f"title = {_string(spec.title)}", "", "[network]",
-             f"sizes = [{', '.join(str(n) for n in spec.sizes)}]"]
+    text = tomli_w.dumps(_document(spec))
+    _check(spec, text)
+    return text
+
+
+def _document(spec: Spec) -> dict:
     activations = []
     for layer, name in enumerate(spec.activations, start=1):
         options = spec.options(layer)
-        if options:
-            inner = ", ".join(f"{k} = {_number(v)}" for k, v in sorted(options.items()))
-            activations.append(f"{{name = {_string(name)}, {inner}}}")
-        else:
-            activations.append(_string(name))
-    lines += [f"activations = [{', '.join(activations)}]", "", "[loss]", f"kind = {_string(spec.loss)}"]
-    lines += [f"{k} = {_number(v)}" for k, v in spec.loss_options]
-    lines += ["", "[data]", f"x = [{', '.join(_numbers(row) for row in spec.x)}]", f"y = {_targets(spec)}",
-              "", "[parameters]", f"init = {_numbers(spec.init)}",
-              "", "[training]", f"learning_rate = {_number(spec.learning_rate)}", f"steps = {spec.steps}"]
+        activations.append({"name": name, **{k: _number(v) for k, v in sorted(options.items())}} if options else name)
+    document = {
+        "name": spec.name,
+        "title": spec.title,
+        "network": {"sizes": list(spec.sizes), "activations": activations},
+        "loss": {"kind": spec.loss, **{k: _number(v) for k, v in spec.loss_options}},
+        "data": {"x": [_numbers(row) for row in spec.x], "y": _targets(spec)},
+        "parameters": {"init": _numbers(spec.init)},
+        "training": {"learning_rate": _number(spec.learning_rate), "steps": spec.steps},
+    }
     if spec.notation:
-        lines += ["", "[notation]"] + [f"{k} = {_string(v)}" for k, v in spec.notation]
+        document["notation"] = dict(spec.notation)
     if (spec.layout, spec.matrix_above) != ("auto", MATRIX_ABOVE):
-        lines += ["", "[sheet]", f"layout = {_string(spec.layout)}", f"matrix_above = {spec.matrix_above}"]
+        document["sheet"] = {"layout": spec.layout, "matrix_above": spec.matrix_above}
     if spec.tolerance is not None:
         t = spec.tolerance
-        lines += ["", "[tolerance]", f"sigfigs = {t.sigfigs}"]
-        lines += [f"{k} = {_number(Fraction(v))}" for k, v in (("relative", t.relative), ("absolute", t.absolute))
-                  if v is not None]
-    return "\n".join(lines) + "\n"
+        document["tolerance"] = {"sigfigs": t.sigfigs, **{k: _number(Fraction(v)) for k, v in
+                                 (("relative", t.relative), ("absolute", t.absolute)) if v is not None}}
+    return document
 
 
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+def _check(spec: Spec, text: str) -> None:
+    """The written text must read back to the same spec (apart from the rules it does not hold)."""
+    try:
+        again = parse(text, spec.path)
+    except ChainruleError as error:
+        raise ChainruleError(f"{spec.path}: the spec cannot be written as a file that reads back ({error})") from None
+    if dataclasses.replace(again, variants=spec.variants) != spec:
+        raise ChainruleError(f"{spec.path}: the spec, written as TOML, reads back to different values")
 
 
-def _number(value: Fraction) -> str:
+def _number(value: Fraction) -> int | Decimal | str:
     """A TOML number when the decimal ends, else a "p/q" string the spec reader accepts."""
     value = Fraction(value)
+    if value.denominator == 1:
+        return value.numerator
     text = decimal_text(value)
-    return f'"{value.numerator}/{value.denominator}"' if text is None else text
+    return f"{value.numerator}/{value.denominator}" if text is None else Decimal(text)
 
 
-def _numbers(values) -> str:
-    return "[" + ", ".join(_number(v) for v in values) + "]"
+def _numbers(values) -> list:
+    return [_number(v) for v in values]
 
 
-def _targets(spec: Spec) -> str:
+def _targets(spec: Spec) -> list:
     if spec.outputs == 1:
         return _numbers(spec.y)
     if spec.loss == "softmax_cross_entropy" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
-        return "[" + ", ".join(str(t.index(1)) for t in spec.y) + "]"  # class indices
-    return "[" + ", ".join(_numbers(t) for t in spec.y) + "]"
+        return [t.index(1) for t in spec.y]  # class indices
+    return [_numbers(t) for t in spec.y]

@@ -13,7 +13,6 @@ import os
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import sympy as sp
@@ -21,6 +20,7 @@ import sympy as sp
 from .derivation import derive
 from .model import build, rational
 from .numerics import evaluate, forward_gradient, numeric_check, to_float
+from .processes import worker_pool
 from .spec import Spec
 from .variants import VariantError, make_variant, violations
 
@@ -108,7 +108,7 @@ def run(spec: Spec, count: int, seed: str, *, pdf: bool = True, jobs: int = 0) -
     if workers == 1:
         results = [_verify(job) for job in work]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             results = list(pool.map(_verify, work, chunksize=max(1, count // (4 * workers))))
     draws = sorted(r["draws"] for r in results if r["draws"] is not None)
     keys = list(results[0]["answers"]) if results and results[0]["answers"] else []
