@@ -7,7 +7,6 @@ import contextlib
 import json
 import signal
 import sys
-from pathlib import Path
 
 from .errors import ChainruleError
 from .processes import Terminated, terminate_unwinds
