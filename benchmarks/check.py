@@ -40,8 +40,8 @@ def generate(folder: Path, count: int) -> list[Path]:
     """A varied class: each file draws, per key, the right value, a catalogue mistake, a coarse
     rounding or nothing, and a proof spelling (some with a wrong step)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from chainrule.checking import answer_key
-    from chainrule.answers import answer_keys
+    from chainrule.check.grading import answer_key
+    from chainrule.check.answers import answer_keys
 
     key = answer_key("inf264_hw4")
     rng = random.Random(264)
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--files", type=int, default=200)
     args = parser.parse_args()
-    chainrule = [sys.executable, "-m", "chainrule.cli"]
+    chainrule = [sys.executable, "-m", "chainrule"]
     floor_cmd = [sys.executable, "-c", "import sympy, jinja2, lark"]
     one_cmd = [*chainrule, "check", str(CORRECT)]
     wall(floor_cmd), wall(one_cmd, ok=(0,))

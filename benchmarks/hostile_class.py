@@ -57,7 +57,7 @@ def make_class(folder: Path, count: int, hostile_share: float) -> tuple[list[Pat
 
 
 def check(paths: list[Path], csv_path: Path, limit: float) -> tuple[float, int, str, list[dict]]:
-    command = [sys.executable, "-m", "chainrule.cli", "check", *map(str, paths), "--csv", str(csv_path),
+    command = [sys.executable, "-m", "chainrule", "check", *map(str, paths), "--csv", str(csv_path),
                "--stats", "--file-time-limit", str(limit)]
     start = time.perf_counter()
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -89,7 +89,7 @@ def main() -> None:
                                                            "softmax_cross_entropy", 4, 3, classes=True), 10.0),
         ]
         out = root / "out"
-        solve = lambda path: [sys.executable, "-m", "chainrule.cli", "solve", str(path), "--no-pdf", "--json",  # noqa: E731
+        solve = lambda path: [sys.executable, "-m", "chainrule", "solve", str(path), "--no-pdf", "--json",  # noqa: E731
                               "--out", str(out)]
         results = {}
         print(f"{'case':34} {'median s':>9} {'target':>7}  peak MiB")

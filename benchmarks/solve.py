@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out:
         floor_cmd = [sys.executable, "-c", "import sympy, jinja2"]
-        solve_cmd = [sys.executable, "-m", "chainrule.cli", "solve", "inf264_hw4", "--no-pdf", "--out", out]
+        solve_cmd = [sys.executable, "-m", "chainrule", "solve", "inf264_hw4", "--no-pdf", "--out", out]
         wall(floor_cmd), wall(solve_cmd)  # warm the file cache
         floors, solves, ratios = [], [], []
         for _ in range(args.runs):

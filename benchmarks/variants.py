@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
-    chainrule = [sys.executable, "-m", "chainrule.cli"]
+    chainrule = [sys.executable, "-m", "chainrule"]
     floor_cmd = [sys.executable, "-c", "import sympy, jinja2, lark"]
     with tempfile.TemporaryDirectory() as work:
         out = Path(work) / "batch"

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from chainrule.rendering import render
-from chainrule.solution import solve
-from chainrule.textplot import bars, lines
+from chainrule.render.documents import render
+from chainrule.core.solution import solve
+from chainrule.render.textplot import bars, lines
 
 GOLDEN = Path(__file__).parent / "golden"
 SPECS = ("inf264_hw4", "two_hidden_units")

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from chainrule.spec import Spec, parse
+from chainrule.core.spec import Spec, parse
 
 small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
 

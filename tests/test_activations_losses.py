@@ -10,10 +10,10 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from chainrule.derivation import derive
-from chainrule.model import build
-from chainrule.numerics import evaluate
-from chainrule.spec import parse
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.numerics import evaluate
+from chainrule.core.spec import parse
 
 # An independent mpmath reimplementation of each activation and loss (not chainrule's code).
 ACTIVATION = {

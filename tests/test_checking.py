@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.answers import AnswersError, load_answers, parse_answers
-from chainrule.spec import Tolerance
-from chainrule.checking import answer_key, check, judge_number, judge_proof, match, read_number
+from chainrule.check.answers import AnswersError, load_answers, parse_answers
+from chainrule.core.spec import Tolerance
+from chainrule.check.grading import answer_key, check, judge_number, judge_proof, match, read_number
 
 ANSWERS = Path(__file__).parent / "answers"
 
@@ -195,8 +195,8 @@ def test_numeric_value_matching_helper():
 # ---------------------------------------------------------------- several outputs
 
 def test_a_softmax_classifier_has_one_prediction_key_per_output():
-    from chainrule.answers import answer_keys
-    from chainrule.spec import load
+    from chainrule.check.answers import answer_keys
+    from chainrule.core.spec import load
 
     keys = [k for k, _ in answer_keys(load("softmax_classifier"))]
     assert keys[:4] == ["prediction.1.1", "prediction.1.2", "prediction.1.3", "prediction.2.1"]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.cli import main
+from chainrule.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
 
 

@@ -17,7 +17,7 @@ ANSWERS = Path(__file__).parent / "answers"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("a, b, code, word", [

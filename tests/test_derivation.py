@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from chainrule.derivation import derive, partial
-from chainrule.model import build
-from chainrule.proof import Verdict, prove_equal
-from chainrule.spec import load
+from chainrule.core.derivation import derive, partial
+from chainrule.core.model import build
+from chainrule.core.proof import Verdict, prove_equal
+from chainrule.core.spec import load
 
 R = sp.Rational
 HOMEWORK_THETA = (1, 1, 0, 1, 0)

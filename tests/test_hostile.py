@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.answers import AnswersError, load_answers
-from chainrule.commands import CheckJob, FileError, _check_one
-from chainrule.spec import Tolerance
+from chainrule.check.answers import AnswersError, load_answers
+from chainrule.cli.commands import CheckJob, FileError, _check_one
+from chainrule.core.spec import Tolerance
 
 ANSWERS = Path(__file__).parent / "answers"
 CORRECT = (ANSWERS / "correct.toml").read_text(encoding="utf-8")
@@ -25,7 +25,7 @@ HAS_PROC = Path("/proc/self/stat").exists()
 
 
 def run(*args: str, cwd=None, timeout=240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd)
 
 
@@ -34,7 +34,7 @@ def run(*args: str, cwd=None, timeout=240) -> subprocess.CompletedProcess:
 # the pool's deadline and its clean-up are exercised end to end (forked workers inherit the patch).
 HANGING_CLI = """
 import sys, time
-import chainrule.checking as grading
+import chainrule.check.grading as grading
 real = grading.check
 def check(answers, *args, **kwargs):
     if answers.path.rsplit("/", 1)[-1].startswith("hang"):
@@ -42,7 +42,7 @@ def check(answers, *args, **kwargs):
             time.sleep(1)
     return real(answers, *args, **kwargs)
 grading.check = check
-from chainrule.cli import main
+from chainrule.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from chainrule import safe_io
-from chainrule.cli import main
+from chainrule.cli.main import main
 from chainrule.errors import ChainruleError
-from chainrule.rendering import compile_pdf, latexmk_available
-from chainrule.spec import load, parse, resolve_path
-from chainrule.spec_dump import dump
+from chainrule.render.documents import compile_pdf, latexmk_available
+from chainrule.core.spec import load, parse, resolve_path
+from chainrule.core.spec_dump import dump
 from chainrule.untrusted import cell, json_text, shown
 
 CORRECT = Path(__file__).parent / "answers" / "correct.toml"
@@ -39,7 +39,7 @@ def run(*args: str, limit: int | None = None, **popen) -> subprocess.CompletedPr
     """The command line in a fresh process; `limit` caps the size of any file it writes (a full disk)."""
     def cap():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True,
                           preexec_fn=cap if limit else None, timeout=600, **popen)
 
 
@@ -181,7 +181,7 @@ def test_a_killed_variants_run_keeps_the_previous_batch_and_the_rerun_succeeds(s
     out = make_batch(tmp_path / "class", "1")
     (out / "notes.txt").write_text("the instructor's notes\n", encoding="utf-8")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    process = subprocess.Popen([sys.executable, "-m", "chainrule.cli", "variants", "--count", "400", "--seed", "2",
+    process = subprocess.Popen([sys.executable, "-m", "chainrule", "variants", "--count", "400", "--seed", "2",
                                 "--out", str(out), "--no-pdf", "--jobs", "2"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -220,7 +220,7 @@ def test_a_second_writer_to_one_out_is_refused(tmp_path, capsys):
 def test_two_concurrent_variants_runs_one_refused(tmp_path):
     out = tmp_path / "class"
     args = ["variants", "--count", "30", "--out", str(out), "--no-pdf", "--jobs", "1"]
-    first = subprocess.Popen([sys.executable, "-m", "chainrule.cli", *args, "--seed", "1"],
+    first = subprocess.Popen([sys.executable, "-m", "chainrule", *args, "--seed", "1"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: any(LEFTOVER.match(p.name) for p in tmp_path.iterdir()), "the first run's lock")
@@ -418,7 +418,7 @@ def test_variants_of_a_spec_with_del_in_its_title_are_valid_spec_files(tmp_path)
 
 
 def test_a_user_template_cannot_reach_python_internals(tmp_path, capsys):
-    from chainrule.rendering import templates_dir
+    from chainrule.render.documents import templates_dir
 
     for path in templates_dir().iterdir():
         shutil.copy(path, tmp_path / path.name)

@@ -16,18 +16,18 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from chainrule import certify
-from chainrule.answers import AnswersError, load_answers, parse_answers
-from chainrule.spec import Tolerance
-from chainrule.checking import answer_key, check, judge_number, judge_proof
-from chainrule.derivation import derive
+from chainrule.core import certify
+from chainrule.check.answers import AnswersError, load_answers, parse_answers
+from chainrule.core.spec import Tolerance
+from chainrule.check.grading import answer_key, check, judge_number, judge_proof
+from chainrule.core.derivation import derive
 from chainrule.errors import SpecError
-from chainrule.model import build
-from chainrule.notation import FreeVocabulary, parse
-from chainrule.proof import Verdict, prove_equal
-from chainrule.spec import MAX_STEPS, derivations_dir
-from chainrule.spec import parse as parse_spec
-from chainrule.vocabulary import ModelVocabulary
+from chainrule.core.model import build
+from chainrule.check.notation import FreeVocabulary, parse
+from chainrule.core.proof import Verdict, prove_equal
+from chainrule.core.spec import MAX_STEPS, derivations_dir
+from chainrule.core.spec import parse as parse_spec
+from chainrule.check.vocabulary import ModelVocabulary
 
 HOMEWORK_TEXT = (derivations_dir() / "inf264_hw4.toml").read_text(encoding="utf-8")
 SUBPROCESS_BOUND = 120  # seconds: a bound on a hang, not a speed assertion
@@ -216,7 +216,7 @@ def test_deep_nesting_in_a_spec_is_one_error():
 def test_a_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + HOMEWORK_TEXT.encode())
-    from chainrule.spec import load
+    from chainrule.core.spec import load
 
     assert load(path).x == load("inf264_hw4").x
     answers = tmp_path / "answers.toml"
@@ -245,7 +245,7 @@ def test_deep_nesting_in_an_answers_file_is_one_error():
 
 def chainrule(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=SUBPROCESS_BOUND, env=environment)
 
 

@@ -9,11 +9,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.derivation import derive
-from chainrule.learning_rate import ETA, RegionChange, analyse
-from chainrule.model import build
-from chainrule.numerics import train
-from chainrule.spec import load, parse
+from chainrule.core.derivation import derive
+from chainrule.core.learning_rate import ETA, RegionChange, analyse
+from chainrule.core.model import build
+from chainrule.core.numerics import train
+from chainrule.core.spec import load, parse
 
 from .strategies import network_specs
 

@@ -7,8 +7,8 @@ import sympy as sp
 
 from fractions import Fraction
 
-from chainrule.model import activation, activation_derivative, build, relu
-from chainrule.spec import load, parse
+from chainrule.core.model import activation, activation_derivative, build, relu
+from chainrule.core.spec import load, parse
 
 NETWORK_3_2_1 = """
 [network]

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy import Abs, Max, Min, Piecewise, Rational, Symbol, cos, exp, log, sin, sqrt, tan
 
-from chainrule import notation
+from chainrule.check import notation
 from chainrule.errors import ChainruleError
-from chainrule.notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
+from chainrule.check.notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
 
 MODEL_NAMES = ("w0", "w1", "w2", "w3", "w4", "x0", "x1", "y", "y_hat", "z", "h",
                "delta_y_hat", "delta_h", "delta_h1", "L", "eta")
@@ -388,7 +388,7 @@ def test_plain_and_latex_printings_agree(pair):
 
 @pytest.fixture(scope="module")
 def deep():
-    from chainrule.checking import answer_key
+    from chainrule.check.grading import answer_key
 
     return answer_key("two_hidden_relu")
 
@@ -432,7 +432,7 @@ def test_smooth_activation_functions(text, expected):
 
 
 def test_sigma_is_the_sigmoid_in_a_sigmoid_network_and_a_variable_elsewhere():
-    from chainrule.checking import answer_key
+    from chainrule.check.grading import answer_key
 
     sigmoid_network = answer_key("sigmoid_bce").vocabulary
     z = sympy.Symbol("z", real=True)

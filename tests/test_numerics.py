@@ -8,10 +8,10 @@ import pytest
 import sympy as sp
 from hypothesis import given
 
-from chainrule.derivation import derive
-from chainrule.model import build
-from chainrule.numerics import decimal, evaluate, train
-from chainrule.spec import load, parse
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.numerics import decimal, evaluate, train
+from chainrule.core.spec import load, parse
 
 from .strategies import network_specs
 

@@ -7,7 +7,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.proof import Verdict, prove_equal
+from chainrule.core.proof import Verdict, prove_equal
 
 x, y = sp.symbols("x y", real=True)
 

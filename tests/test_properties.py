@@ -10,12 +10,12 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from chainrule.derivation import derive
-from chainrule.model import build
-from chainrule.numerics import evaluate
-from chainrule.proof import Prover, Verdict
-from chainrule.solution import check_chain, solve
-from chainrule.spec import parse
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.numerics import evaluate
+from chainrule.core.proof import Prover, Verdict
+from chainrule.core.solution import check_chain, solve
+from chainrule.core.spec import parse
 
 KINK_MARGIN = mpmath.mpf("1e-3")
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

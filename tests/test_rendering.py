@@ -10,9 +10,9 @@ import pytest
 import sympy as sp
 
 from chainrule.errors import TemplateError
-from chainrule.rendering import compile_pdf, escape_tex, latexmk_available, render, templates_dir
-from chainrule.solution import solve
-from chainrule.spec import load
+from chainrule.render.documents import compile_pdf, escape_tex, latexmk_available, render, templates_dir
+from chainrule.core.solution import solve
+from chainrule.core.spec import load
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -105,7 +105,7 @@ def test_question_7_prose_follows_the_numbers(homework):
     (sp.exp(30), r"1.068647\ldots \times 10^{13}"),
 ])
 def test_long_values_are_truncated_expansions(value, text):
-    from chainrule.rendering import truncated
+    from chainrule.render.documents import truncated
 
     assert truncated(value) == text
 
@@ -123,7 +123,7 @@ def test_pdfs_are_byte_identical_across_builds(homework, tmp_path):
 
 def test_templates_compile_once_per_folder(homework):
     """A class's 200 sheets must not recompile the templates 200 times (a regression seen once)."""
-    from chainrule.rendering import environment
+    from chainrule.render.documents import environment
 
     render(homework)
     assert environment(templates_dir()) is environment(templates_dir())

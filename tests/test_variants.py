@@ -14,22 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from chainrule import stress
-from chainrule.answers import answer_keys
-from chainrule.checking import answer_key
-from chainrule.cli import main
+from chainrule.classroom import stress
+from chainrule.check.answers import answer_keys
+from chainrule.check.grading import answer_key
+from chainrule.cli.main import main
 from chainrule.errors import SpecError
-from chainrule.rendering import compile_pdf, latexmk_available
-from chainrule.spec import derivations_dir, load, parse
-from chainrule.spec_dump import dump
-from chainrule.variants import VariantError, make_variant
+from chainrule.render.documents import compile_pdf, latexmk_available
+from chainrule.core.spec import derivations_dir, load, parse
+from chainrule.core.spec_dump import dump
+from chainrule.classroom.variants import VariantError, make_variant
 
 HOMEWORK = (derivations_dir() / "inf264_hw4.toml").read_text()
 SPECS = sorted(p.stem for p in derivations_dir().glob("*.toml"))
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chainrule.cli", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=600)
 
 
 def files(folder: Path) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from chainrule.workers import BoundedPool, Failure, Limits, run
+from chainrule.check.workers import BoundedPool, Failure, Limits, run
 
 ON_LINUX = sys.platform.startswith("linux")
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from .errors import ChainruleError, SpecError
+from chainrule.errors import ChainruleError, SpecError
 
 try:
     __version__ = metadata.version("chainrule")
 except metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
-from .spec import Spec, load
+from chainrule.core.spec import Spec, load
 
 __all__ = ["ChainruleError", "Spec", "SpecError", "load", "solve", "Solution"]
 
@@ -25,7 +25,7 @@ __all__ = ["ChainruleError", "Spec", "SpecError", "load", "solve", "Solution"]
 def __getattr__(name: str):
     # Lazy: importing the package must not pay for SymPy until a solve is asked for.
     if name in ("solve", "Solution"):
-        from . import solution as _solution
+        from chainrule.core import solution as _solution
 
         return getattr(_solution, name)
     raise AttributeError(name)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import ChainruleError
+from chainrule.errors import ChainruleError
 
 _TAG = ".chainrule-"  # temporary siblings are named .NAME.chainrule-KIND-PID-RANDOM
 _UMASK = os.umask(0o022)

@@ -1,0 +1,1 @@
+"""Checking a student's work: the notation parser, names, answers files, the mistake catalogue, grading."""

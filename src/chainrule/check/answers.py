@@ -1,0 +1,135 @@
+"""Read a student's answers file (TOML): untrusted input, validated into an immutable `Answers`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from chainrule.errors import ChainruleError, suggest
+from chainrule.intake import read_regular
+from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, _line_of, read_toml
+
+MAX_ANSWERS_BYTES = 256_000
+TOP_LEVEL = ("spec", "student", "variant", "answers", "proofs", "tolerance")
+
+
+class AnswersError(ChainruleError):
+    """An answers file that cannot be read: names the file, the key and the line."""
+
+    def __init__(self, path: str, key: str, expected: str, line: int | None = None):
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: key '{key}': {expected}")
+
+
+@dataclass(frozen=True)
+class Answers:
+    path: str
+    spec: str  # a name in derivations/ or a path, as the file says (default: the homework)
+    student: str
+    numbers: tuple[tuple[str, str], ...]  # (key, text) in file order
+    proofs: tuple[tuple[str, str], ...]  # (parameter, chain text)
+    variant: int | None = None  # which variant of a batch (`chainrule variants`) the student solved
+    ignored: tuple[str, ...] = ()  # keys the grader decides, not the student: ("tolerance",)
+
+
+def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
+    """Every numeric key an answers file may have for this spec, with what it asks."""
+    keys = []
+    for n in range(1, len(spec.x) + 1):
+        for k, key in enumerate(prediction_keys(spec, n), start=1):
+            output = "" if spec.outputs == 1 else f" of output {k}"
+            keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
+    keys.append(("loss", "the loss on the dataset (question 2)"))
+    for name in spec.parameter_names:
+        keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
+    for n in range(1, len(spec.x) + 1):
+        for name in spec.parameter_names:
+            keys.append((f"sample_gradient.{n}.{name}", f"dL/d{name} for sample {n} alone (question 4)"))
+    for name in spec.parameter_names:
+        keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
+    keys.append(("new_loss", "the loss after the step (question 6)"))
+    return tuple(keys)
+
+
+def prediction_keys(spec: Spec, sample: int) -> list[str]:
+    """`prediction.2` for one output; `prediction.2.1`, `prediction.2.2`, ... for several."""
+    if spec.outputs == 1:
+        return [f"prediction.{sample}"]
+    return [f"prediction.{sample}.{k}" for k in range(1, spec.outputs + 1)]
+
+
+def load_answers(path: str | Path) -> Answers:
+    shown = str(path)
+    raw = read_regular(path, MAX_ANSWERS_BYTES, lambda why: AnswersError(shown, "(file)", why))
+    if not raw.strip():
+        raise AnswersError(shown, "(file)", "the file is empty")
+    if b"\0" in raw:
+        raise AnswersError(shown, "(file)", "binary data, expected a TOML text file")
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark at the start is allowed
+    except UnicodeDecodeError:
+        raise AnswersError(shown, "(file)", "expected UTF-8 text") from None
+    return parse_answers(text, shown)
+
+
+def parse_answers(text: str, path: str = "<answers>") -> Answers:
+    text = text.removeprefix("\ufeff")
+    data = read_toml(text, lambda key, why, line=None: AnswersError(path, key, why, line))
+    fail = lambda key, expected: AnswersError(path, key, expected, _line_of(text, key))  # noqa: E731
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
+    spec = data.get("spec", "inf264_hw4")
+    student = data.get("student", Path(path).stem)
+    for key, value in (("spec", spec), ("student", student)):
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise fail(key, "expected a non-empty string")
+    variant = data.get("variant")
+    if variant is not None and (isinstance(variant, bool) or not isinstance(variant, int) or not 1 <= variant <= 10**6):
+        raise fail("variant", "expected a variant number (a positive integer)")
+    numbers = _table(data, "answers", fail)
+    proofs = _table(data, "proofs", fail)
+    # the grader sets the tolerance (spec, batch or --tolerance); a student's is read by no one
+    ignored = ("tolerance",) if "tolerance" in data else ()
+    return Answers(path, spec, student, tuple(numbers.items()), tuple(proofs.items()), variant, ignored)
+
+
+def _table(data: dict, name: str, fail) -> dict[str, str]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise fail(name, f"expected a table [{name}]")
+    result = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise fail(f"{name}.{key}", "expected a string or a number")
+        result[str(key)] = value if isinstance(value, str) else _number_text(value)
+    return result
+
+
+def _number_text(value: int | Decimal) -> str:
+    """A TOML number as the answer text it stands for, size-checked before it is written out.
+
+    `format(Decimal("1e999999999"), "f")` would write a billion digits; a number too long to write
+    keeps its scientific form, which the answer reader then refuses as too long (unparseable).
+    """
+    if isinstance(value, int):
+        return str(value)  # tomllib has already refused integers too long to convert
+    if not value.is_finite():
+        return str(value)
+    if len(value.as_tuple().digits) > 10 * MAX_DIGITS or abs(value.adjusted()) > 10 * MAX_EXPONENT:
+        return str(value)
+    return format(value, "f")
+
+
+def check_keys(answers: Answers, spec: Spec, parameter_names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Unknown answer or proof keys, each with a message suggesting the nearest known key."""
+    known = [k for k, _ in answer_keys(spec)]
+    problems = []
+    for key, _ in answers.numbers:
+        if key not in known:
+            problems.append((f"answers.{key}", f"unknown key{suggest(key, known)}"))
+    for key, _ in answers.proofs:
+        if key not in parameter_names:
+            problems.append((f"proofs.{key}", f"unknown parameter{suggest(key, parameter_names)}"))
+    return problems

@@ -1,0 +1,667 @@
+"""Read a student's expression, in LaTeX or plain text, straight into SymPy: no eval, no sympify.
+
+The text is untrusted. A small hand-written tokenizer turns both spellings into one token stream
+(`\\hat{y}`, `yhat` and `y_hat` are the same NAME by the time the grammar sees them, and unknown
+LaTeX commands never get past it); a LALR grammar knows only structure; `_Builder` gives the tree
+its meaning through the caller's `Vocabulary`, building SymPy objects one checked step at a time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable
+from typing import NoReturn, Protocol
+
+import sympy
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+from lark.lexer import Lexer
+
+from chainrule.errors import ChainruleError
+
+MAX_DEPTH = 200
+MAX_NUMERAL_DIGITS = 1000
+MAX_EXPONENT = 1000
+# SymPy's own work grows steeply with some shapes: a relu of a sum of ten relus, 24 nested
+# relus, or a tower of 200 symbolic powers each take seconds. Homework never needs any of them.
+MAX_CALL_DEPTH = 10
+MAX_PIECEWISE_IN_ARGUMENT = 4
+MAX_POWER_HEIGHT = 20
+# Numbers allowed under exp, log, trig functions and roots: any comparison with exp(10^999)
+# makes mpmath work for seconds, and a root of a big number sends SymPy hunting for perfect
+# powers by trial division, in C, where the time budget below cannot interrupt it.
+MAX_IRRATIONAL_BITS = 1000
+# The limits above stop every slow shape we know of; this stops the ones we don't (a relu of a
+# relu of a tan sends SymPy's inequality solver off for seconds).
+TIME_BUDGET_SECONDS = 2.0
+# ~4000 decimal digits: Python 3.11 refuses to print an int longer than 4300 digits.
+MAX_NUMBER_BITS = 13_300
+
+
+class NotationError(ChainruleError):
+    """The expression cannot be read; `position` is the 0-based column (the message counts from 1)."""
+
+    def __init__(self, message: str, text: str = "", position: int | None = None,
+                 suggestion: str | None = None):
+        self.text, self.position = text, position
+        where = f" at column {position + 1}" if position is not None else ""
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        super().__init__(f"{message}{where}{hint}")
+
+
+class Vocabulary(Protocol):
+    def lookup(self, name: str) -> sympy.Expr | None: ...
+    def derivative(self, numerator: str, denominator: str) -> sympy.Expr | None: ...
+    def function(self, name: str) -> Callable[[sympy.Expr], sympy.Expr] | None: ...
+    def known_names(self) -> Iterable[str]: ...
+
+
+class FreeVocabulary:
+    """No model: every identifier must be a free variable (one letter, or a Greek letter)."""
+
+    def lookup(self, name: str) -> sympy.Expr | None:
+        return None
+
+    def derivative(self, numerator: str, denominator: str) -> sympy.Expr | None:
+        return None
+
+    def function(self, name: str) -> Callable[[sympy.Expr], sympy.Expr] | None:
+        return None
+
+    def known_names(self) -> Iterable[str]:
+        return ()
+
+
+def relu(t: sympy.Expr) -> sympy.Expr:
+    return sympy.Piecewise((0, t <= 0), (t, True))
+
+
+GREEK = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
+    "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
+    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
+def sigmoid(t: sympy.Expr) -> sympy.Expr:
+    return 1 / (1 + sympy.exp(-t))
+
+
+def softplus(t: sympy.Expr) -> sympy.Expr:
+    return sympy.log(1 + sympy.exp(t))
+
+
+BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
+    "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
+    "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
+    "abs": sympy.Abs, "relu": relu, "max": sympy.Max, "min": sympy.Min,
+}
+# pi (\pi) and e (\mathrm{e}) are the constants, unless the vocabulary uses the letter itself
+# (a spec whose notation prints some quantity as \pi or e): see `letters`.
+CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
+_VARIADIC = frozenset({"max", "min"})
+_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "sqrt"})
+_FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
+
+# LaTeX control words: anything not listed here is refused, so `\input`, `\def`... never pass.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    **{g: ("NAME", g) for g in GREEK},
+    **{f: ("FUNC", f) for f in "sqrt exp log ln sin cos tan tanh max min".split()},
+    **{f: ("_FRAC", f) for f in ("frac", "dfrac", "tfrac")},
+    "partial": ("_PARTIAL", "partial"), "cdot": ("MULOP", "*"), "times": ("MULOP", "*"),
+    "div": ("MULOP", "/"),
+}
+_SPACING = frozenset({",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle"})
+# A wrapper takes one name in braces and becomes a NAME: \hat{y} -> y_hat, \mathbf{x} -> x.
+_WRAPPERS = {"hat": "{}_hat", "widehat": "{}_hat", "mathcal": "dataset_{}", **{
+    w: "{}" for w in ("mathbf", "boldsymbol", "bm", "mathrm", "mathit", "operatorname", "text")}}
+_UNICODE = {"∂": ("_PARTIAL", "partial"), "·": ("MULOP", "*"), "⋅": ("MULOP", "*"),
+            "×": ("MULOP", "*"), "÷": ("MULOP", "/"), "−": ("ADDOP", "-"), "ŷ": ("NAME", "y_hat")}
+
+_TOKEN = re.compile(r"""
+    (?P<space>[ \t\r\n~$]+)
+  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
+  | (?P<name>[A-Za-z](?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*(?:'|\^\s*\\prime(?![A-Za-z])|\^\s*\{\s*\\prime\s*\})*)
+  | (?P<command>\\(?:[A-Za-z]+|[^A-Za-z]))
+  | (?P<op>\*\*|[-+*/^=,()\[\]{}|_])
+""", re.VERBOSE)
+_PRIME = re.compile(r"\^\s*\\prime|\^\s*\{\s*\\prime\s*\}")
+# A layer superscript and unit subscript, as the sheets print them: w^{(1)}_{12}, b^{(2)}_{1},
+# a^{(1)}_{2}, \delta^{(1)}_{3}, w^{(1)}_{10,2}. The name becomes one NAME such as wL1j1k2.
+_LAYER = re.compile(r"\s*\^\s*\{\s*\(\s*(\d{1,3})\s*\)\s*\}\s*"
+                    r"(?:_\s*(?:\{\s*(\d{1,3})\s*(?:,\s*(\d{1,3})\s*)?\}|(\d)))?")
+_CALL_AHEAD = re.compile(r"\s*(?:\(|\\left\s*\()")
+_WRAPPED = re.compile(r"\s*\{\s*([A-Za-z]+)\s*\}|\s*([A-Za-z])")
+_DELIMITER = re.compile(r"\s*(\(|\)|\[|\]|\||\\\|)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_OPS = {"**": "_POW", "^": "_POW", "+": "ADDOP", "-": "ADDOP", "*": "MULOP", "/": "MULOP",
+        "=": "_EQ", ",": "_COMMA", "_": "_SUB", "(": "_LPAR", ")": "_RPAR", "{": "_LBRACE",
+        "}": "_RBRACE"}
+_OPENERS = {"_LPAR", "_LBRACE", "_LGRP", "_LBRACK", "_ABSO"}
+_CLOSER = {"_RPAR": "_LPAR", "_RBRACE": "_LBRACE", "_RGRP": "_LGRP", "_RBRACK": "_LBRACK",
+           "_ABSC": "_ABSO"}
+_OPERAND_END = {"NUMBER", "NAME", "_RPAR", "_RBRACE", "_RGRP", "_RBRACK", "_ABSC"}
+
+
+def _tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    stack: list[str] = []  # open brackets: bounds nesting, and tells ']' and '|' what they close
+
+    def fail(message: str, pos: int, suggestion: str | None = None) -> NoReturn:
+        raise NotationError(message, text, pos, suggestion)
+
+    def emit(kind: str, value: str, start: int, end: int) -> None:
+        if kind in _CLOSER and stack and stack[-1] == _CLOSER[kind]:
+            stack.pop()
+        tokens.append(Token(kind, value, start, 1, start + 1, 1, end + 1, end))
+        if kind in _OPENERS:
+            stack.append(kind)
+            if len(stack) > MAX_DEPTH:
+                fail(f"brackets are nested more than {MAX_DEPTH} deep", start)
+
+    def name_kind(end: int) -> str:
+        return "CALLNAME" if _CALL_AHEAD.match(text, end) else "NAME"
+
+    def layered(base: str, start: int, end: int) -> int | None:
+        """Emit `base^{(l)}_{j}` as one NAME; the end of what was read, or None if it is not one."""
+        match = _LAYER.match(text, end)
+        if match is None:
+            return None
+        layer, first, second, single = match.groups()
+        index = first or single
+        if base in ("w", "dw") and index and second is None and len(index) == 2:
+            index, second = index[0], index[1]  # w^{(1)}_{12}: unit 1, input 2
+        value = f"{base}L{int(layer)}" + (f"j{int(index)}" if index else "") + (f"k{int(second)}" if second else "")
+        emit(name_kind(match.end()), value, start, match.end())
+        return match.end()
+
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char in _UNICODE:
+            emit(*_UNICODE[char], pos, pos + 1)
+            pos += 1
+            continue
+        if ord(char) > 127:
+            kind, _, letter = unicodedata.name(char, "").partition(" LETTER ")
+            if kind.startswith("GREEK") and letter.lower() in GREEK:
+                emit("NAME", letter.lower() if char.islower() else letter.capitalize(), pos, pos + 1)
+                pos += 1
+                continue
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            fail(f"unexpected character {char!r}", pos)
+        kind, lexeme, end = match.lastgroup, match.group(), match.end()
+        prev = tokens[-1].type if tokens else None
+        if kind == "number":
+            if end < len(text) and text[end] == ".":
+                fail(f"malformed number '{lexeme}.'", pos)
+            emit("NUMBER", lexeme, pos, end)
+        elif kind == "name":
+            after = layered(lexeme, pos, end) if "^" not in lexeme else None
+            if after is not None:
+                pos = after
+                continue
+            emit(name_kind(end), _PRIME.sub("'", lexeme), pos, end)
+        elif kind == "op":
+            if lexeme == "[":
+                emit("_LBRACK" if prev == "NAME" else "_LGRP", lexeme, pos, end)
+            elif lexeme == "]":
+                emit("_RBRACK" if stack and stack[-1] == "_LBRACK" else "_RGRP", lexeme, pos, end)
+            elif lexeme == "|":
+                closes = stack and stack[-1] == "_ABSO" and prev in _OPERAND_END
+                emit("_ABSC" if closes else "_ABSO", lexeme, pos, end)
+            else:
+                emit(_OPS[lexeme], lexeme, pos, end)
+        elif kind == "command":
+            word = lexeme[1:]
+            if word in ("left", "right"):
+                delim = _DELIMITER.match(text, end)
+                if delim is None:
+                    fail(f"'\\{word}' must be followed by (, ), [, ] or |", pos)
+                end, d = delim.end(), delim.group(1).lstrip("\\")
+                kinds = ({"(": "_LPAR", "[": "_LGRP", "|": "_ABSO"} if word == "left"
+                         else {")": "_RPAR", "]": "_RGRP", "|": "_ABSC"})
+                if d not in kinds:
+                    fail(f"'\\{word}{d}' is not a matching bracket", pos)
+                emit(kinds[d], text[pos:end], pos, end)
+            elif word in _WRAPPERS:
+                inner = _WRAPPED.match(text, end)
+                if inner is None:
+                    fail(f"'\\{word}' needs a name in braces, like \\{word}{{y}}", pos)
+                end = inner.end()
+                emit(name_kind(end), _WRAPPERS[word].format(inner.group(1) or inner.group(2)),
+                     pos, end)
+            elif word in GREEK:
+                after = layered(word, pos, end)
+                if after is not None:
+                    pos = after
+                    continue
+                emit(name_kind(end), word, pos, end)  # \sigma(z) may be a model's function
+            elif word in _COMMANDS:
+                emit(*_COMMANDS[word], pos, end)
+            elif word not in _SPACING:
+                close = difflib.get_close_matches(word, list(_COMMANDS) + list(_WRAPPERS), 1, 0.75)
+                fail(f"unknown LaTeX command '{lexeme}'", pos, "\\" + close[0] if close else None)
+        pos = end
+    return tokens
+
+
+class _TokenList(Lexer):
+    """The tokens are made before parsing (so bad input fails early); lark just reads them."""
+
+    def __init__(self, lexer_conf):
+        pass
+
+    def lex(self, data):
+        return iter(data)
+
+
+# Every repetition is a flat list, not left or right recursion, so a 10,000-term sum gives a
+# shallow tree. Power is right-associative: `_Builder` folds `power` from the right.
+_GRAMMAR = r"""
+start: expr (_EQ expr)*
+?expr: term (ADDOP term)*
+?term: ADDOP+ product -> neg
+     | product
+?product: power (MULOP unary | power)*
+?unary: ADDOP+ power -> neg
+      | power
+?power: primary (_POW exponent)*
+      | FUNC npow -> bare_call
+?exponent: ADDOP+ primary -> neg
+         | primary
+npow: (NUMBER | name) (_POW exponent)*
+?primary: NUMBER -> number
+        | name
+        | (CALLNAME | FUNC) args -> call
+        | _LPAR expr _RPAR
+        | _LBRACE expr _RBRACE
+        | _LGRP expr _RGRP
+        | _ABSO expr _ABSC -> abs
+        | _FRAC _LBRACE expr _RBRACE _LBRACE expr _RBRACE -> frac
+        | _PARTIAL name -> partial
+args: _LPAR expr (_COMMA expr)* _RPAR
+    | _LBRACE expr _RBRACE
+name: NAME (_SUB sub)? (_LBRACK NUMBER _RBRACK)?
+sub: NAME | NUMBER | _LBRACE NAME (_SUB sub)? _RBRACE | _LBRACE NUMBER _RBRACE
+%declare NUMBER NAME CALLNAME FUNC ADDOP MULOP _POW _EQ _COMMA _SUB _LPAR _RPAR _LBRACE _RBRACE
+%declare _LGRP _RGRP _LBRACK _RBRACK _ABSO _ABSC _FRAC _PARTIAL
+"""
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=_TokenList, strict=True)
+_READABLE = {"NUMBER": "a number", "NAME": "a name", "_RPAR": "')'", "_RBRACE": "'}'",
+             "_RGRP": "']'", "_RBRACK": "']'", "_ABSC": "'|'", "_LBRACE": "'{'", "_LPAR": "'('"}
+
+
+def _canon_plain(name: str) -> str:
+    """x_0 -> x0, yhat -> y_hat, delta_yhat -> delta_y_hat, delta_h_1 -> delta_h1."""
+    out: list[str] = []
+    for part in name.split("_"):
+        if part.isdigit() and out:
+            out[-1] += part
+        elif len(part) == 4 and part.endswith("hat"):
+            out += [part[0], "hat"]
+        else:
+            out.append(part)
+    return "_".join(out)
+
+
+def _canon(node: Tree) -> str:
+    return _canon_plain("_".join(c.value if isinstance(c, Token) else _canon(c)
+                                 for c in node.children))
+
+
+def _start(node: Tree | Token) -> int:
+    """Column of the first token kept in the tree (cheaper than lark's propagate_positions)."""
+    while isinstance(node, Tree):
+        node = node.children[0]
+    return node.start_pos
+
+
+def _is(node: Tree | Token, data: str) -> bool:
+    return isinstance(node, Tree) and node.data == data
+
+
+def _bits(expr: sympy.Expr) -> int:
+    """Size of the numbers in `expr`, which is what an integer power multiplies."""
+    return sum(max(abs(r.p).bit_length(), r.q.bit_length()) for r in expr.atoms(sympy.Rational))
+
+
+def _nestable(arg: sympy.Expr) -> bool:
+    """May a Piecewise be built on `arg`? If `arg` holds a Piecewise, SymPy folds and simplifies
+    the condition (`simplify`, inequality solving), which is unbounded on anything but small
+    polynomial-like arguments."""
+    if not arg.has(sympy.Piecewise):
+        return True
+    small = all(max(abs(r.p), r.q) <= 2**64 for r in arg.atoms(sympy.Rational))
+    powers = all(e.is_Rational and max(abs(e.p), e.q) <= 16
+                 for e in (p.exp for p in arg.atoms(sympy.Pow)))
+    return small and powers and not arg.has(sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.tan)
+
+
+class _Builder:
+    def __init__(self, text: str, vocabulary: Vocabulary):
+        self.text, self.vocab = text, vocabulary
+        self.call_depth = self.power_height = 0
+
+    def fail(self, message: str, at: Tree | Token | int | None,
+             suggestion: str | None = None) -> NoReturn:
+        pos = at if at is None or isinstance(at, int) else _start(at)
+        raise NotationError(message, self.text, pos, suggestion)
+
+    def suggest(self, word: str) -> str | None:
+        known = list(self.vocab.known_names())
+        pool = known + [k.replace("_hat", "hat") for k in known if "_hat" in k] + list(BUILTINS)
+        close = difflib.get_close_matches(word, pool, 1, 0.6)
+        return close[0] if close else None
+
+    def build(self, node: Tree | Token) -> sympy.Expr:
+        if isinstance(node, Token):  # the NUMBER of a bare call: \ln 2
+            return self.number(node)
+        return getattr(self, "_" + node.data)(node)
+
+    def _start(self, node: Tree) -> tuple[sympy.Expr, ...]:
+        return tuple(self.build(c) for c in node.children)
+
+    def _expr(self, node: Tree) -> sympy.Expr:
+        terms, sign = [], "+"
+        for child in node.children:
+            if isinstance(child, Token) and child.type == "ADDOP":
+                sign = child.value
+            else:
+                value = self.build(child)
+                terms.append(-value if sign == "-" else value)
+        return sympy.Add(*terms)
+
+    def _neg(self, node: Tree) -> sympy.Expr:
+        value = self.build(node.children[-1])
+        return -value if [t.value for t in node.children[:-1]].count("-") % 2 else value
+
+    def _number(self, node: Tree) -> sympy.Expr:
+        return self.number(node.children[0])
+
+    def number(self, token: Token) -> sympy.Rational:
+        mantissa, _, exponent = token.value.lower().partition("e")
+        whole, _, fraction = mantissa.partition(".")
+        if (len(whole) + len(fraction) > MAX_NUMERAL_DIGITS or len(exponent) > 5
+                or abs(int(exponent or 0)) > MAX_EXPONENT):
+            self.fail("number too long", token)
+        value = sympy.Rational(int(whole + fraction or "0"), 10 ** len(fraction))
+        return value * sympy.Rational(10) ** int(exponent or 0)
+
+    def _name(self, node: Tree) -> sympy.Expr:
+        name = _canon(node)
+        value = self.vocab.lookup(name)
+        if value is not None:
+            return value
+        if name in CONSTANTS and name not in getattr(self.vocab, "letters", lambda: ())():
+            return CONSTANTS[name]
+        if _FREE.fullmatch(name):
+            return sympy.Symbol(name, real=True)
+        if name.lower() in BUILTINS:
+            self.fail(f"'{name}' is a function: write {name}(...)", node)
+        self.fail(f"unknown name '{name}'", node, self.suggest(name))
+
+    def known(self, name: str) -> bool:
+        return (self.vocab.lookup(name) is not None or _FREE.fullmatch(name) is not None
+                or name in set(self.vocab.known_names()))
+
+    def d_operand(self, items: list, i: int) -> tuple[str, int] | None:
+        """The name and the next index if items[i:] starts with `∂A`, `dA` or `d A`."""
+        node = items[i][1]
+        if _is(node, "partial"):
+            return _canon(node.children[0]), i + 1
+        if not _is(node, "name"):
+            return None
+        name = _canon(node)
+        if name == "d" and i + 1 < len(items) and items[i + 1][0] == "" and _is(items[i + 1][1], "name"):
+            return _canon(items[i + 1][1]), i + 2
+        rest = _canon_plain(name[1:])
+        if len(name) > 1 and name[0] == "d" and not self.known(name) and self.known(rest):
+            return rest, i + 1
+        return None
+
+    def derivative(self, top: str, bottom: str, at: Tree) -> sympy.Expr:
+        value = self.vocab.derivative(top, bottom)
+        if value is None:
+            self.fail(f"the derivative d{top}/d{bottom} is not defined in this model", at)
+        return value
+
+    def items(self, node: Tree | Token) -> list[tuple[str, Tree | Token]]:
+        """A product as (operator, factor) pairs; '' is implicit multiplication."""
+        if not _is(node, "product"):
+            return [("*", node)]
+        items, op = [], "*"
+        for child in node.children:
+            if isinstance(child, Token) and child.type == "MULOP":
+                op = child.value
+            else:
+                if op == "" and _is(items[-1][1], "bare_call"):
+                    self.fail("ambiguous product after a function without parentheses; "
+                              "write e.g. \\sin(x)y or \\sin(xy)", child)
+                items.append((op, child))
+                op = ""
+        return items
+
+    def _product(self, node: Tree) -> sympy.Expr:
+        items, factors, i = self.items(node), [], 0
+        while i < len(items):
+            op, child = items[i]
+            top = self.d_operand(items, i)
+            bottom = (self.d_operand(items, top[1])
+                      if top and top[1] < len(items) and items[top[1]][0] == "/" else None)
+            if top and bottom:
+                value, i = self.derivative(top[0], bottom[0], child), bottom[1]
+            else:
+                value, i = self.build(child), i + 1
+            factors.append(self.reciprocal(value, child) if op == "/" else value)
+        return self.checked(sympy.Mul(*factors), node)
+
+    def _frac(self, node: Tree) -> sympy.Expr:
+        top, bottom = node.children
+        whole = [(self.d_operand(its, 0), len(its)) for its in (self.items(top), self.items(bottom))]
+        if all(d and d[1] == n for d, n in whole):
+            return self.derivative(whole[0][0][0], whole[1][0][0], node)
+        return self.checked(self.build(top) * self.reciprocal(self.build(bottom), bottom), node)
+
+    def _partial(self, node: Tree) -> NoReturn:
+        self.fail("'\\partial' belongs in a derivative such as \\partial L / \\partial w_0", node)
+
+    def reciprocal(self, value: sympy.Expr, at: Tree | Token) -> sympy.Expr:
+        if value.is_zero:
+            self.fail("division by zero", at)
+        return sympy.Pow(value, -1)
+
+    def checked(self, value: sympy.Expr, at: Tree | Token) -> sympy.Expr:
+        coefficient = value.as_coeff_Mul()[0] if value.is_Mul else value
+        if coefficient.is_Rational and _bits(coefficient) > MAX_NUMBER_BITS:
+            self.fail("number too large", at)
+        return value
+
+    def _power(self, node: Tree) -> sympy.Expr:
+        children = node.children
+        self.power_height += len(children) - 1
+        if self.power_height > MAX_POWER_HEIGHT:
+            self.fail(f"powers are stacked more than {MAX_POWER_HEIGHT} high", node)
+        value = self.build(children[-1])
+        for i in range(len(children) - 2, -1, -1):
+            value = self.power(self.build(children[i]), value, children[i + 1])
+        self.power_height -= len(children) - 1
+        return value
+
+    _npow = _power
+
+    def power(self, base: sympy.Expr, exponent: sympy.Expr, at: Tree | Token) -> sympy.Expr:
+        # Every number in the exponent counts, not just a numeric exponent: SymPy rewrites
+        # 2**(k*x) as (2**k)**x when it factors terms, and computes 2**k in C, uninterruptibly.
+        for r in exponent.atoms(sympy.Rational) | {sympy.Integer(1)}:
+            p, q = abs(r.p), r.q
+            if p > MAX_EXPONENT * q or q > MAX_EXPONENT:
+                self.fail("exponent too large", at)
+            if _bits(base) * p > MAX_NUMBER_BITS * q or (q > 1 and _bits(base) > MAX_IRRATIONAL_BITS):
+                self.fail("number too large", at)
+        if base.is_zero and exponent.is_negative:
+            self.fail("division by zero", at)
+        return self.checked(self.sympy("the power", sympy.Pow, [base, exponent], at), at)
+
+    def sympy(self, what: str, function: Callable, args: list, at: Tree | Token) -> sympy.Expr:
+        try:
+            return function(*args)
+        # Comparing complex values or nan, an inequality SymPy cannot solve, and SymPy bugs
+        # (an AttributeError inside Max) all mean the same to the student.
+        except (TypeError, ValueError, AttributeError, ArithmeticError, NotImplementedError) as exc:
+            self.fail(f"cannot evaluate {what} here ({str(exc)[:80]})", at)
+
+    def _abs(self, node: Tree) -> sympy.Expr:
+        return self.apply(Token("FUNC", "abs"), self.arguments(node.children, node), node)
+
+    def _call(self, node: Tree) -> sympy.Expr:
+        head, args = node.children
+        return self.apply(head, self.arguments(args.children, node), node)
+
+    def _bare_call(self, node: Tree) -> sympy.Expr:
+        head, arg = node.children
+        return self.apply(head, self.arguments([arg], node), node)
+
+    def arguments(self, nodes: list, at: Tree) -> list[sympy.Expr]:
+        self.call_depth += 1
+        if self.call_depth > MAX_CALL_DEPTH:
+            self.fail(f"functions are nested more than {MAX_CALL_DEPTH} deep", at)
+        values = [self.build(n) for n in nodes]
+        self.call_depth -= 1
+        if sum(len(v.atoms(sympy.Piecewise)) for v in values) > MAX_PIECEWISE_IN_ARGUMENT:
+            self.fail(f"more than {MAX_PIECEWISE_IN_ARGUMENT} piecewise functions (relu, g) "
+                      "inside one function's arguments", at)
+        return values
+
+    def apply(self, head: Token, args: list[sympy.Expr], at: Tree) -> sympy.Expr:
+        name = _canon_plain(head.value)
+        builtin = BUILTINS.get(name.lower())
+        function = None if builtin else self.vocab.function(name)
+        if builtin or function:
+            variadic = name.lower() in _VARIADIC
+            if (len(args) < 2) if variadic else (len(args) != 1):
+                wanted = "at least 2 arguments" if variadic else "1 argument"
+                self.fail(f"{name} takes {wanted}, got {len(args)}", at)
+            if name.lower() in _IRRATIONAL and _bits(args[0]) > MAX_IRRATIONAL_BITS:
+                self.fail(f"number too large inside {name}", at)
+            if (function or name.lower() == "relu") and not all(map(_nestable, args)):
+                self.fail(f"{name} of an expression containing relu or g may use only small "
+                          "numbers, + - * / and small powers", at)
+            return self.checked(self.sympy(name, builtin or function, args, at), at)
+        if head.type == "CALLNAME" and len(args) == 1 and (
+                self.vocab.lookup(name) is not None or _FREE.fullmatch(name)):
+            return self.checked(self._name(Tree("name", [head])) * args[0], at)
+        self.fail(f"unknown function '{name}'", at, self.suggest(name))
+
+
+class _OutOfTime(BaseException):
+    """BaseException, so that SymPy's own `except Exception` clauses do not swallow it."""
+
+
+class _Deadline:
+    """Raise _OutOfTime in this thread if the block runs longer than `seconds`.
+
+    A watchdog thread injects the exception (PyThreadState_SetAsyncExc), so the normal case
+    costs one timer thread and no tracing. The lock makes sure that nothing is injected after
+    the block ends; one injected but not yet delivered is withdrawn before leaving.
+    """
+
+    def __init__(self, seconds: float):
+        self.thread, self.lock, self.fired = threading.get_ident(), threading.Lock(), False
+        self.done = not hasattr(ctypes, "pythonapi")  # not CPython: no deadline
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+
+    def _fire(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.fired = True
+                self._inject(_OutOfTime)
+
+    def _inject(self, exception: type[BaseException] | None) -> None:
+        # None (a NULL pointer) withdraws a pending exception.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(self.thread), None if exception is None else ctypes.py_object(exception))
+
+    def __enter__(self) -> _Deadline:
+        if not self.done:
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self.lock:
+            self.done = True
+        self.timer.cancel()
+        if self.fired:
+            self._inject(None)
+
+
+
+def _describe(text: str, token: Token) -> str:
+    source = text[token.start_pos:token.end_pos]
+    if token.type == "NUMBER":
+        return f"number {source}"
+    if token.type in ("NAME", "CALLNAME"):
+        return f"name '{source}'"
+    return f"'{source}'"
+
+
+def _tree(text: str, max_length: int) -> Tree:
+    if not isinstance(text, str):
+        raise NotationError(f"expected text, got {type(text).__name__}")
+    if len(text) > max_length:
+        raise NotationError(f"expression is {len(text)} characters long; the limit is {max_length}",
+                            text)
+    bad = _CONTROL.search(text)
+    if bad:
+        raise NotationError(f"control character U+{ord(bad.group()):04X} is not allowed", text,
+                            bad.start())
+    tokens = _tokenize(text)
+    if not tokens:
+        raise NotationError("empty expression", text, 0)
+    try:
+        return _PARSER.parse(tokens)
+    except UnexpectedInput as exc:
+        token = getattr(exc, "token", None)
+        expected = sorted({_READABLE.get(e, "") for e in getattr(exc, "expected", ())} - {""})
+        hint = f"; expected {' or '.join(expected)}" if 0 < len(expected) <= 2 else ""
+        if token is None or token.type == "$END":
+            raise NotationError(f"unexpected end of expression{hint}", text, len(text)) from None
+        raise NotationError(f"unexpected {_describe(text, token)}{hint}", text,
+                            token.start_pos) from None
+    except LarkError as exc:
+        raise NotationError(f"cannot parse expression: {exc}", text) from None
+
+
+def parse_chain(text: str, vocabulary: Vocabulary, *,
+                max_length: int = 10_000) -> tuple[sympy.Expr, ...]:
+    """`A = B = C` -> (A, B, C); a single expression -> (A,)."""
+    tree = _tree(text, max_length)
+    try:
+        with _Deadline(TIME_BUDGET_SECONDS):
+            values = _Builder(text, vocabulary).build(tree)
+    except RecursionError:
+        raise NotationError("expression is nested too deeply", text) from None
+    except _OutOfTime:
+        raise NotationError(f"expression too complex: SymPy gave up after "
+                            f"{TIME_BUDGET_SECONDS:g} s", text) from None
+    for value in values:
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise NotationError("expression is undefined (infinite, or like 0/0)", text)
+    return values
+
+
+def parse(text: str, vocabulary: Vocabulary, *, max_length: int = 10_000) -> sympy.Expr:
+    """One expression; an `=` is an error (use `parse_chain` for chains)."""
+    parts = parse_chain(text, vocabulary, max_length=max_length)
+    if len(parts) != 1:
+        raise NotationError("expected one expression, found '='", text, text.find("="))
+    return parts[0]
+
+
+def canonical_names(text: str, *, max_length: int = 10_000) -> tuple[str, ...]:
+    """The canonical names written in `text`, in order, without resolving them (`dL` stays `dL`)."""
+    names = sorted(_tree(text, max_length).find_data("name"), key=_start)
+    return tuple(dict.fromkeys(_canon(n) for n in names))

@@ -1,0 +1,343 @@
+"""The `equiv`, `eval`, `template` and `check` commands: argument handling, output and exit codes."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+
+from chainrule.check.answers import MAX_ANSWERS_BYTES, AnswersError, answer_keys, load_answers
+from chainrule.classroom.batch import read_batch
+from chainrule.check.grading import FileReport, TimeLimit, answer_key, check as check_file, decide, time_limit
+from chainrule.errors import ChainruleError
+from chainrule.intake import read_regular, student_spec
+from chainrule.check.notation import NotationError, canonical_names, parse
+from chainrule.core.numerics import decimal
+from chainrule.render.report import exact
+from chainrule.safe_io import write_text
+from chainrule.core.spec import Tolerance, _line_of, decimal_text, derivations_dir, load, resolve_path
+from chainrule.untrusted import cell, json_text, shown
+from chainrule.check.workers import Failure, Limits, run as run_bounded
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
+
+
+def _expression(text: str, label: str, vocabulary) -> sp.Expr:
+    try:
+        return parse(text, vocabulary)
+    except NotationError as error:
+        raise ChainruleError(f"{label}: {error}") from None
+
+
+def equiv(args) -> int:
+    key = answer_key(args.spec)
+    a, b = _expression(args.a, "A", key.vocabulary), _expression(args.b, "B", key.vocabulary)
+    local = (_expression(args.a, "A", key.local), _expression(args.b, "B", key.local))
+    deadline = time.monotonic() + args.time_limit
+    try:
+        with time_limit(args.time_limit + 0.5):
+            proof = decide(local, (a, b), key, lambda: max(0.05, deadline - time.monotonic()))
+        verdict, reason, point = proof.verdict.value, proof.reason, proof.counterexample
+    except (TimeLimit, RecursionError):
+        verdict, reason, point = "unknown", "time limit", None
+    except (ArithmeticError, ValueError) as error:  # SymPy or mpmath gave up on a number (an overflow)
+        verdict, reason, point = "unknown", f"could not evaluate ({str(error)[:80]})", None
+    words = {"proved": "equivalent", "refuted": "not equivalent", "unknown": "unknown"}[verdict]
+    result = {"verdict": words, "method": None if verdict == "unknown" else proof.method, "reason": reason}
+    if point:
+        values = dict(point)
+        result["counterexample"] = {str(v): exact(x) for v, x in point}
+        result["values"] = {"A": exact(_simplified(a.xreplace(values))), "B": exact(_simplified(b.xreplace(values)))}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        line = words
+        if point:
+            line += " — counterexample: " + ", ".join(f"{k} = {v}" for k, v in result["counterexample"].items())
+            line += f"; there A = {result['values']['A']} and B = {result['values']['B']}"
+        elif reason:
+            line += f" — {reason}"
+        print(line)
+    return {"equivalent": EXIT_OK, "not equivalent": EXIT_FAILED, "unknown": EXIT_UNKNOWN}[words]
+
+
+def _simplified(value: sp.Expr) -> sp.Expr:
+    """A counterexample's value, simplified within a second (else as it stands)."""
+    from chainrule.deadline import Deadline, OutOfTime
+
+    try:
+        with Deadline(1.0):
+            return sp.simplify(value)
+    except (OutOfTime, ArithmeticError, ValueError):  # out of time, or SymPy's evaluation overflowed
+        return value
+
+
+def evaluate(args) -> int:
+    key = answer_key(args.spec)
+    spec, model = key.spec, key.derivation.model
+    expr = _expression(args.expr, "EXPR", key.vocabulary)
+    values = {p.symbol: sp.Rational(v.numerator, v.denominator) for p, v in zip(model.parameters, spec.init)}
+    if args.sample is not None:
+        if not 1 <= args.sample <= len(spec.x):
+            raise ChainruleError(f"--sample {args.sample}: expected 1 to {len(spec.x)} for {spec.name}")
+        x, targets = spec.x[args.sample - 1], spec.targets[args.sample - 1]
+        values.update({n.symbol: sp.Rational(v.numerator, v.denominator) for n, v in zip(model.inputs, x)})
+        values.update({n.symbol: sp.Rational(v.numerator, v.denominator) for n, v in zip(model.targets, targets)})
+    leaves = key.vocabulary.leaves()
+    for assignment in args.set:
+        name, _, text = assignment.partition("=")
+        try:
+            canonical = canonical_names(name)
+            value = parse(text, _NoNames())
+        except NotationError as error:
+            raise ChainruleError(f"--set {assignment}: {error}") from None
+        if len(canonical) != 1 or value.free_symbols:
+            raise ChainruleError(f"--set {assignment}: expected NAME=NUMBER")
+        symbol = leaves.get(canonical[0])
+        if symbol is None:
+            symbol = next((s for s in expr.free_symbols if s.name == canonical[0]), None)
+        if symbol is None:
+            raise ChainruleError(f"--set {assignment}: '{canonical[0]}' is not a variable of the expression or the spec")
+        values[symbol] = value
+    result = expr.xreplace(values)
+    missing = sorted(str(s) for s in result.free_symbols)
+    if missing:
+        hint = " (use --sample N)" if any(s.startswith("x") or s == "y" for s in missing) else ""
+        raise ChainruleError(f"EXPR: no value for {', '.join(missing)}{hint}")
+    if result.has(sp.Piecewise):
+        result = sp.piecewise_fold(result)
+    result = sp.nsimplify(result) if result.is_Float else result
+    if args.json:
+        print(json.dumps({"exact": exact(result), "decimal": decimal(result, 12)}))
+    else:
+        approx = decimal(result)
+        print(exact(result) if exact(result) == approx else f"{exact(result)} = {approx}"
+              if result.is_Rational and decimal_text(Fraction(int(result.p), int(result.q))) is not None else f"{exact(result)} ≈ {approx}")
+    return EXIT_OK
+
+
+class _NoNames:
+    def lookup(self, name):
+        return None
+
+    def derivative(self, a, b):
+        return None
+
+    def function(self, name):
+        return None
+
+    def known_names(self):
+        return ()
+
+
+def learning_rate(args) -> int:
+    from chainrule.render import report
+    from chainrule.core.solution import solve
+
+    solution = solve(load(args.spec))
+    if args.json:
+        print(json.dumps({"name": solution.spec.name, **report.solution_json(solution)["learning_rate"]}, indent=2))
+    else:
+        print(report.learning_rate_text(solution))
+    return EXIT_OK
+
+
+def template(args) -> int:
+    spec = load(args.spec)
+    lines = [f"# Answers for {spec.title}", "# Values are strings: \"17/5\", \"3.4\", \"\\\\frac{17}{5}\" or an expression.",
+             f'spec = "{_spec_reference(args.spec, spec)}"',
+             "# variant = 17   # in a class batch: the number of your variant", "", "[answers]"]
+    for key, what in answer_keys(spec):
+        lines.append(f'# {what}')
+        lines.append(f'"{key}" = ""')
+    lines += ["", "[proofs]", "# a chain of equalities from dL/dw_i to the backpropagation form, e.g.",
+              "# w0 = '\\frac{\\partial L}{\\partial w_0} = \\frac{\\partial L}{\\partial z} \\cdot \\frac{\\partial z}{\\partial w_0} = \\delta_h \\cdot x[0]'"]
+    for name in spec.parameter_names:
+        lines.append(f"{name} = ''")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _spec_reference(given: str, spec) -> str:
+    """How an answers file names its spec: the bundled name, or the path it was given as."""
+    if resolve_path(given) == resolve_path(spec.name):
+        return spec.name
+    return str(given).replace("\\", "/")
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    """One answers file to grade, and everything the grader decided about it."""
+
+    path: str
+    spec: str | None  # --spec; None: the file's own `spec` key (bundled name or a file beside it)
+    seconds: float  # per answer
+    variants: str | None  # --variants DIR
+    tolerance: Tolerance | None  # --tolerance; None: the spec's
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that has no grade: unreadable, or past its time or memory limit, or an internal error."""
+
+    path: str
+    reason: str  # one line
+
+
+def _check_one(job: CheckJob) -> FileReport | FileError:
+    """Grade one file (in a worker process); a bad file is a FileError, never an exception."""
+    path = job.path
+    try:
+        answers = load_answers(path)
+        number, spec, shown = None, job.spec, job.spec
+        if job.variants is not None:  # the student's own variant, from `variant = N` or the roster
+            batch = read_batch(job.variants)
+            number = batch.variant_of(answers.variant, answers.student, path)
+            spec = shown = batch.spec_for(number, answers.student, path)
+        if spec is None:
+            shown = answers.spec
+            spec = student_spec(answers.spec, path, derivations_dir(),
+                                lambda why: AnswersError(path, "spec", why, _line_of_key(path, "spec")))
+        report = check_file(dataclasses.replace(answers, spec=spec), job.seconds, job.tolerance)
+        return dataclasses.replace(report, variant=number, spec=shown)
+    except ChainruleError as error:
+        return FileError(path, str(error))
+    except RecursionError:
+        return FileError(path, f"{path}: too large to check")
+    # MemoryError is left to the worker: the file's row says "memory limit" and the worker is replaced
+
+
+def _line_of_key(path: str, key: str) -> int | None:
+    with contextlib.suppress(OSError, UnicodeDecodeError, ChainruleError):
+        text = read_regular(path, MAX_ANSWERS_BYTES, ChainruleError).decode("utf-8")
+        return _line_of(text, key)
+    return None
+
+
+def check(args) -> int:
+    if args.spec is not None and args.variants is not None:
+        raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
+    if args.csv is not None and os.path.isdir(args.csv):
+        raise ChainruleError(f"--csv {args.csv}: is a folder, expected a file")
+    if args.variants is not None:
+        read_batch(args.variants)  # a bad folder is a usage error before any file is read
+    if args.spec is not None:
+        answer_key(args.spec)  # a bad --spec is a usage error before any file is read; workers inherit it
+    jobs = [CheckJob(path, args.spec, args.time_limit, args.variants, args.tolerance) for path in args.files]
+    limits = Limits(seconds=args.file_time_limit, memory_mb=args.memory_limit or None)
+    workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
+    started = time.monotonic()
+    outcomes = run_bounded(_check_one, jobs, limits, workers)
+    results = [o.value if not isinstance(o.value, Failure) else FileError(job.path, o.value.reason)
+               for job, o in zip(jobs, outcomes)]
+    failed = [r for r in results if isinstance(r, FileError)]
+    for error in failed:
+        print(f"chainrule: {shown(_error_line(error))}", file=sys.stderr)
+    if args.json:
+        data = [_error_json(r) if isinstance(r, FileError) else _report_json(r) for r in results]
+        print(json_text(data[0] if len(jobs) == 1 else data))
+    else:
+        for report in results:
+            if not isinstance(report, FileError):
+                print(_report_text(report, verbose=len(jobs) == 1))
+    if args.csv:
+        _gradebook(args.csv, jobs, results)
+    specs = collections.Counter(r.spec for r in results if not isinstance(r, FileError))
+    if len(specs) > 1 and args.spec is None and args.variants is None:
+        counts = ", ".join(f"{name}: {n}" for name, n in sorted(specs.items()))
+        print(f"chainrule: note: the files chose different specs ({counts}); use --spec to grade all against one",
+              file=sys.stderr)
+    if args.stats:
+        print(_stats_line(jobs, outcomes, workers, time.monotonic() - started), file=sys.stderr)
+    if failed:
+        return EXIT_USAGE
+    return EXIT_OK if all(r.all_correct for r in results) else EXIT_FAILED
+
+
+def _error_line(error: FileError) -> str:
+    return error.reason if error.reason.startswith(error.path) else f"{error.path}: {error.reason}"
+
+
+def _error_json(error: FileError) -> dict:
+    return {"file": error.path, "verdict": "error", "error": error.reason}
+
+
+def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
+    """For the grader and benchmarks/hostile_class.py: where the time and memory went."""
+    slowest = max(range(len(jobs)), key=lambda i: outcomes[i].seconds)
+    peaks = [o.peak_mb for o in outcomes if o.peak_mb is not None]
+    peak = f"{max(peaks):.0f} MB" if peaks else "unknown"
+    return (f"chainrule: stats: {len(jobs)} files in {seconds:.2f} s on {workers} workers; slowest "
+            f"{jobs[slowest].path} ({outcomes[slowest].seconds:.2f} s); peak worker memory {peak}")
+
+
+def _summary(report: FileReport) -> dict:
+    counts = {v: report.count(v) for v in ("correct", "incorrect", "unparseable", "missing", "unknown")}
+    return {**counts, "total": len(report.judgements)}
+
+
+def _report_json(report: FileReport) -> dict:
+    return {
+        "file": report.path, "student": report.student, "variant": report.variant, "spec": report.spec,
+        "summary": _summary(report), "ignored": [_IGNORED[k] for k in report.ignored],
+        "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
+        "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
+                            "mistakes": list(j.mistakes), "feedback": j.feedback} for j in report.judgements},
+    }
+
+
+def _report_text(report: FileReport, verbose: bool) -> str:
+    s = _summary(report)
+    head = (f"{shown(report.path)} ({shown(report.student)}, {shown(report.spec)}): {s['correct']}/{s['total']} correct, "
+            f"{s['incorrect']} incorrect, {s['unparseable']} unparseable, {s['unknown']} unknown, {s['missing']} missing")
+    lines = [head]
+    for key in report.ignored:
+        lines.append(f"  ! {_IGNORED[key]}")
+    for key, message in report.problems:
+        lines.append(f"  ! {shown(key)}: {shown(message)}")
+    for j in report.judgements:
+        if j.verdict == "missing" and not verbose:
+            continue
+        if j.verdict == "correct" and not verbose:
+            continue
+        given = "" if j.given is None else f" {shown(f'{j.given!s:.60}')}"
+        detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
+        lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
+    return "\n".join(lines)
+
+
+def _gradebook(path: str, jobs, results) -> None:
+    """The CSV gradebook, written whole; text cells cannot run as spreadsheet formulas."""
+    graded = [r for r in results if not isinstance(r, FileError)]
+    keys = [j.key for j in graded[0].judgements] if graded else []
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
+                     "unknown", "missing", "total", "mistakes", "error", "ignored", *(cell(k) for k in keys)])
+    for job, result in zip(jobs, results):
+        if isinstance(result, FileError):
+            writer.writerow([cell(job.path), *[""] * 10, cell(result.reason), "", *["error"] * len(keys)])
+            continue
+        s = _summary(result)
+        mistakes = sorted({m for j in result.judgements for m in j.mistakes})
+        verdicts = {j.key: j.verdict for j in result.judgements}
+        writer.writerow([cell(job.path), cell(result.student), "" if result.variant is None else result.variant,
+                         cell(result.spec), s["correct"], s["incorrect"], s["unparseable"], s["unknown"],
+                         s["missing"], s["total"], cell(" ".join(mistakes)), "",
+                         cell("; ".join(_IGNORED[k] for k in result.ignored)),
+                         *(cell(verdicts.get(k, "")) for k in keys)])
+    write_text(path, buffer.getvalue())
+
+
+_IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}

@@ -1,0 +1,213 @@
+"""The command line: a thin layer over the Python API. Only this module knows about exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+
+from chainrule.errors import ChainruleError
+from chainrule.processes import Terminated, terminate_unwinds
+from chainrule.untrusted import shown
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+def _count(low: int):
+    """An argparse type: an integer of at least `low`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {low}, got {value}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and at most 3600 seconds, got {text}")
+    return value
+
+
+def _tolerance(text: str):
+    """An argparse type: `sigfigs=3`, `relative=0.001`, `absolute=0.0005`, or several, comma-separated."""
+    from decimal import Decimal, InvalidOperation
+
+    from chainrule.core.spec import read_tolerance
+
+    table = {}
+    for part in text.split(","):
+        key, equals, value = (p.strip() for p in part.partition("="))
+        if not equals or not value:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE (sigfigs=3, relative=0.001, absolute=0.0005), got {part!r}")
+        try:
+            number = int(value) if key == "sigfigs" else Decimal(value)
+        except (ValueError, InvalidOperation):
+            raise argparse.ArgumentTypeError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(number, Decimal) and not number.is_finite():
+            raise argparse.ArgumentTypeError(f"{key}: expected a finite number, got {value!r}")
+        table[key] = number
+
+    def fail(key, why):
+        return argparse.ArgumentTypeError(f"{key}: {why}")
+    return read_tolerance(table, fail)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
+    solve.add_argument("spec", nargs="?", default="inf264_hw4", help="a spec path, or a name in derivations/")
+    solve.add_argument("--out", default="out", help="output folder (default: out)")
+    solve.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    solve.add_argument("--json", action="store_true", help="print one JSON object with exact values")
+    solve.add_argument("--templates", help="a folder of templates overriding the bundled ones")
+
+    equiv = commands.add_parser("equiv", help="are two expressions equal as identities? (exit 0 yes, 1 no, 3 unknown)")
+    equiv.add_argument("a")
+    equiv.add_argument("b")
+    equiv.add_argument("--spec", default="inf264_hw4", help="whose names (w0, z, delta_h, ...) the expressions use")
+    equiv.add_argument("--json", action="store_true")
+    equiv.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds (default 5)")
+
+    evaluate = commands.add_parser("eval", help="substitute values into an expression; exact value and decimal")
+    evaluate.add_argument("expr")
+    evaluate.add_argument("--spec", default="inf264_hw4")
+    evaluate.add_argument("--sample", type=int, help="use sample N's x and y (1-based)")
+    evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a variable")
+    evaluate.add_argument("--json", action="store_true")
+
+    lr = commands.add_parser("lr", help="question 7: the loss after one step as a function of η, and training curves")
+    lr.add_argument("spec", nargs="?", default="inf264_hw4")
+    lr.add_argument("--json", action="store_true")
+
+    template = commands.add_parser("template", help="print a blank answers file for a spec")
+    template.add_argument("spec", nargs="?", default="inf264_hw4")
+
+    check = commands.add_parser("check", help="grade answers files (exit 0 all correct, 1 not, 2 unreadable)")
+    check.add_argument("files", nargs="+")
+    check.add_argument("--spec", help="override the spec named in the files")
+    check.add_argument("--json", action="store_true")
+    check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
+    check.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
+    check.add_argument("--file-time-limit", type=_seconds, default=30.0, metavar="SECONDS",
+                       help="wall-clock seconds for a whole file; past it the file's row is an error (default 30)")
+    check.add_argument("--memory-limit", type=_count(0), default=2048, metavar="MB",
+                       help="memory ceiling of each grading process, where the OS allows one (default 2048; 0: none)")
+    check.add_argument("--tolerance", type=_tolerance, metavar="RULE",
+                       help="the grader's tolerance for decimals, e.g. sigfigs=3, relative=0.001, absolute=0.0005 "
+                            "(comma-separated to combine); default: the spec's. An answers file's is ignored")
+    check.add_argument("--stats", action="store_true",
+                       help="print one line on stderr: files, total time, slowest file, peak worker memory")
+    check.add_argument("--jobs", type=_count(0), default=0, help="worker processes (default: all cores)")
+    check.add_argument("--variants", metavar="DIR", help="grade each file against its own variant in DIR "
+                       "(from `variant = N`, or its student id in DIR/manifest.json)")
+
+    handout = commands.add_parser("handout", help="the problem sheet: network, data and questions, no answers")
+    handout.add_argument("spec", nargs="?", default="inf264_hw4")
+    handout.add_argument("--out", default="out", help="output folder (default: out)")
+    handout.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    handout.add_argument("--templates", help="a folder of templates overriding the bundled ones")
+
+    variants = commands.add_parser("variants", help="per-student variants with answer key and manifest; "
+                                   "--check N verifies N variants completely")
+    variants.add_argument("spec", nargs="?", default="inf264_hw4")
+    variants.add_argument("--count", type=_count(1), help="how many variants (default: one per student)")
+    variants.add_argument("--seed", default="1", help="the same seed gives byte-identical files (default: 1)")
+    variants.add_argument("--out", default="variants", help="output folder (default: variants)")
+    variants.add_argument("--students", metavar="FILE", help="a roster, one student id per line: "
+                          "student k gets variant k")
+    variants.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    variants.add_argument("--jobs", type=_count(0), default=0, help="worker processes (default: all cores)")
+    variants.add_argument("--check", type=_count(1), metavar="N", help="stress test: generate and fully verify N variants")
+    variants.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
+
+    moodle = commands.add_parser("moodle", help="a Moodle XML quiz from a variants folder")
+    moodle.add_argument("folder", help="a folder written by `chainrule variants`")
+    moodle.add_argument("--output", help="the XML file (default: FOLDER/moodle.xml)")
+    moodle.add_argument("--by", choices=("variant", "question"), default="variant",
+                        help="one category per variant (default), or per question with every variant's "
+                             "version of it, for Moodle's random questions")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit: a write fails with EFBIG, not a silent kill
+        with contextlib.suppress(ValueError):  # ValueError: not the main thread
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        with terminate_unwinds():
+            return _run(args)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say
+        return EXIT_OK
+    except ChainruleError as error:
+        print(f"chainrule: {shown(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # a last resort: the commands name their paths themselves
+        from chainrule.safe_io import describe
+
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"chainrule: {shown(where)}{describe(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Terminated:
+        return 128 + signal.SIGTERM
+
+
+def _run(args) -> int:
+    if args.command == "solve":
+        return _solve(args)
+    from chainrule.cli import commands
+
+    from chainrule.cli import instructor
+
+    handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
+               "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
+               "variants": instructor.variants, "moodle": instructor.moodle}[args.command]
+    return handler(args)
+
+
+def _solve(args) -> int:
+    from chainrule.render import report
+    from chainrule.render.documents import compile_pdf, latexmk_available, render, user_templates
+    from chainrule.core.solution import solve
+    from chainrule.core.spec import load
+
+    from chainrule.safe_io import folder, write_text
+
+    solution = solve(load(args.spec))
+    tex = render(solution, user_templates(args.templates))
+    out = folder(args.out)
+    tex_path = write_text(out / f"{solution.spec.name}-solution.tex", tex)
+    notes = [f"wrote {tex_path}"]
+    if not args.no_pdf:
+        if latexmk_available():
+            pdf = compile_pdf(tex, tex_path.with_suffix(".pdf"))
+            notes.append(f"wrote {pdf}")
+        else:
+            notes.append("latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra "
+                         f"texlive-pictures), then run: latexmk -pdf {tex_path}")
+    if args.json:
+        print(json.dumps(report.solution_json(solution), indent=2))
+        for note in notes:
+            print(note, file=sys.stderr)
+    else:
+        print(report.solution_text(solution))
+        print("\n".join(notes))
+    return EXIT_OK if solution.all_proved else EXIT_FAILED
+

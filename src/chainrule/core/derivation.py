@@ -1,0 +1,317 @@
+"""The two derivations of every partial derivative: directly, and by backpropagation.
+
+(a) `direct`: differentiate L written out in x, y and θ (ReLU as a Piecewise); computed on demand,
+    since for a big network it is the expensive half.
+(b) `backprop`: δ of the output units, then δ of each hidden unit by the chain rule, then
+    ∂L/∂w = δ(unit) × (what w multiplies).
+Each proof is a chain of steps whose values are SymPy expressions in node symbols; `compose`
+writes any of them out in x, y and θ so the proof engine can compare consecutive steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import sympy as sp
+
+from chainrule.core.model import Model, Node, Unit, activation_derivative
+from chainrule.core.spec import Spec
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a chain of equalities: how it prints, what it means, and why it follows."""
+
+    latex: str
+    value: sp.Expr | None  # in node and δ symbols; None stands for the direct derivative ∂L/∂w
+    reason: str = ""  # plain words with inline LaTeX in $...$
+    lemma: tuple[sp.Expr, sp.Expr] | None = None  # the small local identity this step rests on
+
+
+@dataclass(frozen=True)
+class Chain:
+    """∂L/∂w_i = ... = right-hand side, or δ_u = ... = recursion, with the graph's justification."""
+
+    subject: str  # a parameter name (w0) or a δ name (delta_h)
+    steps: tuple[Step, ...]
+    justification: str
+
+
+class _Direct(Mapping):
+    """parameter name -> ∂L/∂w of the composed loss, differentiated the first time it is asked for."""
+
+    def __init__(self, composed: Mapping, loss: sp.Symbol, parameters: dict[str, sp.Symbol]):
+        self._composed, self._loss, self._parameters, self._done = composed, loss, parameters, {}
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        if name not in self._done:
+            self._done[name] = sp.diff(self._composed[self._loss], self._parameters[name])
+        return self._done[name]
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+
+class _Composed(Mapping):
+    """node or δ symbol -> its expression in x, y and θ, composed the first time it is asked for.
+
+    Composing every node of a deep ReLU network up front is what makes naive SymPy explode
+    (each Piecewise condition folds the ones beneath it), so nothing is composed until needed.
+    """
+
+    def __init__(self, model: Model, delta_formula: dict[str, sp.Expr]):
+        self._model, self._delta_formula, self._done = model, delta_formula, {}
+        self._deltas = {u.delta.symbol: u.delta.name for u in model.units}
+
+    def __getitem__(self, symbol: sp.Symbol) -> sp.Expr:
+        if symbol not in self._done:
+            node = self._model.by_symbol.get(symbol)
+            if node is not None:
+                value = symbol if node.definition is None else node.definition.xreplace(
+                    {p.symbol: self[p.symbol] for p in self._model.parents(node)})
+            elif symbol in self._deltas:
+                formula = self._delta_formula[self._deltas[symbol]]
+                value = formula.xreplace({s: self[s] for s in formula.free_symbols if s in self})
+            else:
+                raise KeyError(symbol)
+            self._done[symbol] = value
+        return self._done[symbol]
+
+    def __contains__(self, symbol) -> bool:
+        return symbol in self._model.by_symbol or symbol in self._deltas
+
+    def __iter__(self):
+        return iter([*self._model.by_symbol, *self._deltas])
+
+    def __len__(self) -> int:
+        return len(self._model.by_symbol) + len(self._deltas)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    model: Model
+    composed: Mapping[sp.Symbol, sp.Expr]  # every node and δ written in x, y and θ
+    delta_formula: Mapping[str, sp.Expr]  # δ recursion in node and δ symbols
+    direct: Mapping[str, sp.Expr]  # parameter -> ∂L/∂w from the composed loss (Piecewise)
+    backprop: Mapping[str, sp.Expr]  # parameter -> δ(unit) × source, in node and δ symbols
+    chains: tuple[Chain, ...]  # one per parameter, in flat order
+    delta_chains: tuple[Chain, ...]  # one per unit, output first
+
+    def compose(self, expr: sp.Expr) -> sp.Expr:
+        """Write an expression in node and δ symbols out in the leaves x, y and θ."""
+        return expr.xreplace({s: self.composed[s] for s in expr.free_symbols if s in self.composed})
+
+    def step_value(self, chain: Chain, step: Step) -> sp.Expr:
+        """A step's value in x, y and θ (the direct derivative for the chain's first step)."""
+        return self.direct[chain.subject] if step.value is None else self.compose(step.value)
+
+
+def same_structure(a: Spec, b: Spec) -> bool:
+    """Two specs whose models differ only in data, initial parameters and training settings."""
+    return (a.sizes, a.activations, a.activation_options, a.loss, a.loss_options, a.notation) == \
+        (b.sizes, b.activations, b.activation_options, b.loss, b.loss_options, b.notation)
+
+
+def rebind(derivation: Derivation, spec: Spec) -> Derivation:
+    """The same derivation for a spec of the same structure with other numbers (a variant).
+
+    Every formula depends on the structure only, so `derive(build(spec))` would rebuild the very
+    same expressions; rebinding skips that work and shares the compiled numeric program.
+    """
+    if not same_structure(derivation.model.spec, spec):
+        raise ValueError("rebind needs a spec with the same network, loss and notation")
+    return dataclasses.replace(derivation, model=dataclasses.replace(derivation.model, spec=spec))
+
+
+def partial(model: Model, numerator: Node, denominator: Node) -> sp.Expr:
+    """∂A/∂B in the computation graph: A as a function of B, nodes not downstream of B held fixed."""
+    return sp.diff(_expand_between(model, numerator, denominator, {}), denominator.symbol)
+
+
+def _expand_between(model: Model, node: Node, source: Node, memo: dict) -> sp.Expr:
+    if node == source:
+        return source.symbol
+    if node.definition is None or not model.depends_on(node, source):
+        return node.symbol
+    if node.symbol not in memo:
+        memo[node.symbol] = node.definition.xreplace(
+            {parent.symbol: _expand_between(model, parent, source, memo) for parent in model.parents(node)})
+    return memo[node.symbol]
+
+
+def _d(numerator: Node, denominator: Node) -> str:
+    return rf"\frac{{\partial {numerator.latex}}}{{\partial {denominator.latex}}}"
+
+
+def g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
+    """g'(z) as printed, and as the model's own derivative of its activation."""
+    g = model.spec.notation_for("activation", "g")
+    return rf"{g}'({unit.pre.latex})", activation_derivative(unit.activation, dict(unit.options))(unit.pre.symbol)
+
+
+def _product(*factors: str) -> str:
+    return r" \cdot ".join(f for f in factors if f)
+
+
+def _names(nodes) -> str:
+    return ", ".join(f"${n.latex}$" for n in nodes)
+
+
+def derive(model: Model, *, symbolic: bool = True) -> Derivation:
+    """Both derivations and the step-by-step chains, for any layer sizes.
+
+    With `symbolic=False` (big networks) a chain step's ∂L/∂z is carried as the symbol δ instead
+    of being differentiated out: those chains are checked through their local identities.
+    """
+    if symbolic:
+        loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) for unit in model.units}
+    else:  # the output units' δ is small (the loss is local to them); hidden ones stay symbols
+        loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) if unit.is_output else unit.delta.symbol
+                       for unit in model.units}
+    delta_formula: dict[str, sp.Expr] = {}
+    delta_chains = []
+    for unit in reversed(model.units):
+        formula, chain = _delta(model, unit, loss_by_pre)
+        delta_formula[unit.delta.name] = formula
+        delta_chains.append(chain)
+    composed = _Composed(model, delta_formula)
+    direct = _Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
+    backprop, chains = {}, []
+    for parameter in model.parameters:
+        unit, source = model.unit_of(parameter)
+        backprop[parameter.name] = unit.delta.symbol * (1 if source is None else source.symbol)
+        chains.append(_parameter_chain(model, parameter, unit, source, loss_by_pre))
+    return Derivation(model, composed, MappingProxyType(delta_formula), direct,
+                      MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
+
+
+def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]:
+    """δ of a unit as the recursion writes it, and the chain of equalities that justifies it."""
+    loss, pre = model.loss, unit.pre
+    definition = Step(_d(loss, pre), loss_by_pre[pre.symbol], rf"definition of ${unit.delta.latex}$")
+    if unit.is_output:
+        return _output_delta(model, unit, definition)
+    downstream = model.children(unit.out)  # the next layer's pre-activations
+    g_latex, g_value = g_prime(model, unit)
+    terms_latex, through, recursion, recursion_latex = [], sp.Integer(0), sp.Integer(0), []
+    for child in downstream:
+        child_unit = model.unit_with_pre(child)
+        weight = child_unit.weights[child_unit.sources.index(unit.out)]
+        terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
+        through += loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre)
+        recursion += child_unit.delta.symbol * weight.symbol
+        recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
+    formula = recursion * g_value
+    summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
+    deltas = ", ".join(f"${model.unit_with_pre(c).delta.latex}$" for c in downstream)
+    steps = (
+        definition,
+        Step(" + ".join(terms_latex), through,
+             rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through ${unit.out.latex}$, "
+             rf"and ${unit.out.latex}$ only through {_names(downstream)}"),
+        Step(_product(summed, g_latex), formula,
+             rf"definitions of {deltas}; ${_d(unit.out, pre)} = {g_latex}$",
+             lemma=(partial(model, unit.out, pre), g_value)),
+    )
+    justification = (
+        rf"${unit.out.latex} = g({pre.latex})$ is the only node that uses ${pre.latex}$, and "
+        rf"${unit.out.latex}$ is used only by {_names(downstream)}."
+    )
+    return formula, Chain(unit.delta.name, steps, justification)
+
+
+def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, Chain]:
+    """δ of an output unit: differentiate the loss (through the output activation if there is one)."""
+    loss, pre = model.loss, unit.pre
+    formula = definition.value
+    targets = ", ".join(f"${t.latex}$" for t in model.targets)
+    if unit.pre == unit.out:
+        shown = readable_loss_derivative(model, unit)
+        steps = [definition, Step(shown, formula, rf"differentiate ${loss_latex(model)}$", lemma=(formula, formula))]
+        justification = (rf"${loss.latex}$ is a function of ${pre.latex}$ and the target {targets}." if len(model.targets) == 1
+                         else rf"${loss.latex}$ is a function of the predictions and the targets {targets}.")
+    else:
+        users = model.children(pre)  # the predictions computed from this unit's z
+        through = sp.Add(*(partial(model, loss, u) * partial(model, u, pre) for u in users))
+        steps = [definition,
+                 Step(" + ".join(_product(_d(loss, u), _d(u, pre)) for u in users), through,
+                      rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through {_names(users)}")]
+        if model.spec.loss in ("binary_cross_entropy", "softmax_cross_entropy"):
+            target = model.targets[model.predictions.index(unit.out)]
+            reason = "the output activation and the cross-entropy simplify together"
+            if model.spec.loss == "softmax_cross_entropy":
+                reason += r"; the targets sum to 1 (one-hot)"
+            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol, reason))
+            formula = unit.out.symbol - target.symbol
+        else:
+            formula = through
+        justification = rf"${pre.latex}$ reaches ${loss.latex}$ only through {_names(users)}."
+    return formula, Chain(unit.delta.name, tuple(steps), justification)
+
+
+def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | None, loss_by_pre) -> Chain:
+    loss, pre = model.loss, unit.pre
+    users = model.children(parameter)
+    rhs_latex = unit.delta.latex if source is None else _product(unit.delta.latex, source.latex)
+    rhs_value = unit.delta.symbol * (1 if source is None else source.symbol)
+    local = partial(model, pre, parameter)
+    local_latex = "1" if source is None else source.latex
+    steps = (
+        Step(_d(loss, parameter), None, "direct differentiation"),
+        Step(" + ".join(_product(_d(loss, u), _d(u, parameter)) for u in users),
+             sp.Add(*(loss_by_pre[u.symbol] * partial(model, u, parameter) for u in users)),
+             rf"chain rule: ${parameter.latex}$ affects ${loss.latex}$ only through {_names(users)}"),
+        Step(_product(unit.delta.latex, _d(pre, parameter)), unit.delta.symbol * local,
+             rf"${unit.delta.latex} = {_d(loss, pre)}$ by definition"),
+        Step(rhs_latex, rhs_value,
+             rf"${_d(pre, parameter)} = {local_latex}$, since ${pre.latex} = {weighted_sum_latex(unit)}$",
+             lemma=(local, sp.Integer(1) if source is None else source.symbol)),
+    )
+    only = "only" if len(users) == 1 else ""
+    justification = (
+        rf"${parameter.latex}$ appears {only} in the definition of {_names(users)}, so every path from "
+        rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}."
+    )
+    return Chain(parameter.name, steps, justification)
+
+
+def weighted_sum_latex(unit: Unit) -> str:
+    """`w_0 · x[0] + w_1 · x[1] + w_2`, in the homework's order."""
+    terms = [_product(w.latex, s.latex) for w, s in zip(unit.weights, unit.sources)]
+    return " + ".join([*terms, unit.bias.latex])
+
+
+def readable_loss_derivative(model: Model, unit: Unit) -> str:
+    """∂L/∂ŷ as a person writes it: 2(ŷ − y) for the squared error, else SymPy's own printing."""
+    target = model.targets[model.predictions.index(unit.out)]
+    residual = rf"\left({unit.out.latex} - {target.latex}\right)"
+    kind = model.spec.loss
+    if kind == "squared_error":
+        return "2 " + residual
+    if kind == "half_squared_error":
+        return residual[6:-7]
+    return sp.latex(partial(model, model.loss, unit.out), symbol_names=model.latex_names())
+
+
+def loss_latex(model: Model) -> str:
+    """`L = (ŷ − y)^2` and its siblings, summed over the outputs."""
+    pairs = [(p.latex, t.latex) for p, t in zip(model.predictions, model.targets)]
+    many = len(pairs) > 1
+    kind, L = model.spec.loss, model.loss.latex
+    if kind in ("squared_error", "half_squared_error"):
+        half = r"\frac{1}{2}" if kind == "half_squared_error" else ""
+        body = " + ".join(rf"\left({p} - {t}\right)^2" for p, t in pairs)
+        return f"{L} = {half}{'(' + body + ')' if half and many else body}"
+    if kind == "absolute_error":
+        return f"{L} = " + " + ".join(rf"\left|{p} - {t}\right|" for p, t in pairs)
+    if kind == "binary_cross_entropy":
+        (p, t), = pairs
+        return rf"{L} = -\left[{t} \ln {p} + (1 - {t}) \ln (1 - {p})\right]"
+    return f"{L} = -" + " - ".join(rf"{t} \ln {p}" for p, t in pairs)

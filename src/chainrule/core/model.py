@@ -1,0 +1,310 @@
+"""The symbolic network: every node (input, parameter, z, h, ŷ, L) is created once, here, from the spec.
+
+A node's `definition` is written in its parents' symbols, so the computation graph is explicit:
+`z = w0*x0 + w1*x1 + w2`, `h = g(z)`, `y_hat = w3*h + w4`, `L = (y_hat - y)**2`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from chainrule.core.spec import Spec
+
+Activation = Callable[[sp.Expr], sp.Expr]
+_T = sp.Symbol("t", real=True)
+
+
+def relu(t: sp.Expr, derivative_at_zero: Fraction = Fraction(0)) -> sp.Expr:
+    """ReLU, max(0, t), as a Piecewise whose branches fix g'(0) when differentiated.
+
+    0 (the homework's left derivative): branch t <= 0 first. 1: branch t < 0 first.
+    1/2: a middle branch t/2 on t = 0, which is 0 there but differentiates to 1/2.
+    """
+    if derivative_at_zero == 0:
+        return sp.Piecewise((0, t <= 0), (t, True))
+    if derivative_at_zero == 1:
+        return sp.Piecewise((0, t < 0), (t, True))
+    return sp.Piecewise((0, t < 0), (rational(derivative_at_zero) * t, sp.Eq(t, 0)), (t, True))
+
+
+def leaky_relu(t: sp.Expr, alpha: Fraction = Fraction(1, 100)) -> sp.Expr:
+    """max(αt, t) with the left derivative α at 0."""
+    return sp.Piecewise((rational(alpha) * t, t <= 0), (t, True))
+
+
+_ELEMENTWISE: Mapping[str, Callable] = MappingProxyType({
+    "relu": lambda t, o: relu(t, o.get("derivative_at_zero", Fraction(0))),
+    "leaky_relu": lambda t, o: leaky_relu(t, o.get("alpha", Fraction(1, 100))),
+    "identity": lambda t, o: t,
+    "sigmoid": lambda t, o: 1 / (1 + sp.exp(-t)),
+    "tanh": lambda t, o: sp.tanh(t),
+    "softplus": lambda t, o: sp.log(1 + sp.exp(t)),
+})
+ACTIVATION_LATEX = MappingProxyType({
+    "relu": r"\max(0, t)", "leaky_relu": r"\max(\alpha t, t)", "identity": "t",
+    "sigmoid": r"\frac{1}{1 + e^{-t}}", "tanh": r"\tanh t", "softplus": r"\ln\left(1 + e^{t}\right)",
+    "softmax": r"\frac{e^{t_k}}{\sum_j e^{t_j}}",
+})
+PIECEWISE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+
+def activation(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
+    """The elementwise activation g for a layer (softmax is a layer, see `build`)."""
+    chosen = dict(options or {})
+    return lambda t: _ELEMENTWISE[name](t, chosen)
+
+
+def activation_derivative(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
+    """g' obtained by differentiating g itself, so the kink convention follows from the model."""
+    derivative = sp.diff(activation(name, options)(_T), _T)
+    return lambda t: derivative.xreplace({_T: t})
+
+
+def rational(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One vertex of the computation graph, with the notation it prints as."""
+
+    name: str  # canonical, e.g. "w0", "x0", "z", "h1", "y_hat", "L"
+    symbol: sp.Symbol
+    kind: str  # input | target | parameter | preactivation | hidden | prediction | loss | delta
+    latex: str
+    definition: sp.Expr | None = None  # in the parents' symbols; None for leaves
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A neuron: its incoming weights and bias, its pre-activation and its output node."""
+
+    layer: int  # 1-based; the output layer is the last
+    index: int  # 0-based within the layer
+    weights: tuple[Node, ...]
+    bias: Node
+    sources: tuple[Node, ...]  # what each weight multiplies (inputs or previous outputs)
+    pre: Node  # z (for an identity output, the prediction itself)
+    out: Node  # g(z)
+    activation: str
+    delta: Node  # δ = ∂L/∂pre, kind "delta"; not part of the forward graph
+    options: tuple[tuple[str, Fraction], ...] = ()
+
+    @property
+    def is_output(self) -> bool:
+        return self.out.kind == "prediction"
+
+
+@dataclass(frozen=True)
+class Model:
+    """The whole network for one spec; nodes are in topological order."""
+
+    spec: Spec
+    nodes: tuple[Node, ...]
+    units: tuple[Unit, ...]
+    parameters: tuple[Node, ...]
+    inputs: tuple[Node, ...]
+    targets: tuple[Node, ...]
+    predictions: tuple[Node, ...]
+    loss: Node
+    style: str  # "flat" (w_0, z, h) or "layered" (w^{(l)}_{jk}, z^{(l)}_j, a^{(l)}_j)
+    by_name: Mapping[str, Node] = field(repr=False)
+    by_symbol: Mapping[sp.Symbol, Node] = field(repr=False)
+    _parents: Mapping[sp.Symbol, tuple[Node, ...]] = field(repr=False)
+    _children: Mapping[sp.Symbol, tuple[Node, ...]] = field(repr=False)
+    _ancestors: Mapping[sp.Symbol, frozenset] = field(repr=False)
+
+    @property
+    def target(self) -> Node:
+        return self.targets[0]
+
+    @property
+    def prediction(self) -> Node:
+        return self.predictions[0]
+
+    @property
+    def leaves(self) -> tuple[Node, ...]:
+        """The free variables of every identity: inputs, the targets and the parameters."""
+        return (*self.inputs, *self.targets, *self.parameters)
+
+    @property
+    def deltas(self) -> tuple[Node, ...]:
+        return tuple(unit.delta for unit in self.units)
+
+    @property
+    def output_units(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.is_output)
+
+    def latex_names(self) -> dict[sp.Symbol, str]:
+        return {node.symbol: node.latex for node in (*self.nodes, *self.deltas)}
+
+    def unit_with_pre(self, node: Node) -> Unit | None:
+        return next((unit for unit in self.units if unit.pre == node), None)
+
+    def parents(self, node: Node) -> tuple[Node, ...]:
+        return self._parents.get(node.symbol, ())
+
+    def children(self, node: Node) -> tuple[Node, ...]:
+        return self._children.get(node.symbol, ())
+
+    def depends_on(self, node: Node, ancestor: Node) -> bool:
+        return node == ancestor or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
+
+    def unit_of(self, parameter: Node) -> tuple[Unit, Node | None]:
+        """The unit a parameter belongs to, and the source it multiplies (None for a bias)."""
+        for unit in self.units:
+            if parameter == unit.bias:
+                return unit, None
+            if parameter in unit.weights:
+                return unit, unit.sources[unit.weights.index(parameter)]
+        raise KeyError(parameter.name)
+
+
+def choose_style(spec: Spec) -> str:
+    """Flat homework names for one small hidden layer; layer superscripts for anything bigger."""
+    style = spec.notation_for("style", "auto")
+    if style != "auto":
+        return style
+    return "flat" if len(spec.sizes) <= 3 and spec.parameter_count <= 12 and spec.outputs == 1 else "layered"
+
+
+def _hidden(style: str, layers: int, layer: int, width: int, index: int, z: str, h: str) -> tuple[str, str, str, str]:
+    """(z name, z LaTeX, output name, output LaTeX) for a hidden unit."""
+    if style == "flat" and layers == 1 and width == 1:
+        return "z", z, "h", h
+    if style == "flat" and layers == 1:
+        return f"z{index + 1}", f"{z}_{{{index + 1}}}", f"h{index + 1}", f"{h}_{{{index + 1}}}"
+    script = f"^{{({layer})}}_{{{index + 1}}}"
+    out = h if style == "flat" else "a"
+    return f"z{layer}_{index + 1}", f"{z}{script}", f"{out[0]}{layer}_{index + 1}", f"{out}{script}"
+
+
+def build(spec: Spec) -> Model:
+    """Create every symbol and node definition for the spec's network."""
+    say = spec.notation_for
+    sym = lambda name: sp.Symbol(name, real=True)  # noqa: E731 - one place creates symbols
+    style = choose_style(spec)
+    outputs = spec.outputs
+    x_tex, w_tex = say("input", r"\mathbf{x}"), say("parameter", "w")
+    inputs = tuple(Node(f"x{i}", sym(f"x{i}"), "input", f"{x_tex}[{i}]") for i in range(spec.sizes[0]))
+    y_tex = say("target", "y")
+    targets = (Node("y", sym("y"), "target", y_tex),) if outputs == 1 else tuple(
+        Node(f"y{k + 1}", sym(f"y{k + 1}"), "target", f"{y_tex}_{{{k + 1}}}") for k in range(outputs))
+    parameter_latex = _parameter_latex(spec, style, w_tex)
+    parameters = tuple(Node(f"w{i}", sym(f"w{i}"), "parameter", parameter_latex[i])
+                       for i in range(spec.parameter_count))
+    nodes: list[Node] = [*inputs, *targets, *parameters]
+    z_tex, h_tex = say("preactivation", "z"), say("hidden", "h")
+    yhat_tex, delta_tex = say("prediction", r"\widehat{y}"), say("delta", r"\delta")
+    hidden_layers, last = len(spec.sizes) - 2, len(spec.activations)
+    next_parameter = iter(parameters)
+    sources: tuple[Node, ...] = inputs
+    units: list[Unit] = []
+    for layer, (width, name) in enumerate(zip(spec.sizes[1:], spec.activations), start=1):
+        options = spec.options(layer)
+        g = activation(name, options) if name != "softmax" else None
+        layer_units, pres = [], []
+        for index in range(width):
+            weights = tuple(next(next_parameter) for _ in sources)
+            bias = next(next_parameter)
+            weighted = sp.Add(*(w.symbol * s.symbol for w, s in zip(weights, sources)), bias.symbol)
+            if layer == last:
+                suffix = "" if outputs == 1 else str(index + 1)
+                hat = yhat_tex if outputs == 1 else f"{yhat_tex}_{{{index + 1}}}"
+                if name == "identity":
+                    pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat, weighted)
+                    delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), "delta", rf"{delta_tex}_{{{hat}}}")
+                else:
+                    z_latex = f"{z_tex}^{{({layer})}}_{{{index + 1}}}" if style == "layered" or outputs > 1 else \
+                        rf"{z_tex}_{{\mathrm{{out}}}}"
+                    pre = Node(f"z_out{suffix}", sym(f"z_out{suffix}"), "preactivation", z_latex, weighted)
+                    out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat,
+                               g(pre.symbol) if g else None)
+                    delta = Node(f"delta_z_out{suffix}", sym(f"delta_z_out{suffix}"), "delta",
+                                 rf"{delta_tex}_{{{z_latex}}}")
+            else:
+                z_name, z_latex, h_name, h_latex = _hidden(style, hidden_layers, layer, width, index, z_tex, h_tex)
+                pre = Node(z_name, sym(z_name), "preactivation", z_latex, weighted)
+                out = Node(h_name, sym(h_name), "hidden", h_latex, g(pre.symbol))
+                delta = Node(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}",
+                             sym(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}"), "delta",
+                             rf"{delta_tex}_{{{h_latex if style == 'flat' else z_latex}}}")
+            layer_units.append(Unit(layer, index, weights, bias, sources, pre, out, name, delta, tuple(options.items())))
+            pres.append(pre)
+        if name == "softmax":  # the layer's outputs share one normaliser
+            total = sp.Add(*(sp.exp(p.symbol) for p in pres))
+            layer_units = [_replace_out(u, sp.exp(u.pre.symbol) / total) for u in layer_units]
+        nodes += [unit.pre for unit in layer_units]  # all z's first: a softmax output reads every one
+        nodes += [unit.out for unit in layer_units if unit.out != unit.pre]
+        units += layer_units
+        sources = tuple(u.out for u in layer_units)
+    predictions = tuple(u.out for u in units if u.is_output)
+    loss = Node("L", sym("L"), "loss", say("loss", "L"), loss_definition(spec, predictions, targets))
+    nodes.append(loss)
+    return _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style)
+
+
+def _replace_out(unit: Unit, definition: sp.Expr) -> Unit:
+    out = Node(unit.out.name, unit.out.symbol, unit.out.kind, unit.out.latex, definition)
+    return Unit(unit.layer, unit.index, unit.weights, unit.bias, unit.sources, unit.pre, out, unit.activation,
+                unit.delta, unit.options)
+
+
+def loss_definition(spec: Spec, predictions, targets) -> sp.Expr:
+    """The per-sample loss in the prediction and target symbols."""
+    pairs = [(p.symbol, t.symbol) for p, t in zip(predictions, targets)]
+    kind = spec.loss
+    if kind == "squared_error":
+        return sp.Add(*((p - t) ** 2 for p, t in pairs))
+    if kind == "half_squared_error":
+        return sp.Add(*((p - t) ** 2 for p, t in pairs)) / 2
+    if kind == "absolute_error":
+        at_zero = rational(dict(spec.loss_options).get("derivative_at_zero", Fraction(0)))
+        return sp.Add(*(sp.Piecewise((t - p, p - t < 0), (at_zero * (p - t), sp.Eq(p - t, 0)), (p - t, True))
+                        for p, t in pairs))
+    if kind == "binary_cross_entropy":
+        (p, t), = pairs
+        return -(t * sp.log(p) + (1 - t) * sp.log(1 - p))
+    return -sp.Add(*(t * sp.log(p) for p, t in pairs))  # softmax_cross_entropy
+
+
+def _parameter_latex(spec: Spec, style: str, w_tex: str) -> list[str]:
+    if style == "flat":
+        return [f"{w_tex}_{{{i}}}" for i in range(spec.parameter_count)]
+    names = []
+    for layer, (fan_in, width) in enumerate(zip(spec.sizes, spec.sizes[1:]), start=1):
+        for j in range(1, width + 1):
+            names += [f"{w_tex}^{{({layer})}}_{{{j}{k}}}" if max(width, fan_in) < 10 else
+                      f"{w_tex}^{{({layer})}}_{{{j},{k}}}" for k in range(1, fan_in + 1)]
+            names.append(f"b^{{({layer})}}_{{{j}}}")
+    return names
+
+
+def _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style) -> Model:
+    by_symbol = {n.symbol: n for n in nodes}
+    position = {n.symbol: i for i, n in enumerate(nodes)}
+    parents = {n.symbol: tuple(by_symbol[s] for s in sorted((s for s in n.definition.free_symbols if s in by_symbol),
+                                                            key=position.__getitem__))
+               for n in nodes if n.definition is not None}
+    children: dict[sp.Symbol, list[Node]] = {}
+    for node in nodes:
+        for parent in parents.get(node.symbol, ()):
+            children.setdefault(parent.symbol, []).append(node)
+    ancestors: dict[sp.Symbol, frozenset] = {}
+    for node in nodes:  # topological order: parents first
+        found = set()
+        for parent in parents.get(node.symbol, ()):
+            found.add(parent.symbol)
+            found |= ancestors[parent.symbol]
+        ancestors[node.symbol] = frozenset(found)
+    return Model(
+        spec, tuple(nodes), tuple(units), parameters, inputs, targets, predictions, loss, style,
+        MappingProxyType({n.name: n for n in nodes}), MappingProxyType(by_symbol),
+        MappingProxyType(parents), MappingProxyType({k: tuple(v) for k, v in children.items()}),
+        MappingProxyType(ancestors),
+    )

@@ -1,0 +1,510 @@
+"""Exact numbers: forward pass, loss, δ's and gradients per sample, and gradient-descent steps.
+
+Every number is computed from the node definitions and the δ recursion of the derivation,
+evaluated in topological order with SymPy's exact arithmetic (Rationals; exact expressions
+such as exp(-3) for smooth activations).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import mpmath
+import operator
+from fractions import Fraction
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+import sympy as sp
+
+from chainrule.core.derivation import Derivation
+from chainrule.core.model import rational
+
+
+@dataclass(frozen=True)
+class SampleValues:
+    """Everything the forward and backward pass compute for one sample (1-based `number`)."""
+
+    number: int
+    values: Mapping[str, sp.Expr]  # node and δ names -> exact value
+    gradient: tuple[sp.Expr, ...]  # ∂L/∂w for this sample, in parameter order
+    predictions: tuple[sp.Expr, ...]  # one per output unit
+
+    @property
+    def prediction(self) -> sp.Expr:
+        return self.predictions[0]
+
+    @property
+    def loss(self) -> sp.Expr:
+        return self.values["L"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One pass over the dataset at parameters θ."""
+
+    theta: tuple[sp.Expr, ...]
+    samples: tuple[SampleValues, ...]
+    loss: sp.Expr  # mean of the per-sample losses
+    gradient: tuple[sp.Expr, ...]  # mean of the per-sample gradients
+
+
+@dataclass(frozen=True)
+class Training:
+    """θ and the loss before and after each gradient-descent step."""
+
+    learning_rate: sp.Rational
+    evaluations: tuple[Evaluation, ...]  # evaluations[0] at the initial θ, then one per step
+    exact_steps: int = 10**9  # evaluations[:exact_steps + 1] are exact; later ones are 50-digit decimals
+
+    @property
+    def initial(self) -> Evaluation:
+        return self.evaluations[0]
+
+    @property
+    def after_first(self) -> Evaluation:
+        return self.evaluations[1]
+
+    @property
+    def final(self) -> Evaluation:
+        return self.evaluations[-1]
+
+
+def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: str = "mean",
+             gradient_reduction: str = "mean") -> Evaluation:
+    """Forward and backward pass on every sample of the spec's data, exactly.
+
+    The reductions are "mean" (the homework's definition) or "sum" (a common mistake, for diagnosis).
+    Rational networks run as compiled Fraction arithmetic; others through SymPy, still exactly.
+    """
+    model = derivation.model
+    spec = model.spec
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    names = [node.name for node in (*model.nodes, *model.deltas)]
+    samples = []
+    for number, (x, targets) in enumerate(zip(spec.x, spec.targets), start=1):
+        if program is not None:
+            known = program.run(theta, x, targets)
+        else:
+            known = _symbolic_pass(derivation, theta, x, targets)
+        gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
+        values = {name: known[name] for name in names}
+        predictions = tuple(values[p.name] for p in model.predictions)
+        samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions))
+    divide = {"mean": len(samples), "sum": 1}
+    loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
+    gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
+                     for column in zip(*(s.gradient for s in samples)))
+    return Evaluation(tuple(theta), tuple(samples), loss, gradient)
+
+
+def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
+    model = derivation.model
+    known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
+    known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
+    known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
+    for node in model.nodes:
+        if node.definition is not None:
+            known[node.symbol] = _exact(_substitute(node.definition, known))
+    for unit in reversed(model.units):
+        known[unit.delta.symbol] = _exact(_substitute(derivation.delta_formula[unit.delta.name], known))
+    result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
+    for p in model.parameters:
+        result[("gradient", p.name)] = _exact(_substitute(derivation.backprop[p.name], known))
+    return result
+
+
+_TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh)
+
+
+def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
+    """expr.xreplace(known), but exp, log and tanh of an argument that is not a number stay unevaluated.
+
+    Evaluating exp(-(w·σ(z) + b)) makes SymPy ask whether the nested argument is positive, zero
+    or real, which it settles by numeric evaluation at growing precision: seconds per node after
+    one training step. The value stays exact; it is only left in the form it was built in.
+    A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
+    """
+    if expr in known:
+        return known[expr]
+    if not expr.args:
+        return expr
+    args = [_substitute(arg, known) for arg in expr.args]
+    if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
+        return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
+    if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
+
+
+class _Program:
+    """The forward pass, δ recursion and gradient compiled to exact Fraction arithmetic."""
+
+    def __init__(self, derivation: Derivation):
+        self.trainer = FastTrainer(derivation, Fraction)
+        self.local = self.trainer.local_derivatives()
+
+    def run(self, theta, x, targets) -> dict:
+        trainer = self.trainer
+        env = trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
+                                  [Fraction(v) for v in targets])
+        model = trainer.model
+        result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
+        for p, f in zip(model.parameters, trainer.gradient):
+            result[("gradient", p.name)] = _rational(f(env))
+        return result
+
+
+_PROGRAMS: dict[int, tuple[Mapping, _Program | None]] = {}
+
+
+def _program(derivation: Derivation) -> _Program | None:
+    """The compiled program for a derivation's formulas, or None when its values are not all rational.
+
+    Keyed by the δ formulas, which a rebound derivation (a variant) shares with its original:
+    the program reads no data, so every variant runs the same compiled code.
+    """
+    key = id(derivation.delta_formula)
+    if key not in _PROGRAMS:
+        try:
+            program = _Program(derivation)
+        except NotImplementedError:
+            program = None
+        _PROGRAMS[key] = (derivation.delta_formula, program)  # keeps the formulas alive, so ids stay unique
+    return _PROGRAMS[key][1]
+
+
+def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tuple[int, int, object, object]]:
+    """Backpropagation against forward accumulation in 60-digit arithmetic, for every sample.
+
+    Returns (sample, parameter index, backprop, forward) where they differ beyond 45 digits.
+    """
+    model = derivation.model
+    with mpmath.workdps(PRECISION):
+        trainer = _mp_trainer(derivation)
+        values = _mp_values(theta)
+        differences = []
+        for number, (x, targets) in enumerate(trainer.data, start=1):
+            env = trainer.environment(values, x, targets)
+            backward = [f(env) for f in trainer.gradient]
+            forward = _forward(model, lambda node, parent: trainer.local[(node.symbol, parent.symbol)](env))
+            for i, (a, b) in enumerate(zip(backward, forward)):
+                if abs(a - b) > mpmath.mpf(10) ** -45 * (1 + abs(a)):
+                    differences.append((number, i, a, b))
+        return differences
+
+
+def _mp_values(theta) -> list:
+    """θ as 60-digit numbers (call inside mpmath.workdps(PRECISION))."""
+    return [mpf(_fraction(v)) if v.is_Rational else numeric_value(v) for v in theta]
+
+
+_MP_TRAINERS: dict[int, tuple] = {}
+
+
+def _mp_trainer(derivation: Derivation) -> "FastTrainer":
+    if id(derivation) not in _MP_TRAINERS:
+        trainer = FastTrainer(derivation, mpf)
+        trainer.local = trainer.local_derivatives()
+        _MP_TRAINERS[id(derivation)] = (derivation, trainer)
+    return _MP_TRAINERS[id(derivation)][1]
+
+
+def _forward(model, local) -> list:
+    """Forward accumulation of ∂L/∂θ through the graph, from each node's local derivatives."""
+    tangent: dict[sp.Symbol, dict[int, object]] = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
+    for node in model.nodes:
+        if node.definition is None:
+            continue
+        total: dict[int, object] = {}
+        for parent in model.parents(node):
+            incoming = tangent.get(parent.symbol)
+            if not incoming:
+                continue
+            factor = local(node, parent)
+            for i, d in incoming.items():
+                total[i] = total.get(i, 0) + factor * d
+        tangent[node.symbol] = total
+    result = tangent[model.loss.symbol]
+    return [result.get(i, 0) for i in range(len(model.parameters))]
+
+
+def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: int) -> tuple[sp.Expr, ...]:
+    """∂L/∂θ for one sample (1-based) by forward accumulation, without the δ recursion.
+
+    Every node carries its derivatives with respect to the parameters, built from the local
+    derivatives of its own definition: an independent check of backpropagation's numbers.
+    """
+    model = derivation.model
+    x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    if program is not None:
+        env = program.trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
+                                          [Fraction(v) for v in targets])
+        local = lambda node, parent: program.local[(node.symbol, parent.symbol)](env)  # noqa: E731
+        convert = _rational
+    else:
+        known_by_name = _symbolic_pass(derivation, theta, x, targets)
+        known = {n.symbol: known_by_name[n.name] for n in model.nodes}
+        local = lambda node, parent: sp.diff(node.definition, parent.symbol).xreplace(known)  # noqa: E731
+        convert = _exact
+    return tuple(convert(d) if d != 0 else sp.Integer(0) for d in _forward(model, local))
+
+
+def _fraction(value: sp.Rational) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def _rational(value: Fraction) -> sp.Rational:
+    return sp.Rational(value.numerator, value.denominator)
+
+
+EXACT_IRRATIONAL_PARAMETERS = 12
+# Exact rational steps roughly triple the digits of every parameter; past this size (about 900
+# digits, well below the 4300 digits Python will print) later steps are 50-digit decimals too.
+EXACT_RATIONAL_BITS = 3000
+
+
+def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, reductions: dict) -> tuple:
+    """θ after one step as 50-digit decimals, from a 60-digit pass (no evaluation of big exact trees)."""
+    if all(v.is_Float for v in current.theta):
+        return tuple(sp.Float(w + sign * eta * g, 50) for w, g in zip(current.theta, current.gradient))
+    with mpmath.workdps(PRECISION):
+        trainer = _mp_trainer(derivation)
+        values = _mp_values(current.theta)
+        total = [mpmath.mpf(0)] * len(values)
+        for x, targets in trainer.data:
+            env = trainer.environment(values, x, targets)
+            total = [t + f(env) for t, f in zip(total, trainer.gradient)]
+        count = len(trainer.data) if reductions.get("gradient_reduction", "mean") == "mean" else 1
+        rate = mpf(_fraction(sp.Rational(eta)))
+        return tuple(sp.Float(str(w + sign * rate * t / count), 50) for w, t in zip(values, total))
+
+
+def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
+          update_sign: int = -1, loss_reduction: str = "mean", gradient_reduction: str = "mean") -> Training:
+    """Gradient descent θ ← θ − η∇L from the spec's initial parameters.
+
+    `update_sign=+1` and the "sum" reductions reproduce common mistakes, for diagnosis.
+    """
+    spec = derivation.model.spec
+    eta = rational(spec.learning_rate) if learning_rate is None else learning_rate
+    theta = tuple(rational(v) for v in spec.init)
+    reductions = {"loss_reduction": loss_reduction, "gradient_reduction": gradient_reduction}
+    evaluations = [evaluate(derivation, theta, **reductions)]
+    exact_steps = spec.steps if steps is None else steps
+    for step in range(1, (spec.steps if steps is None else steps) + 1):
+        current = evaluations[-1]
+        theta = tuple(_exact(w + update_sign * eta * g) for w, g in zip(current.theta, current.gradient))
+        irrational = not all(v.is_Rational or v.is_Float for v in theta)
+        if (irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS)) or _too_long(theta):
+            # Exact expressions in exp and tanh nest deeper with every step and every layer; past
+            # the first step (or in a bigger network) they are carried as 50-digit decimals instead,
+            # and marked as such. The parameters after the first step stay exact.
+            numeric = _numeric_step(derivation, current, eta, update_sign, reductions)
+            evaluations.append(evaluate(derivation, numeric, **reductions))
+            evaluations[-1] = dataclasses.replace(evaluations[-1], theta=theta) if step == 1 else evaluations[-1]
+            exact_steps = min(exact_steps, step - 1)
+            continue
+        evaluations.append(evaluate(derivation, theta, **reductions))
+    return Training(eta, tuple(evaluations), exact_steps)
+
+
+def _too_long(theta: tuple[sp.Expr, ...]) -> bool:
+    return any(v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > EXACT_RATIONAL_BITS for v in theta)
+
+
+def _exact(value: sp.Expr) -> sp.Expr:
+    """Keep rationals as they are; bring exact irrational values into one canonical form."""
+    if value.is_Rational:
+        return value
+    if value.has(sp.Piecewise):
+        raise ValueError(f"a branch could not be decided at this point: {value}")
+    return value  # exact irrational values stay as built: simplifying them costs more than it gives
+
+
+_NUMERIC_MEMO: dict = {}
+_MP_BINARY = {sp.Add: lambda args: mpmath.fsum(args), sp.Mul: lambda args: mpmath.fprod(args)}
+
+
+def numeric_value(value: sp.Expr):
+    """A closed exact expression evaluated at 60 digits, sharing work across repeated subtrees.
+
+    SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
+    most of theirs, so a memo turns minutes into milliseconds.
+    """
+    with mpmath.workdps(PRECISION):
+        return _numeric(value)
+
+
+def _numeric(expr):
+    known = _NUMERIC_MEMO.get(expr)
+    if known is not None:
+        return known
+    if expr.is_Rational:
+        result = mpmath.mpf(int(expr.p)) / int(expr.q)
+    elif expr.is_Float:
+        result = mpmath.mpf(str(expr))
+    elif expr.func in _MP_BINARY:
+        result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
+    elif isinstance(expr, sp.Pow):
+        result = _numeric(expr.base) ** _numeric(expr.exp)
+    elif expr.func in _MP_FUNCTIONS:
+        result = _MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
+    else:
+        result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = result
+    return result
+
+
+@lru_cache(maxsize=8192)
+def decimal(value: sp.Expr, digits: int = 6) -> str:
+    """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
+    scientific notation below 1e-4 or from 1e9 on."""
+    if value.is_Rational:
+        with localcontext(prec=40):  # correctly rounded to 40 significant digits, like sp.N
+            number = Decimal(int(value.p)) / Decimal(int(value.q))
+    else:
+        number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30))
+    if number == 0:
+        return "0"
+    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
+        return f"{number:.{digits}e}"
+    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text
+
+
+def less(a: sp.Expr, b: sp.Expr) -> bool:
+    """a < b: exactly for rationals, in 60-digit arithmetic for exp/log/tanh values.
+
+    SymPy's own comparison of two nested exact expressions evaluates them again and again at
+    growing precision (seconds); two values that agree to 60 digits count as not less.
+    """
+    if a.is_Rational and b.is_Rational:
+        return bool(a < b)
+    return bool(numeric_value(a) < numeric_value(b))
+
+
+def to_float(value: sp.Expr) -> float:
+    """The nearest double (for plots): exact for rationals, 20 digits first for other values."""
+    if isinstance(value, (int, float, Fraction)):
+        return float(value)
+    if value.is_Rational:
+        return float(Fraction(int(value.p), int(value.q)))
+    if value.is_Float:
+        return float(value)
+    return float(sp.N(value, 20))
+
+
+# ---------------------------------------------------------------- fast passes (training curves)
+
+_FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
+_MP_FUNCTIONS = {sp.exp: mpmath.exp, sp.tanh: mpmath.tanh, sp.log: mpmath.log}
+PRECISION = 60  # decimal digits for the high-precision passes over exp, tanh and log
+
+
+def mpf(value) -> "mpmath.mpf":
+    """A 60-digit number (the `number` type for high-precision passes)."""
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return mpmath.mpf(value)
+_COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt, sp.GreaterThan: operator.ge,
+            sp.StrictGreaterThan: operator.gt, sp.Equality: operator.eq, sp.Unequality: operator.ne}
+
+
+def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
+    """A closure computing expr with `number` arithmetic (float or Fraction) from a list of values.
+
+    No eval: the expression tree is walked once into nested closures. Fractions stay exact; a
+    function such as exp has no exact Fraction value and raises NotImplementedError.
+    """
+    if expr.is_Number:
+        if expr.is_Rational:
+            value = number(Fraction(int(expr.p), int(expr.q)))
+        else:
+            value = number(mpmath.mpf(str(sp.N(expr, PRECISION)))) if number is mpf else number(float(expr))
+        return lambda env: value
+    if expr.is_Symbol:
+        index = symbols[expr]
+        return lambda env: env[index]
+    if isinstance(expr, sp.Add):
+        parts = [compile_numeric(a, symbols, number) for a in expr.args]
+        return lambda env: sum(p(env) for p in parts)
+    if isinstance(expr, sp.Mul):
+        parts = [compile_numeric(a, symbols, number) for a in expr.args]
+        return lambda env: math.prod(p(env) for p in parts)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        base, exponent = compile_numeric(expr.base, symbols, number), int(expr.exp)
+        return lambda env: base(env) ** exponent
+    if isinstance(expr, sp.Piecewise):
+        branches = [(compile_numeric(value, symbols, number), _condition(condition, symbols, number))
+                    for value, condition in expr.args]
+        return lambda env: next(v(env) for v, c in branches if c(env))
+    function = (_MP_FUNCTIONS if number is mpf else _FLOAT_FUNCTIONS).get(expr.func)
+    if function is not None and number in (float, mpf):
+        inner = compile_numeric(expr.args[0], symbols, number)
+        return lambda env: function(inner(env))
+    raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")
+
+
+def _condition(condition, symbols, number):
+    if condition is sp.true:
+        return lambda env: True
+    compare = _COMPARE.get(type(condition))
+    if compare is None:
+        raise NotImplementedError(f"no evaluation for {condition}")
+    left, right = compile_numeric(condition.lhs, symbols, number), compile_numeric(condition.rhs, symbols, number)
+    return lambda env: compare(left(env), right(env))
+
+
+class FastTrainer:
+    """Loss and mean gradient with plain Python numbers, from the same node definitions and δ recursion."""
+
+    def __init__(self, derivation: Derivation, number=float):
+        model = derivation.model
+        self.model, self.spec, self.number = model, model.spec, number
+        order = [*model.leaves, *(n for n in model.nodes if n.definition is not None), *model.deltas]
+        self.index = {node.symbol: i for i, node in enumerate(order)}
+        self.size = len(order)
+        self.steps = [(self.index[n.symbol], compile_numeric(n.definition, self.index, number))
+                      for n in model.nodes if n.definition is not None]
+        self.steps += [(self.index[u.delta.symbol],
+                        compile_numeric(derivation.delta_formula[u.delta.name], self.index, number))
+                       for u in reversed(model.units)]
+        self.gradient = [compile_numeric(derivation.backprop[p.name], self.index, number) for p in model.parameters]
+        self.loss_index = self.index[model.loss.symbol]
+        self.data = [([number(v) for v in x], [number(v) for v in t]) for x, t in zip(self.spec.x, self.spec.targets)]
+        self.slots = ([self.index[n.symbol] for n in model.inputs], [self.index[n.symbol] for n in model.targets],
+                      [self.index[n.symbol] for n in model.parameters])
+
+    def local_derivatives(self) -> dict:
+        """(node, parent) -> ∂node/∂parent of the node's own definition, compiled: forward mode's parts."""
+        model = self.model
+        return {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), self.index, self.number)
+                for n in model.nodes if n.definition is not None for parent in model.parents(n)}
+
+    def environment(self, theta, x, targets) -> list:
+        """Every node's and δ's value for one sample, by position."""
+        env = [0] * self.size
+        for slots, values in zip(self.slots, (x, targets, theta)):
+            for position, value in zip(slots, values):
+                env[position] = value
+        for position, compute in self.steps:
+            env[position] = compute(env)
+        return env
+
+    def loss_and_gradient(self, theta):
+        count = len(self.data)
+        total, gradient = 0, [0] * len(theta)
+        for x, targets in self.data:
+            env = self.environment(theta, x, targets)
+            total += env[self.loss_index]
+            gradient = [g + f(env) for g, f in zip(gradient, self.gradient)]
+        return total / count, [g / count for g in gradient]

@@ -1,0 +1,81 @@
+"""Write a `Spec` back as TOML: a variant's spec file, which `spec.parse` reads to the same values."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from fractions import Fraction
+
+import tomli_w
+
+from chainrule.errors import ChainruleError
+from chainrule.core.spec import MATRIX_ABOVE, Spec, decimal_text, parse
+
+
+def dump(spec: Spec) -> str:
+    """The spec as TOML that `parse` reads back to the same values (a variant's spec file).
+
+    Written by a TOML library (so any title, control characters included, is a valid string) and
+    read back before it is returned. Decimals that terminate are written as TOML numbers, other
+    rationals as "p/q" strings; the `[variants]` table is not written, since a variant is not drawn
+    from again.
+    """
+    text = tomli_w.dumps(_document(spec))
+    _check(spec, text)
+    return text
+
+
+def _document(spec: Spec) -> dict:
+    activations = []
+    for layer, name in enumerate(spec.activations, start=1):
+        options = spec.options(layer)
+        activations.append({"name": name, **{k: _number(v) for k, v in sorted(options.items())}} if options else name)
+    document = {
+        "name": spec.name,
+        "title": spec.title,
+        "network": {"sizes": list(spec.sizes), "activations": activations},
+        "loss": {"kind": spec.loss, **{k: _number(v) for k, v in spec.loss_options}},
+        "data": {"x": [_numbers(row) for row in spec.x], "y": _targets(spec)},
+        "parameters": {"init": _numbers(spec.init)},
+        "training": {"learning_rate": _number(spec.learning_rate), "steps": spec.steps},
+    }
+    if spec.notation:
+        document["notation"] = dict(spec.notation)
+    if (spec.layout, spec.matrix_above) != ("auto", MATRIX_ABOVE):
+        document["sheet"] = {"layout": spec.layout, "matrix_above": spec.matrix_above}
+    if spec.tolerance is not None:
+        t = spec.tolerance
+        document["tolerance"] = {"sigfigs": t.sigfigs, **{k: _number(Fraction(v)) for k, v in
+                                 (("relative", t.relative), ("absolute", t.absolute)) if v is not None}}
+    return document
+
+
+def _check(spec: Spec, text: str) -> None:
+    """The written text must read back to the same spec (apart from the rules it does not hold)."""
+    try:
+        again = parse(text, spec.path)
+    except ChainruleError as error:
+        raise ChainruleError(f"{spec.path}: the spec cannot be written as a file that reads back ({error})") from None
+    if dataclasses.replace(again, variants=spec.variants) != spec:
+        raise ChainruleError(f"{spec.path}: the spec, written as TOML, reads back to different values")
+
+
+def _number(value: Fraction) -> int | Decimal | str:
+    """A TOML number when the decimal ends, else a "p/q" string the spec reader accepts."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return value.numerator
+    text = decimal_text(value)
+    return f"{value.numerator}/{value.denominator}" if text is None else Decimal(text)
+
+
+def _numbers(values) -> list:
+    return [_number(v) for v in values]
+
+
+def _targets(spec: Spec) -> list:
+    if spec.outputs == 1:
+        return _numbers(spec.y)
+    if spec.loss == "softmax_cross_entropy" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
+        return [t.index(1) for t in spec.y]  # class indices
+    return [_numbers(t) for t in spec.y]

@@ -1,0 +1,257 @@
+"""Plain-text and JSON views of a Solution, for the terminal and for other tools."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from chainrule.core.learning_rate import minimal_polynomial
+import mpmath
+
+from chainrule.core.numerics import decimal, less, numeric_value
+from chainrule.core.solution import CheckedChain, Solution
+
+
+def exact(value: sp.Expr) -> str:
+    """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
+    if value is sp.oo:
+        return "oo"
+    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
+
+
+def _number(value: sp.Expr) -> str:
+    """Exact and decimal, for the terminal; a long exact expression is left to --json."""
+    approx = decimal(value)
+    if value.is_Float:
+        return f"≈ {approx}"
+    text = exact(value)
+    if len(text) > 60:
+        return f"≈ {approx} (exact expression in --json)"
+    return text if text == approx else f"{text} ≈ {approx}"
+
+
+def _vector(values) -> str:
+    texts = [exact(v) for v in values]
+    if any(len(t) > 30 for t in texts):
+        return "≈ (" + ", ".join(decimal(v) for v in values) + ")"
+    return "(" + ", ".join(texts) + ")"
+
+
+def solution_text(solution: Solution) -> str:
+    """The answers, one question at a time, as a person reads them in a terminal."""
+    spec, training = solution.spec, solution.training
+    initial, after = training.initial, training.after_first
+    names = spec.parameter_names
+    lines = [spec.title, ""]
+    shown = lambda s: "(" + ", ".join(map(_number, s.predictions)) + ")" if len(s.predictions) > 1 \
+        else _number(s.prediction)  # noqa: E731
+    lines.append("Q1 predictions: " + ", ".join(f"y_hat(x{s.number}) = {shown(s)}" for s in initial.samples))
+    lines.append(f"Q2 loss: {_number(initial.loss)}")
+    lines.append("Q3 backpropagation identities (direct derivative == chain rule):")
+    for checked in (*solution.delta_proofs, *solution.identities):
+        lines.append(f"   {checked.chain.subject:>12}: {checked.verdict.value} ({checked.identity.method})"
+                     + _problem(checked))
+    if solution.relu_derivative_at_zero is not None:
+        lines.append(f"   g'(0) = {solution.relu_derivative_at_zero} (left derivative, from differentiating the ReLU Piecewise)")
+    lines.append("Q4 gradients:")
+    for sample in initial.samples:
+        lines.append(f"   sample {sample.number}: {_vector(sample.gradient)}")
+    lines.append(f"   mean    : {_vector(initial.gradient)}")
+    lines.append(f"Q5 updated parameters (eta = {exact(training.learning_rate)}):")
+    for name, value in zip(names, after.theta):
+        lines.append(f"   {name} = {_number(value)}")
+    went = "decreased" if less(after.loss, initial.loss) else "did NOT decrease"
+    lines.append(f"Q6 new loss: {_number(after.loss)} ({went} from {_number(initial.loss)})")
+    if len(training.evaluations) > 2:
+        for k, evaluation in enumerate(training.evaluations[2:], start=2):
+            lines.append(f"   after step {k}: {_number(evaluation.loss)}")
+    lines.append("Q7 learning rate:")
+    lines.extend("   " + line for line in _learning_rate_lines(solution))
+    return "\n".join(lines)
+
+
+def _problem(checked: CheckedChain) -> str:
+    identity = checked.identity
+    if identity.counterexample:
+        return " counterexample: " + ", ".join(f"{v}={x}" for v, x in identity.counterexample)
+    return f" reason: {identity.reason}" if identity.reason else ""
+
+
+def _learning_rate_lines(solution: Solution) -> list[str]:
+    analysis = solution.learning_rate
+    if not analysis.available:
+        return [f"exact analysis unavailable: {analysis.reason}"]
+    lines = [f"slope of the loss at eta = 0: {_number(analysis.slope_at_zero)} (= -|grad|^2)"]
+    for change in analysis.region_changes:
+        lines.append(f"sample {change.sample}'s unit {change.unit} becomes {change.becomes} at eta = {_number(change.eta)}")
+    for a, b in analysis.decrease:
+        lines.append(f"one step lowers the loss for {decimal(a)} < eta < {'oo' if b is sp.oo else decimal(b)}")
+    if analysis.best is not None:
+        lines.append(f"best one-step eta ≈ {decimal(analysis.best.eta)}, loss ≈ {decimal(analysis.best.loss)}")
+    return lines
+
+
+def solution_json(solution: Solution) -> dict:
+    """Every number as an exact string; keys are a contract (see README)."""
+    spec, training = solution.spec, solution.training
+    initial, after = training.initial, training.after_first
+    names = list(spec.parameter_names)
+    keyed = lambda values: {n: exact(v) for n, v in zip(names, values)}  # noqa: E731
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "parameters": names,
+        "initial_parameters": keyed(initial.theta),
+        "predictions": [_per_output(s.predictions, exact) for s in initial.samples],
+        "loss": exact(initial.loss),
+        "deltas": [
+            {u.delta.name: exact(s.values[u.delta.name]) for u in solution.model.units} for s in initial.samples
+        ],
+        "sample_gradients": [keyed(s.gradient) for s in initial.samples],
+        "gradient": keyed(initial.gradient),
+        "updated_parameters": keyed(after.theta),
+        "new_predictions": [_per_output(s.predictions, exact) for s in after.samples],
+        "new_loss": exact(after.loss),
+        "loss_decreased": less(after.loss, initial.loss),
+        "training": [
+            {"step": k, "parameters": keyed(e.theta), "loss": exact(e.loss)}
+            for k, e in enumerate(training.evaluations)
+        ],
+        "relu_derivative_at_zero": None if solution.relu_derivative_at_zero is None
+        else exact(solution.relu_derivative_at_zero),
+        "identities": [_identity_json(c, "parameter") for c in solution.identities],
+        "delta_identities": [_identity_json(c, "delta") for c in solution.delta_proofs],
+        "learning_rate": _learning_rate_json(solution),
+        "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
+        "decimals": _decimals(solution),
+    }
+
+
+def _per_output(predictions, show):
+    """One output: the value; several: the list, one per output."""
+    return show(predictions[0]) if len(predictions) == 1 else [show(v) for v in predictions]
+
+
+def significant(value: sp.Expr, digits: int = 30) -> str:
+    """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
+    with mpmath.workdps(digits + 10):
+        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
+
+
+def _decimals(solution: Solution) -> dict:
+    """Every number of the solution mirrored as a 30-significant-digit decimal string."""
+    training = solution.training
+    initial, after = training.initial, training.after_first
+    names = list(solution.spec.parameter_names)
+    keyed = lambda values: {n: significant(v) for n, v in zip(names, values)}  # noqa: E731
+    return {
+        "initial_parameters": keyed(initial.theta),
+        "predictions": [_per_output(s.predictions, significant) for s in initial.samples],
+        "loss": significant(initial.loss),
+        "deltas": [{u.delta.name: significant(s.values[u.delta.name]) for u in solution.model.units}
+                   for s in initial.samples],
+        "sample_gradients": [keyed(s.gradient) for s in initial.samples],
+        "gradient": keyed(initial.gradient),
+        "updated_parameters": keyed(after.theta),
+        "new_predictions": [_per_output(s.predictions, significant) for s in after.samples],
+        "new_loss": significant(after.loss),
+        "training": [{"step": k, "parameters": keyed(e.theta), "loss": significant(e.loss)}
+                     for k, e in enumerate(training.evaluations)],
+        "learning_rate": _learning_rate_decimals(solution),
+    }
+
+
+def _learning_rate_decimals(solution: Solution) -> dict:
+    """The learning-rate numbers of the JSON, as decimals (floats past a curve's exact steps keep 15 digits)."""
+    analysis, eta = solution.learning_rate, solution.training.learning_rate
+    if not analysis.available:
+        return {"eta": significant(eta)}
+    show = lambda v: "oo" if v is sp.oo else significant(v)  # noqa: E731
+    best = analysis.best
+    return {
+        "eta": show(eta),
+        "loss_at_eta": show(analysis.loss_at(eta)),
+        "slope_at_zero": show(analysis.slope_at_zero),
+        "region_changes": [show(c.eta) for c in analysis.region_changes],
+        "decrease_interval": [{"from": show(a), "to": show(b)} for a, b in analysis.decrease],
+        "best": None if best is None else {"eta": show(best.eta), "loss": show(best.loss)},
+        "curves": [{"eta": show(c.eta), "losses": [mpmath.nstr(mpmath.mpf(str(v)), 15) if v.is_Float else show(v)
+                                                  for v in c.losses]} for c in solution.curves],
+    }
+
+
+def _identity_json(checked: CheckedChain, key: str) -> dict:
+    identity = checked.identity
+    return {
+        key: checked.chain.subject,
+        "verdict": checked.verdict.value,
+        "method": identity.method,
+        "steps": [p.verdict.value for p in checked.steps],
+        "counterexample": None if identity.counterexample is None
+        else {str(v): exact(x) for v, x in identity.counterexample},
+        "reason": identity.reason,
+    }
+
+
+def _algebraic(value: sp.Expr) -> dict:
+    entry = {"exact": exact(value), "decimal": decimal(value, 12) if value is not sp.oo else "oo"}
+    if not value.is_Rational and value is not sp.oo:
+        entry["polynomial"] = str(minimal_polynomial(value).clear_denoms()[1].as_expr())
+    return entry
+
+
+def _learning_rate_json(solution: Solution) -> dict:
+    analysis, eta = solution.learning_rate, solution.training.learning_rate
+    if not analysis.available:
+        return {"eta": exact(eta), "available": False, "reason": analysis.reason}
+    best = analysis.best
+    return {
+        "eta": exact(eta),
+        "available": True,
+        "loss_at_eta": exact(analysis.loss_at(eta)),
+        "slope_at_zero": exact(analysis.slope_at_zero),
+        "loss_after_one_step": [
+            {"from": exact(p.start), "to": exact(p.end), "polynomial": str(p.loss.as_expr())}
+            for p in analysis.pieces
+        ],
+        "region_changes": [
+            {"sample": c.sample, "unit": c.unit, "eta": exact(c.eta), "becomes": c.becomes}
+            for c in analysis.region_changes
+        ],
+        "decrease_interval": [{"from": _algebraic(a), "to": _algebraic(b)} for a, b in analysis.decrease],
+        "best": None if best is None else {"eta": _algebraic(best.eta), "loss": {
+            "exact": exact(best.loss), "decimal": decimal(best.loss, 12)}},
+        "spec_eta_inside_decrease": any(a < eta and (b is sp.oo or eta < b) for a, b in analysis.decrease),
+        "curves": [curve_json(c) for c in solution.curves],
+    }
+
+
+def curve_json(curve) -> dict:
+    """A training curve: exact strings for the exact steps, then decimals marked as such."""
+    return {
+        "label": curve.label,
+        "eta": exact(curve.eta),
+        "outcome": curve.outcome,
+        "exact_steps": curve.exact_steps,
+        "losses": [
+            {"step": k, "loss": exact(v) if k <= curve.exact_steps else decimal(v, 12), "exact": k <= curve.exact_steps}
+            for k, v in enumerate(curve.losses)
+        ],
+    }
+
+
+def learning_rate_text(solution: Solution) -> str:
+    """`chainrule lr`: the analysis in words, then both pictures as text."""
+    from chainrule.render.plots import one_step_plot, text_pictures
+
+    lines = [f"{solution.spec.title}: the learning rate (question 7)", ""]
+    lines += _learning_rate_lines(solution)
+    analysis = solution.learning_rate
+    if not analysis.available:
+        return "\n".join(lines)
+    eta = solution.training.learning_rate
+    lines.append(f"the spec's eta = {exact(eta)} brings the loss to {_number(analysis.loss_at(eta))}")
+    for curve in solution.curves:
+        lines.append(f"eta = {exact(curve.eta)} ({curve.label}): after {len(curve.losses) - 1} steps "
+                     f"loss ≈ {decimal(curve.losses[-1])}, {curve.outcome}")
+    lines += ["", text_pictures(one_step_plot(analysis, eta), solution.curves)]
+    return "\n".join(lines)

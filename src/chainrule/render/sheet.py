@@ -1,0 +1,327 @@
+"""The answer sheet's content: every formula and number, printed to LaTeX, for the templates to place."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from chainrule.core.derivation import loss_latex, weighted_sum_latex
+from chainrule.core.learning_rate import LearningRateAnalysis, minimal_polynomial
+from chainrule.core.model import ACTIVATION_LATEX, Model, Unit, activation_derivative
+from chainrule.core.numerics import SampleValues, decimal, less, to_float
+from chainrule.core.proof import Proof, Verdict
+from chainrule.core.solution import CheckedChain, Solution
+
+VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
+
+
+def problem_context(model: Model, p) -> dict:
+    """The problem statement both the handout and the answer sheet print: network, data, θ and η."""
+    spec = model.spec
+    return {
+        "title": spec.title,
+        "name": spec.name,
+        "n_samples": len(spec.x),
+        "network": network_picture(model),
+        "definitions": definitions(model),
+        "activation": activation_text(model),
+        "loss_definition": _loss_definition(model),
+        "samples": [
+            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
+             "y": ", ".join(p.plain(sp.Rational(v)) for v in t) if len(t) > 1 else p.plain(sp.Rational(t[0]))}
+            for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
+        ],
+        "theta": _vector(p, [sp.Rational(v) for v in spec.init]),
+        "theta_names": ", ".join(q.latex for q in model.parameters),
+        "learning_rate": p.plain(sp.Rational(spec.learning_rate)),
+    }
+
+
+def sheet_context(solution: Solution, p) -> dict:
+    """Everything the solution template inserts, already printed."""
+    model = solution.model
+    training = solution.training
+    return {
+        **problem_context(model, p),
+        "handout": False,
+        "forward": [forward_lines(model, s, p) for s in training.initial.samples],
+        "predictions": [_outputs(p, s.predictions) for s in training.initial.samples],
+        "loss_line": _loss_line(model, training.initial.samples, p),
+        "loss": p.number(training.initial.loss),
+        "delta_chains": [
+            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$")
+            for c, u in zip(solution.delta_proofs, reversed(model.units))
+        ],
+        "chains": [
+            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$")
+            for i, c in enumerate(solution.identities, start=1)
+        ],
+        "all_proved": solution.all_proved,
+        "backprop": [backward_lines(model, s, p) for s in training.initial.samples],
+        "gradient": [
+            {"name": q.latex, "samples": [p.plain(s.gradient[i]) for s in training.initial.samples],
+             "mean": p.number(training.initial.gradient[i])}
+            for i, q in enumerate(model.parameters)
+        ],
+        "updates": [
+            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.number(new)}
+            for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
+                                      training.after_first.theta)
+        ],
+        "new_forward": [_outputs(p, s.predictions) for s in training.after_first.samples],
+        "new_loss": p.number(training.after_first.loss),
+        "loss_decreased": less(training.after_first.loss, training.initial.loss),
+        "steps": [
+            {"step": k, "loss": p.number(e.loss)} for k, e in enumerate(training.evaluations)
+        ] if len(training.evaluations) > 2 else [],
+        "lr": learning_rate_context(solution.learning_rate, training, p),
+        "figures": figures_context(solution, p),
+    }
+
+
+def _outputs(p, predictions) -> str:
+    """A prediction, or the vector of a sample's predictions when there are several outputs."""
+    if len(predictions) == 1:
+        return p.number(predictions[0])
+    return r"\left(" + ", ".join(p.short(v) for v in predictions) + r"\right)"
+
+
+def _vector(p, values) -> str:
+    return r"\left(" + ", ".join(p.plain(v) for v in values) + r"\right)"
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _loss_definition(model: Model) -> str:
+    return loss_latex(model)
+
+
+def activation_text(model: Model) -> dict:
+    spec = model.spec
+    g = spec.notation_for("activation", "g")
+    kinds = sorted(set(spec.activations[:-1]))
+    relu = next((u for u in model.units if u.activation == "relu"), None)
+    at_zero = None if relu is None else activation_derivative("relu", dict(relu.options))(sp.Integer(0))
+    return {
+        "g": g,
+        "definitions": [rf"{g}(t) = {ACTIVATION_LATEX[k]}" for k in kinds],
+        "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
+    }
+
+
+def definitions(model: Model) -> list[str]:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in model.units:
+        lines.append(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}")
+        if unit.out != unit.pre:
+            lines.append(rf"{unit.out.latex} &= {g}({unit.pre.latex})")
+    return lines
+
+
+def _fill(unit: Unit, sample: SampleValues, p) -> str:
+    """The weighted sum with this sample's numbers in place."""
+    value = lambda node: _paren(p.plain(sample.values[node.name]))  # noqa: E731
+    terms = [rf"{value(w)} \cdot {value(s)}" for w, s in zip(unit.weights, unit.sources)]
+    return " + ".join([*terms, value(unit.bias)])
+
+
+def forward_lines(model: Model, sample: SampleValues, p) -> dict:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in model.units:
+        lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
+        if unit.out != unit.pre:
+            inner = p.plain(sample.values[unit.pre.name])
+            applied = rf"\mathrm{{softmax}}(\cdot)_{{{unit.index + 1}}}" if unit.activation == "softmax" else f"{g}({inner})"
+            lines.append(rf"{unit.out.latex} &= {applied} = {p.short(sample.values[unit.out.name])}")
+    return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
+
+
+def _loss_line(model: Model, samples, p) -> str:
+    n = len(samples)
+    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
+        return rf"\frac{{1}}{{{n}}}\left[" + " + ".join(p.plain(s.loss) for s in samples) + r"\right]"
+    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
+    terms = " + ".join(
+        rf"{half}\left({p.plain(s.prediction)} - {_paren(p.plain(s.values['y']))}\right)^2" for s in samples)
+    return rf"\frac{{1}}{{{n}}}\left[{terms}\right]"
+
+
+def backward_lines(model: Model, sample: SampleValues, p) -> dict:
+    g = model.spec.notation_for("activation", "g")
+    lines = []
+    for unit in reversed(model.units):
+        lines.append(rf"{unit.delta.latex} &= {p.plain(sample.values[unit.delta.name])}")
+    if any(u.activation == "relu" for u in model.units):
+        for unit in model.units:
+            if unit.activation == "relu":
+                z = sample.values[unit.pre.name]
+                lines.insert(0, rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+    return {"number": sample.number, "lines": lines,
+            "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
+
+
+def chain_context(checked: CheckedChain, p, heading: str) -> dict:
+    steps = checked.chain.steps
+    return {
+        "subject": checked.chain.subject,
+        "heading": heading,
+        "lhs": steps[0].latex,
+        "steps": [
+            {"latex": step.latex, "reason": step.reason, "mark": VERDICT_MARK[proof.verdict],
+             "verdict": proof.verdict.value}
+            for step, proof in zip(steps[1:], checked.steps)
+        ],
+        "justification": checked.chain.justification,
+        "verdict": checked.verdict.value,
+        "identity": proof_context(checked.identity, p),
+    }
+
+
+def proof_context(proof: Proof, p) -> dict:
+    state = {"le": r"\le 0", "gt": "> 0", "lt": "< 0", "ge": r"\ge 0", "eq": "= 0"}
+    regions = [
+        {"condition": r",\ ".join(f"{p.expr(poly)} {state[s]}" for poly, s in region.signs),
+         "value": None if region.value is None else p.expr(region.value)}
+        for region in proof.regions
+    ]
+    counterexample = None
+    if proof.counterexample:
+        counterexample = ", ".join(f"{p.expr(v)} = {p.expr(x)}" for v, x in proof.counterexample)
+    return {"verdict": proof.verdict.value, "method": proof.method, "regions": regions,
+            "counterexample": counterexample, "reason": proof.reason}
+
+
+def _root_polynomial(value) -> str:
+    """`p(η) = 0` for the minimal polynomial of an algebraic η, with integer coefficients."""
+    poly = minimal_polynomial(value).clear_denoms()[1]
+    return sp.latex(poly.as_expr().xreplace({poly.gen: sp.Symbol(r"\eta")})) + " = 0"
+
+
+def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
+    eta_spec = training.learning_rate
+    if not analysis.available:
+        return {"available": False, "reason": escape(analysis.reason).replace("η", r"$\eta$")}
+    eta = sp.Symbol(r"\eta")
+    pieces = []
+    for piece in analysis.pieces:
+        end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
+        pieces.append({"interval": rf"{_short(piece.start, p)} < \eta < {end}",
+                       "loss": sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta}))})
+    changes = [
+        {"sample": c.sample, "unit": c.unit, "eta": p.number(c.eta), "becomes": c.becomes}
+        for c in analysis.region_changes
+    ]
+    decrease = [
+        {"start": _short(a, p), "end": r"\infty" if b is sp.oo else _short(b, p),
+         "end_polynomial": None if b is sp.oo or b.is_Rational else _root_polynomial(b)}
+        for a, b in analysis.decrease
+    ]
+    best = analysis.best
+    spec_loss = analysis.loss_at(eta_spec)
+    inside = any(a < eta_spec and (b is sp.oo or eta_spec < b) for a, b in analysis.decrease)
+    last = analysis.pieces[-1].loss
+    return {
+        "available": True,
+        "grows": last.degree() > 0 and last.LC() > 0,
+        "pieces": pieces,
+        "changes": changes,
+        "decrease": decrease,
+        "slope": p.number(analysis.slope_at_zero),
+        "initial_loss": p.number(analysis.initial_loss),
+        "spec_eta": p.plain(eta_spec),
+        "spec_loss": p.number(spec_loss),
+        "spec_inside": inside,
+        "best": None if best is None else {
+            "eta": _short(best.eta, p),
+            "polynomial": None if best.eta.is_Rational else _root_polynomial(best.eta),
+            "loss": decimal(best.loss),
+            "ratio": decimal(best.eta / eta_spec, 3),
+        },
+    }
+
+
+def _short(value, p) -> str:
+    if value.is_Rational:
+        return p.number(value) if not _is_simple(value) else p.plain(value)
+    return rf"{decimal(value)}\ldots"
+
+
+def _is_simple(value) -> bool:
+    return value.is_Integer or len(str(value)) <= 4
+
+
+def network_picture(model: Model) -> dict:
+    """Node positions and labelled edges for the TikZ figure of the network."""
+    g = model.spec.notation_for("activation", "g")
+    columns = [[(f"in{i}", node.latex, "input") for i, node in enumerate(model.inputs)]]
+    layers = sorted({u.layer for u in model.units})
+    for layer in layers:
+        column = []
+        for unit in (u for u in model.units if u.layer == layer):
+            label = (rf"{unit.out.latex}" if unit.is_output and unit.out == unit.pre
+                     else rf"{unit.pre.latex} \mid {unit.out.latex}")
+            column.append((f"u{layer}_{unit.index}", label, "output" if unit.is_output else "hidden"))
+        columns.append(column)
+    nodes, edges = [], []
+    for c, column in enumerate(columns):
+        height = len(column) + (1 if c < len(columns) - 1 else 0)
+        for r, (ident, label, style) in enumerate(column):
+            nodes.append({"id": ident, "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - r * 1.6:.1f}",
+                          "label": label, "style": style})
+        if c < len(columns) - 1:
+            nodes.append({"id": f"bias{c}", "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - len(column) * 1.6:.1f}",
+                          "label": "1", "style": "bias"})
+    ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
+    for unit in model.units:
+        target = f"u{unit.layer}_{unit.index}"
+        ids[unit.out.symbol] = target
+        for weight, source in zip(unit.weights, unit.sources):
+            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex})
+        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex})
+    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12}
+
+
+def _g(value, cap=None) -> str:
+    """A plot coordinate: 6 significant digits, deterministic."""
+    number = to_float(value)
+    if cap is not None:
+        number = min(number, cap)
+    return f"{number:.6g}"
+
+
+def figures_context(solution: Solution, p) -> dict | None:
+    """pgfplots data for question 7: the one-step loss against η, and training curves."""
+    from chainrule.render.plots import one_step_plot
+
+    analysis, training = solution.learning_rate, solution.training
+    if not analysis.available:
+        return None
+    plot = one_step_plot(analysis, training.learning_rate)
+    y_max = float(plot.y_max)
+    clip = y_max * 1.05
+    curves = []
+    floor = min(to_float(v) for c in solution.curves for v in c.losses if to_float(v) > 0)
+    cap = max(to_float(c.losses[0]) for c in solution.curves) * 1e6
+    for curve in solution.curves:
+        points = " ".join(f"({k},{_g(max(to_float(v), floor), cap)})" for k, v in enumerate(curve.losses))
+        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
+                       "coordinates": points})
+    return {
+        "x_max": _g(plot.x_max), "y_max": _g(y_max),
+        "coordinates": " ".join(f"({_g(e)},{_g(v, clip)})" for e, v in zip(plot.etas, plot.losses)),
+        "shaded": [{"a": _g(a), "b": _g(b)} for a, b in plot.shaded],
+        "spec": {"eta": _g(plot.spec[0]), "loss": _g(plot.spec[1], clip)},
+        "best": None if plot.best is None else {"eta": _g(plot.best[0]), "loss": _g(plot.best[1], clip)},
+        "initial": _g(analysis.initial_loss),
+        "curves": curves,
+        "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
+    }
+
+
+def escape(text: str) -> str:
+    from chainrule.render.documents import escape_tex
+
+    return escape_tex(text)
