@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from chainrule.render.documents import render
 from chainrule.core.solution import solve
+from chainrule.render.documents import render
 from chainrule.render.textplot import bars, lines
 
 GOLDEN = Path(__file__).parent / "golden"

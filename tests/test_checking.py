@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from chainrule.check.answers import AnswersError, load_answers, parse_answers
+from chainrule.check.grading import (
+    answer_key,
+    check,
+    judge_number,
+    judge_proof,
+    match,
+    read_number,
+)
 from chainrule.core.spec import Tolerance
-from chainrule.check.grading import answer_key, check, judge_number, judge_proof, match, read_number
 
 ANSWERS = Path(__file__).parent / "answers"
 

@@ -24,10 +24,10 @@ import pytest
 
 from chainrule import safe_io
 from chainrule.cli.main import main
-from chainrule.errors import ChainruleError
-from chainrule.render.documents import compile_pdf, latexmk_available
 from chainrule.core.spec import load, parse, resolve_path
 from chainrule.core.spec_dump import dump
+from chainrule.errors import ChainruleError
+from chainrule.render.documents import compile_pdf, latexmk_available
 from chainrule.untrusted import cell, json_text, shown
 
 CORRECT = Path(__file__).parent / "answers" / "correct.toml"

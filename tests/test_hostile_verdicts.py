@@ -16,18 +16,17 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from chainrule.core import certify
 from chainrule.check.answers import AnswersError, load_answers, parse_answers
-from chainrule.core.spec import Tolerance
 from chainrule.check.grading import answer_key, check, judge_number, judge_proof
-from chainrule.core.derivation import derive
-from chainrule.errors import SpecError
-from chainrule.core.model import build
 from chainrule.check.notation import FreeVocabulary, parse
-from chainrule.core.proof import Verdict, prove_equal
-from chainrule.core.spec import MAX_STEPS, derivations_dir
-from chainrule.core.spec import parse as parse_spec
 from chainrule.check.vocabulary import ModelVocabulary
+from chainrule.core import certify
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.proof import Verdict, prove_equal
+from chainrule.core.spec import MAX_STEPS, Tolerance, derivations_dir
+from chainrule.core.spec import parse as parse_spec
+from chainrule.errors import SpecError
 
 HOMEWORK_TEXT = (derivations_dir() / "inf264_hw4.toml").read_text(encoding="utf-8")
 SUBPROCESS_BOUND = 120  # seconds: a bound on a hang, not a speed assertion

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 import sympy as sp
-
-from fractions import Fraction
 
 from chainrule.core.model import activation, activation_derivative, build, relu
 from chainrule.core.spec import load, parse

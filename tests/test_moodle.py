@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from chainrule.check.answers import answer_keys
-from chainrule.cli.main import main
-from chainrule.errors import ChainruleError
 from chainrule.check.mistakes import DESCRIPTIONS
 from chainrule.classroom.moodle import choices, quiz, tolerance
+from chainrule.cli.main import main
 from chainrule.core.spec import Tolerance, load, resolve_path
+from chainrule.errors import ChainruleError
 
 COUNT = 3
 FIXED_FIELDS = [("defaultgrade", "1"), ("penalty", "0.3333333"), ("hidden", "0"), ("unitgradingtype", "0"),

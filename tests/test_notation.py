@@ -9,11 +9,30 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sympy import Abs, Max, Min, Piecewise, Rational, Symbol, cos, exp, log, sin, sqrt, tan
+from sympy import (
+    Abs,
+    Max,
+    Min,
+    Piecewise,
+    Rational,
+    Symbol,
+    cos,
+    exp,
+    log,
+    sin,
+    sqrt,
+    tan,
+)
 
 from chainrule.check import notation
+from chainrule.check.notation import (
+    FreeVocabulary,
+    NotationError,
+    canonical_names,
+    parse,
+    parse_chain,
+)
 from chainrule.errors import ChainruleError
-from chainrule.check.notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
 
 MODEL_NAMES = ("w0", "w1", "w2", "w3", "w4", "x0", "x1", "y", "y_hat", "z", "h",
                "delta_y_hat", "delta_h", "delta_h1", "L", "eta")

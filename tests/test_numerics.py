@@ -10,8 +10,9 @@ from hypothesis import given
 
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
-from chainrule.core.numerics import decimal, evaluate, train
+from chainrule.core.numerics import evaluate, train
 from chainrule.core.spec import load, parse
+from chainrule.numbers import decimal
 
 from .strategies import network_specs
 

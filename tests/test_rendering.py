@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from chainrule.errors import TemplateError
-from chainrule.render.documents import compile_pdf, escape_tex, latexmk_available, render, templates_dir
 from chainrule.core.solution import solve
 from chainrule.core.spec import load
+from chainrule.errors import TemplateError
+from chainrule.render.documents import (
+    compile_pdf,
+    latexmk_available,
+    render,
+    templates_dir,
+)
+from chainrule.render.printer import escape_tex
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -105,7 +111,7 @@ def test_question_7_prose_follows_the_numbers(homework):
     (sp.exp(30), r"1.068647\ldots \times 10^{13}"),
 ])
 def test_long_values_are_truncated_expansions(value, text):
-    from chainrule.render.documents import truncated
+    from chainrule.numbers import truncated
 
     assert truncated(value) == text
 

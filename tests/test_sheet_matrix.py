@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from chainrule.errors import SpecError
-from chainrule.render.documents import compile_pdf, latexmk_available, render
 from chainrule.core.solution import solve
 from chainrule.core.spec import derivations_dir, load, parse
+from chainrule.errors import SpecError
+from chainrule.render.documents import compile_pdf, latexmk_available, render
 
 HOMEWORK = (derivations_dir() / "inf264_hw4.toml").read_text()
 

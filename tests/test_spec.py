@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.errors import ChainruleError, SpecError
 from chainrule.core.spec import Spec, derivations_dir, load, parse
+from chainrule.errors import ChainruleError, SpecError
 
 HOMEWORK = derivations_dir() / "inf264_hw4.toml"
 HOMEWORK_TEXT = HOMEWORK.read_text(encoding="utf-8")
@@ -253,6 +253,6 @@ def test_spec_error_is_a_chainrule_error():
     (Fraction(1, 2**40), "0.0000000000009094947017729282379150390625"),  # exact, past 28 digits
 ])
 def test_decimal_text_is_exact_or_none(value, text):
-    from chainrule.core.spec import decimal_text
+    from chainrule.numbers import decimal_text
 
     assert decimal_text(value) == text

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.classroom import stress
 from chainrule.check.answers import answer_keys
 from chainrule.check.grading import answer_key
+from chainrule.classroom import stress
+from chainrule.classroom.variants import VariantError, make_variant
 from chainrule.cli.main import main
-from chainrule.errors import SpecError
-from chainrule.render.documents import compile_pdf, latexmk_available
 from chainrule.core.spec import derivations_dir, load, parse
 from chainrule.core.spec_dump import dump
-from chainrule.classroom.variants import VariantError, make_variant
+from chainrule.errors import SpecError
+from chainrule.render.documents import compile_pdf, latexmk_available
 
 HOMEWORK = (derivations_dir() / "inf264_hw4.toml").read_text()
 SPECS = sorted(p.stem for p in derivations_dir().glob("*.toml"))

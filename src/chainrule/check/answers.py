@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, _line_of, read_toml
 from chainrule.errors import ChainruleError, suggest
 from chainrule.intake import read_regular
-from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, _line_of, read_toml
 
 MAX_ANSWERS_BYTES = 256_000
 TOP_LEVEL = ("spec", "student", "variant", "answers", "proofs", "tolerance")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,44 +17,28 @@ from functools import lru_cache
 
 import sympy as sp
 
-from chainrule.core import certify
 from chainrule.check.answers import Answers, answer_keys, check_keys, prediction_keys
-from chainrule.core.derivation import Derivation, derive
 from chainrule.check.mistakes import DESCRIPTIONS, answer_values, variants
-from chainrule.core.model import build, rational
-from chainrule.check.notation import FreeVocabulary, NotationError, canonical_names, parse, parse_chain
+from chainrule.check.notation import (
+    FreeVocabulary,
+    NotationError,
+    canonical_names,
+    parse,
+    parse_chain,
+)
+from chainrule.check.vocabulary import LocalVocabulary, ModelVocabulary
+from chainrule.core import certify
+from chainrule.core.derivation import Derivation, derive
+from chainrule.core.model import build
 from chainrule.core.numerics import evaluate, train
 from chainrule.core.proof import Proof, Verdict, prove_equal
 from chainrule.core.solution import proof_mode
-from chainrule.render.report import exact
 from chainrule.core.spec import Spec, Tolerance, load
-from chainrule.check.vocabulary import LocalVocabulary, ModelVocabulary
+from chainrule.deadline import TimeLimit, time_limit
+from chainrule.numbers import exact, rational
 
 DEFAULT_TIME_LIMIT = 5.0
 _DECIMAL = re.compile(r"\s*([-+]?)(\d*)(?:\.(\d*))?\s*")
-
-
-class TimeLimit(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Interrupt pure-Python work after `seconds` (main thread only; elsewhere the provers' own deadlines apply)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimit()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(frozen=True)
@@ -221,7 +203,7 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
 
 
 def _shown(value: sp.Expr) -> str:
-    from chainrule.core.numerics import decimal
+    from chainrule.numbers import decimal
 
     text, approx = exact(value), decimal(value)
     return text if text == approx else f"{text} ≈ {approx}"

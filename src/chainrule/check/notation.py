@@ -8,10 +8,8 @@ its meaning through the caller's `Vocabulary`, building SymPy objects one checke
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import NoReturn, Protocol
@@ -21,6 +19,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 from lark.lexer import Lexer
 
+from chainrule.deadline import Deadline, OutOfTime
 from chainrule.errors import ChainruleError
 
 MAX_DEPTH = 200
@@ -556,49 +555,6 @@ class _Builder:
         self.fail(f"unknown function '{name}'", at, self.suggest(name))
 
 
-class _OutOfTime(BaseException):
-    """BaseException, so that SymPy's own `except Exception` clauses do not swallow it."""
-
-
-class _Deadline:
-    """Raise _OutOfTime in this thread if the block runs longer than `seconds`.
-
-    A watchdog thread injects the exception (PyThreadState_SetAsyncExc), so the normal case
-    costs one timer thread and no tracing. The lock makes sure that nothing is injected after
-    the block ends; one injected but not yet delivered is withdrawn before leaving.
-    """
-
-    def __init__(self, seconds: float):
-        self.thread, self.lock, self.fired = threading.get_ident(), threading.Lock(), False
-        self.done = not hasattr(ctypes, "pythonapi")  # not CPython: no deadline
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
-
-    def _fire(self) -> None:
-        with self.lock:
-            if not self.done:
-                self.fired = True
-                self._inject(_OutOfTime)
-
-    def _inject(self, exception: type[BaseException] | None) -> None:
-        # None (a NULL pointer) withdraws a pending exception.
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(self.thread), None if exception is None else ctypes.py_object(exception))
-
-    def __enter__(self) -> _Deadline:
-        if not self.done:
-            self.timer.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        with self.lock:
-            self.done = True
-        self.timer.cancel()
-        if self.fired:
-            self._inject(None)
-
-
-
 def _describe(text: str, token: Token) -> str:
     source = text[token.start_pos:token.end_pos]
     if token.type == "NUMBER":
@@ -640,11 +596,11 @@ def parse_chain(text: str, vocabulary: Vocabulary, *,
     """`A = B = C` -> (A, B, C); a single expression -> (A,)."""
     tree = _tree(text, max_length)
     try:
-        with _Deadline(TIME_BUDGET_SECONDS):
+        with Deadline(TIME_BUDGET_SECONDS):
             values = _Builder(text, vocabulary).build(tree)
     except RecursionError:
         raise NotationError("expression is nested too deeply", text) from None
-    except _OutOfTime:
+    except OutOfTime:
         raise NotationError(f"expression too complex: SymPy gave up after "
                             f"{TIME_BUDGET_SECONDS:g} s", text) from None
     for value in values:

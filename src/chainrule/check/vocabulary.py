@@ -12,9 +12,9 @@ from typing import Callable, Iterable
 
 import sympy as sp
 
+from chainrule.check.notation import CONSTANTS
 from chainrule.core.derivation import Derivation, partial
 from chainrule.core.model import activation, activation_derivative
-from chainrule.check.notation import CONSTANTS
 
 ETA_NAME = "eta"
 _LAYERED = re.compile(r"[a-z_]+L\d+(j\d+)?(k\d+)?")  # how the parser spells w^{(1)}_{12}: wL1j1k2

@@ -20,16 +20,16 @@ from pathlib import Path
 
 from chainrule import __version__
 from chainrule.check.answers import answer_keys
+from chainrule.classroom.variants import CONSTRAINTS, Variant, make_variant, spec_hash
 from chainrule.core.derivation import derive, rebind
-from chainrule.errors import ChainruleError
 from chainrule.core.model import build
-from chainrule.processes import worker_pool
-from chainrule.render.report import exact, significant
-from chainrule.safe_io import reporting, staged_folder, write_new
 from chainrule.core.spec import Spec, load
 from chainrule.core.spec_dump import dump
+from chainrule.errors import ChainruleError
+from chainrule.numbers import exact, significant
+from chainrule.processes import worker_pool
+from chainrule.safe_io import reporting, staged_folder, write_new
 from chainrule.untrusted import cell
-from chainrule.classroom.variants import CONSTRAINTS, Variant, make_variant, spec_hash
 
 MANIFEST = "manifest.json"
 KEY_CSV, KEY_JSON = "answer_key.csv", "answer_key.json"
@@ -54,8 +54,8 @@ def folder_of(number: int) -> str:
 
 
 def _files(variant: Variant, base, like, tex: bool) -> Files:
-    from chainrule.render.documents import render, render_handout
     from chainrule.core.solution import solve
+    from chainrule.render.documents import render, render_handout
 
     keys = [k for k, _ in answer_keys(variant.spec)]
     answers = tuple((k, exact(variant.answers[k]), significant(variant.answers[k])) for k in keys)

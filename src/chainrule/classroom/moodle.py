@@ -20,14 +20,20 @@ from typing import Mapping
 import sympy as sp
 
 from chainrule.check.answers import answer_keys
-from chainrule.classroom.batch import KEY_JSON, MANIFEST, folder_of, read_batch, read_json
-from chainrule.core.derivation import derive
-from chainrule.errors import ChainruleError
 from chainrule.check.mistakes import CATALOGUE, DESCRIPTIONS, answer_values, variants
+from chainrule.classroom.batch import (
+    KEY_JSON,
+    MANIFEST,
+    folder_of,
+    read_batch,
+    read_json,
+)
+from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.render.report import significant
-from chainrule.core.spec import Spec, Tolerance, decimal_text, load
+from chainrule.core.spec import Spec, Tolerance, load
+from chainrule.errors import ChainruleError
+from chainrule.numbers import decimal_text, significant
 
 APPROX_DIGITS = 30  # significant digits of the values compared and bounded, as in answer_key.json
 ANSWER_DIGITS = 12  # at least this many significant digits in an answer's text

@@ -17,18 +17,19 @@ from pathlib import Path
 
 import sympy as sp
 
-from chainrule.core.derivation import derive
-from chainrule.core.model import build, rational
-from chainrule.core.numerics import evaluate, forward_gradient, numeric_check, to_float
-from chainrule.processes import worker_pool
-from chainrule.core.spec import Spec
 from chainrule.classroom.variants import VariantError, make_variant, violations
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.numerics import evaluate, forward_gradient, numeric_check
+from chainrule.core.spec import Spec
+from chainrule.numbers import rational, to_float
+from chainrule.processes import worker_pool
 
 
 def _verify(job: tuple[Spec, str, int, bool]) -> dict:
     """Every check on one variant: {"variant", "draws", "failures": [(check, detail)], "answers"}."""
-    from chainrule.render.documents import compile_pdf, render, render_handout
     from chainrule.core.solution import solve
+    from chainrule.render.documents import compile_pdf, render, render_handout
 
     spec, seed, number, pdf = job
     try:

@@ -19,13 +19,14 @@ from typing import Mapping
 import mpmath
 import sympy as sp
 
-from chainrule.core.derivation import Derivation, derive, rebind
-from chainrule.errors import ChainruleError
 from chainrule.check.mistakes import answer_values
-from chainrule.core.model import Model, build, rational
-from chainrule.core.numerics import Evaluation, Training, evaluate, less, numeric_value, train
+from chainrule.core.derivation import Derivation, derive, rebind
+from chainrule.core.model import Model, build
+from chainrule.core.numerics import Evaluation, Training, evaluate, train
 from chainrule.core.spec import Spec, VariantRules
 from chainrule.core.spec_dump import dump
+from chainrule.errors import ChainruleError
+from chainrule.numbers import less, numeric_value, rational
 
 KINKED = ("relu", "leaky_relu")  # activations with a kink at 0 and a "dead" (or leaky) side
 CONSTRAINTS = {

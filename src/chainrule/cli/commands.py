@@ -16,18 +16,25 @@ from fractions import Fraction
 
 import sympy as sp
 
-from chainrule.check.answers import MAX_ANSWERS_BYTES, AnswersError, answer_keys, load_answers
+from chainrule.check.answers import (
+    MAX_ANSWERS_BYTES,
+    AnswersError,
+    answer_keys,
+    load_answers,
+)
+from chainrule.check.grading import FileReport, answer_key, decide
+from chainrule.check.grading import check as check_file
+from chainrule.check.notation import NotationError, canonical_names, parse
+from chainrule.check.workers import Failure, Limits
+from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
-from chainrule.check.grading import FileReport, TimeLimit, answer_key, check as check_file, decide, time_limit
+from chainrule.core.spec import Tolerance, _line_of, derivations_dir, load, resolve_path
+from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
 from chainrule.intake import read_regular, student_spec
-from chainrule.check.notation import NotationError, canonical_names, parse
-from chainrule.core.numerics import decimal
-from chainrule.render.report import exact
+from chainrule.numbers import decimal, decimal_text, exact
 from chainrule.safe_io import write_text
-from chainrule.core.spec import Tolerance, _line_of, decimal_text, derivations_dir, load, resolve_path
 from chainrule.untrusted import cell, json_text, shown
-from chainrule.check.workers import Failure, Limits, run as run_bounded
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
@@ -142,8 +149,8 @@ class _NoNames:
 
 
 def learning_rate(args) -> int:
-    from chainrule.render import report
     from chainrule.core.solution import solve
+    from chainrule.render import report
 
     solution = solve(load(args.spec))
     if args.json:

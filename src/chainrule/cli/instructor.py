@@ -8,8 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from chainrule.errors import ChainruleError
 from chainrule.core.spec import load
+from chainrule.errors import ChainruleError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 MAX_STUDENTS_BYTES = 1_000_000
@@ -34,7 +34,6 @@ def handout(args) -> int:
     from chainrule.core.derivation import derive
     from chainrule.core.model import build
     from chainrule.render.documents import render_handout, user_templates
-
     from chainrule.safe_io import folder, write_text
 
     spec = load(args.spec)

@@ -172,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     if args.command == "solve":
         return _solve(args)
-    from chainrule.cli import commands
-
-    from chainrule.cli import instructor
+    from chainrule.cli import commands, instructor
 
     handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
                "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
@@ -183,11 +181,15 @@ def _run(args) -> int:
 
 
 def _solve(args) -> int:
-    from chainrule.render import report
-    from chainrule.render.documents import compile_pdf, latexmk_available, render, user_templates
     from chainrule.core.solution import solve
     from chainrule.core.spec import load
-
+    from chainrule.render import report
+    from chainrule.render.documents import (
+        compile_pdf,
+        latexmk_available,
+        render,
+        user_templates,
+    )
     from chainrule.safe_io import folder, write_text
 
     solution = solve(load(args.spec))

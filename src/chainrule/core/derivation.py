@@ -11,7 +11,6 @@ writes any of them out in x, y and θ so the proof engine can compare consecutiv
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType

@@ -8,16 +8,15 @@ From it we get, exactly: where the step lowers the loss, the best one-step η, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Sequence
-
-from fractions import Fraction
 
 import sympy as sp
 
 from chainrule.core.derivation import Derivation
-from chainrule.core.model import rational
 from chainrule.core.numerics import Evaluation
+from chainrule.numbers import rational
 
 ETA = sp.Symbol("eta", positive=True)
 ANALYSIS_MAX_PARAMETERS = 60

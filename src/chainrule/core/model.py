@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from chainrule.core.spec import Spec
+from chainrule.numbers import rational
 
 Activation = Callable[[sp.Expr], sp.Expr]
 _T = sp.Symbol("t", real=True)
@@ -63,10 +64,6 @@ def activation_derivative(name: str, options: Mapping[str, Fraction] | None = No
     """g' obtained by differentiating g itself, so the kink convention follows from the model."""
     derivative = sp.diff(activation(name, options)(_T), _T)
     return lambda t: derivative.xreplace({_T: t})
-
-
-def rational(value: Fraction) -> sp.Rational:
-    return sp.Rational(value.numerator, value.denominator)
 
 
 @dataclass(frozen=True)

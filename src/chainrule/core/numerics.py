@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-
-import mpmath
 import operator
-from fractions import Fraction
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from dataclasses import dataclass
-from functools import lru_cache
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
+import mpmath
 import sympy as sp
 
 from chainrule.core.derivation import Derivation
-from chainrule.core.model import rational
+from chainrule.numbers import MP_FUNCTIONS, PRECISION, mpf, numeric_value, rational
 
 
 @dataclass(frozen=True)
@@ -327,94 +324,11 @@ def _exact(value: sp.Expr) -> sp.Expr:
     return value  # exact irrational values stay as built: simplifying them costs more than it gives
 
 
-_NUMERIC_MEMO: dict = {}
-_MP_BINARY = {sp.Add: lambda args: mpmath.fsum(args), sp.Mul: lambda args: mpmath.fprod(args)}
-
-
-def numeric_value(value: sp.Expr):
-    """A closed exact expression evaluated at 60 digits, sharing work across repeated subtrees.
-
-    SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
-    most of theirs, so a memo turns minutes into milliseconds.
-    """
-    with mpmath.workdps(PRECISION):
-        return _numeric(value)
-
-
-def _numeric(expr):
-    known = _NUMERIC_MEMO.get(expr)
-    if known is not None:
-        return known
-    if expr.is_Rational:
-        result = mpmath.mpf(int(expr.p)) / int(expr.q)
-    elif expr.is_Float:
-        result = mpmath.mpf(str(expr))
-    elif expr.func in _MP_BINARY:
-        result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
-    elif isinstance(expr, sp.Pow):
-        result = _numeric(expr.base) ** _numeric(expr.exp)
-    elif expr.func in _MP_FUNCTIONS:
-        result = _MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
-    else:
-        result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
-    if len(_NUMERIC_MEMO) > 200_000:
-        _NUMERIC_MEMO.clear()
-    _NUMERIC_MEMO[expr] = result
-    return result
-
-
-@lru_cache(maxsize=8192)
-def decimal(value: sp.Expr, digits: int = 6) -> str:
-    """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
-    scientific notation below 1e-4 or from 1e9 on."""
-    if value.is_Rational:
-        with localcontext(prec=40):  # correctly rounded to 40 significant digits, like sp.N
-            number = Decimal(int(value.p)) / Decimal(int(value.q))
-    else:
-        number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30))
-    if number == 0:
-        return "0"
-    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
-        return f"{number:.{digits}e}"
-    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
-    text = text.rstrip("0").rstrip(".") if "." in text else text
-    return "0" if text in ("-0", "") else text
-
-
-def less(a: sp.Expr, b: sp.Expr) -> bool:
-    """a < b: exactly for rationals, in 60-digit arithmetic for exp/log/tanh values.
-
-    SymPy's own comparison of two nested exact expressions evaluates them again and again at
-    growing precision (seconds); two values that agree to 60 digits count as not less.
-    """
-    if a.is_Rational and b.is_Rational:
-        return bool(a < b)
-    return bool(numeric_value(a) < numeric_value(b))
-
-
-def to_float(value: sp.Expr) -> float:
-    """The nearest double (for plots): exact for rationals, 20 digits first for other values."""
-    if isinstance(value, (int, float, Fraction)):
-        return float(value)
-    if value.is_Rational:
-        return float(Fraction(int(value.p), int(value.q)))
-    if value.is_Float:
-        return float(value)
-    return float(sp.N(value, 20))
-
-
 # ---------------------------------------------------------------- fast passes (training curves)
 
 _FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
-_MP_FUNCTIONS = {sp.exp: mpmath.exp, sp.tanh: mpmath.tanh, sp.log: mpmath.log}
-PRECISION = 60  # decimal digits for the high-precision passes over exp, tanh and log
 
 
-def mpf(value) -> "mpmath.mpf":
-    """A 60-digit number (the `number` type for high-precision passes)."""
-    if isinstance(value, Fraction):
-        return mpmath.mpf(value.numerator) / value.denominator
-    return mpmath.mpf(value)
 _COMPARE = {sp.LessThan: operator.le, sp.StrictLessThan: operator.lt, sp.GreaterThan: operator.ge,
             sp.StrictGreaterThan: operator.gt, sp.Equality: operator.eq, sp.Unequality: operator.ne}
 
@@ -447,7 +361,7 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         branches = [(compile_numeric(value, symbols, number), _condition(condition, symbols, number))
                     for value, condition in expr.args]
         return lambda env: next(v(env) for v, c in branches if c(env))
-    function = (_MP_FUNCTIONS if number is mpf else _FLOAT_FUNCTIONS).get(expr.func)
+    function = (MP_FUNCTIONS if number is mpf else _FLOAT_FUNCTIONS).get(expr.func)
     if function is not None and number in (float, mpf):
         inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))

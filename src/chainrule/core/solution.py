@@ -8,7 +8,12 @@ import sympy as sp
 
 from chainrule.core.derivation import Chain, Derivation, derive, same_structure
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
-from chainrule.core.model import PIECEWISE_ACTIVATIONS, Model, activation_derivative, build
+from chainrule.core.model import (
+    PIECEWISE_ACTIVATIONS,
+    Model,
+    activation_derivative,
+    build,
+)
 from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
 from chainrule.core.proof import Proof, Prover, Verdict
 from chainrule.core.spec import Spec, load
@@ -60,7 +65,9 @@ class Solution:
         return all(c.verdict is Verdict.PROVED for c in (*self.delta_proofs, *self.identities))
 
     def _repr_latex_(self) -> str:
-        from chainrule.render.documents import summary_latex  # rendering is optional for the core
+        from chainrule.render.documents import (
+            summary_latex,  # rendering is optional for the core
+        )
 
         return summary_latex(self)
 

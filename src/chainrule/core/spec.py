@@ -564,22 +564,6 @@ def read_tolerance(table, fail) -> Tolerance:
     return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
 
 
-def decimal_text(value: Fraction) -> str | None:
-    """The exact decimal of a fraction whose expansion ends (`0.01`, `-3`, `2.5`), else None (1/3)."""
-    value = Fraction(value)
-    q, twos, fives = value.denominator, 0, 0
-    while q % 2 == 0:
-        q, twos = q // 2, twos + 1
-    while q % 5 == 0:
-        q, fives = q // 5, fives + 1
-    if q != 1:
-        return None
-    places = max(twos, fives)
-    digits = value.numerator * 2 ** (places - twos) * 5 ** (places - fives)  # value × 10^places, exactly
-    text = format(Decimal(digits).scaleb(-places), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def check_notation_latex(value: str, fail) -> None:
     """Allow only harmless math LaTeX in notation: letters, digits, braces and whitelisted commands."""
     if len(value) > 80:

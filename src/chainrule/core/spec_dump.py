@@ -8,8 +8,9 @@ from fractions import Fraction
 
 import tomli_w
 
+from chainrule.core.spec import MATRIX_ABOVE, Spec, parse
 from chainrule.errors import ChainruleError
-from chainrule.core.spec import MATRIX_ABOVE, Spec, decimal_text, parse
+from chainrule.numbers import decimal_text
 
 
 def dump(spec: Spec) -> str:

@@ -6,8 +6,6 @@ All mathematics is printed here, in Python; templates only place pieces, loop an
 from __future__ import annotations
 
 import functools
-from decimal import ROUND_DOWN, Decimal
-from fractions import Fraction
 import os
 import re
 import shutil
@@ -17,28 +15,14 @@ from pathlib import Path
 
 import jinja2
 import jinja2.sandbox
-import mpmath
-import sympy as sp
 
-from chainrule.errors import LatexError, TemplateError
-from chainrule.core.numerics import decimal, numeric_value
-from chainrule.core.model import Model
-from chainrule.core.spec import decimal_text
 from chainrule.core.solution import Solution
+from chainrule.errors import LatexError, TemplateError
+from chainrule.render.printer import Printer, escape_tex
 
 LATEX_TIMEOUT = 180
 SHEET_TEMPLATE = "solution.tex.j2"
 MATRIX_TEMPLATE = "solution_matrix.tex.j2"  # bigger networks: vector and matrix form
-
-_TEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
-}
-
-
-def escape_tex(text: str) -> str:
-    """Make arbitrary user text safe to typeset: no command, group or comment survives."""
-    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in str(text) if ch.isprintable())
 
 
 def templates_dir() -> Path:
@@ -77,89 +61,11 @@ def environment(folder: Path) -> jinja2.Environment:
     return env
 
 
-class Printer:
-    """LaTeX for the model's expressions and exact numbers, in the spec's notation."""
-
-    def __init__(self, model: Model):
-        self.names = model.latex_names()
-        self._key = tuple(sorted((s.name, text) for s, text in self.names.items()))
-
-    def expr(self, value: sp.Expr) -> str:
-        return _latex(value, self._key)
-
-    def number(self, value: sp.Expr) -> str:
-        """An exact value, with a decimal when the exact form is not already one.
-
-        An exact expression too long to read (nested exp and tanh) is shown as its decimal;
-        the exact form is in `--json`.
-        """
-        if value.is_Float or too_long(value):
-            return truncated(value)
-        exact = self.expr(value)
-        if value.is_Integer:
-            return exact
-        if _terminates(value):
-            return rf"{exact} = {decimal(value)}"
-        return rf"{exact} \approx {decimal(value)}"
-
-    def short(self, value: sp.Expr) -> str:
-        """A short decimal when that is exact, else the exact value with a decimal."""
-        return self.plain(value) if _terminates(value) else self.number(value)
-
-    def plain(self, value: sp.Expr) -> str:
-        """A number as a short decimal when exact, else exact (for compact tables)."""
-        if value.is_Float or too_long(value):
-            return truncated(value)
-        return decimal(value) if _terminates(value) else self.expr(value)
-
-
-@functools.lru_cache(maxsize=16384)
-def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
-    """sp.latex, remembered: variants of one spec print the same proofs and formulas many times."""
-    return sp.latex(value, symbol_names=_symbol_names(names))
-
-
-@functools.lru_cache(maxsize=16)
-def _symbol_names(names: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
-    return {sp.Symbol(name, real=True): text for name, text in names}
-
-
-def truncated(value: sp.Expr, digits: int = 6) -> str:
-    """`1.286699\\ldots`: the value's decimal expansion cut (not rounded) after `digits` places.
-
-    Used where an exact value is too long to print; the dots say the digits shown are exact
-    digits of the expansion, so it can follow an equals sign. `--json` has the exact form.
-    """
-    number = Decimal(mpmath.nstr(numeric_value(value), 50, strip_zeros=False, min_fixed=-60, max_fixed=60))
-    if number == 0:
-        return "0"
-    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
-        exponent = number.adjusted()
-        mantissa = (number.scaleb(-exponent)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
-        return rf"{mantissa}\ldots \times 10^{{{exponent}}}"
-    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN), "f")
-    return rf"{text}\ldots"
-
-
-def too_long(value: sp.Expr, limit: int = 40) -> bool:
-    """More than `limit` nodes in the expression tree: not worth printing exactly in the sheet."""
-    if value.is_Atom:
-        return False
-    for count, _ in enumerate(sp.preorder_traversal(value)):
-        if count > limit:
-            return True
-    return False
-
-
-def _terminates(value: sp.Expr) -> bool:
-    """A short terminating decimal (denominator of at most six digits): printed as a decimal."""
-    return value.is_Rational and len(str(value.q)) <= 6 and \
-        decimal_text(Fraction(int(value.p), int(value.q))) is not None
-
-
 def render(solution: Solution, folder: Path | None = None) -> str:
     """The answer sheet's LaTeX source."""
-    from chainrule.render.sheet import sheet_context  # the context builders are long; keep this module about I/O
+    from chainrule.render.sheet import (
+        sheet_context,  # the context builders are long; keep this module about I/O
+    )
     from chainrule.render.sheet_matrix import matrix_context
 
     if solution.spec.matrix_sheet:

@@ -10,7 +10,6 @@ from chainrule.core.derivation import Derivation
 from chainrule.render.sheet import problem_context
 from chainrule.render.sheet_matrix import matrix_problem_context
 
-
 SHORT_THETA = 8  # up to this many parameters, question 5 lists them by name
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis
-from chainrule.core.numerics import to_float
+from chainrule.numbers import to_float
 from chainrule.render.textplot import bars, lines
 
 SAMPLES = 61

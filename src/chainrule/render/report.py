@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 
 from chainrule.core.learning_rate import minimal_polynomial
-import mpmath
-
-from chainrule.core.numerics import decimal, less, numeric_value
 from chainrule.core.solution import CheckedChain, Solution
-
-
-def exact(value: sp.Expr) -> str:
-    """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
-    if value is sp.oo:
-        return "oo"
-    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
+from chainrule.numbers import decimal, exact, less, significant
 
 
 def _number(value: sp.Expr) -> str:
@@ -129,12 +121,6 @@ def solution_json(solution: Solution) -> dict:
 def _per_output(predictions, show):
     """One output: the value; several: the list, one per output."""
     return show(predictions[0]) if len(predictions) == 1 else [show(v) for v in predictions]
-
-
-def significant(value: sp.Expr, digits: int = 30) -> str:
-    """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
-    with mpmath.workdps(digits + 10):
-        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
 
 
 def _decimals(solution: Solution) -> dict:

@@ -7,9 +7,10 @@ import sympy as sp
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
 from chainrule.core.learning_rate import LearningRateAnalysis, minimal_polynomial
 from chainrule.core.model import ACTIVATION_LATEX, Model, Unit, activation_derivative
-from chainrule.core.numerics import SampleValues, decimal, less, to_float
+from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
+from chainrule.numbers import decimal, less, to_float
 
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
@@ -322,6 +323,6 @@ def figures_context(solution: Solution, p) -> dict | None:
 
 
 def escape(text: str) -> str:
-    from chainrule.render.documents import escape_tex
+    from chainrule.render.printer import escape_tex
 
     return escape_tex(text)

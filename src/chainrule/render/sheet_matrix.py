@@ -12,10 +12,9 @@ from fractions import Fraction
 import sympy as sp
 
 from chainrule.core.model import ACTIVATION_LATEX, Model, Unit
-from chainrule.core.spec import decimal_text
-from chainrule.render.documents import truncated
-from chainrule.render.sheet import sheet_context
 from chainrule.core.solution import Solution
+from chainrule.numbers import decimal_text, truncated
+from chainrule.render.sheet import sheet_context
 
 LONG = 24  # characters of LaTeX beyond which an entry is shown as its truncated decimal (exact in --json)
 

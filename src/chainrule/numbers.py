@@ -1,0 +1,168 @@
+"""Numbers for people and for comparisons: exact strings, decimals, significant figures, 60-digit values.
+
+The one home for number formatting. Exact values are SymPy Rationals (or exact expressions in
+exp, log and tanh); a decimal is only ever made here, for a person to read.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+from functools import lru_cache
+
+import mpmath
+import sympy as sp
+
+
+# ---------------------------------------------------------------- exact values
+def rational(value: Fraction) -> sp.Rational:
+    """A Fraction as a SymPy Rational."""
+    return sp.Rational(value.numerator, value.denominator)
+
+
+PRECISION = 60  # decimal digits for the high-precision passes over exp, tanh and log
+MP_FUNCTIONS = {sp.exp: mpmath.exp, sp.tanh: mpmath.tanh, sp.log: mpmath.log}
+_MP_BINARY = {sp.Add: lambda args: mpmath.fsum(args), sp.Mul: lambda args: mpmath.fprod(args)}
+_NUMERIC_MEMO: dict = {}
+
+
+def mpf(value) -> "mpmath.mpf":
+    """A 60-digit number (the `number` type for high-precision passes)."""
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return mpmath.mpf(value)
+
+
+def numeric_value(value: sp.Expr):
+    """A closed exact expression evaluated at 60 digits, sharing work across repeated subtrees.
+
+    SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
+    most of theirs, so a memo turns minutes into milliseconds.
+    """
+    with mpmath.workdps(PRECISION):
+        return _numeric(value)
+
+
+def _numeric(expr):
+    known = _NUMERIC_MEMO.get(expr)
+    if known is not None:
+        return known
+    if expr.is_Rational:
+        result = mpmath.mpf(int(expr.p)) / int(expr.q)
+    elif expr.is_Float:
+        result = mpmath.mpf(str(expr))
+    elif expr.func in _MP_BINARY:
+        result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
+    elif isinstance(expr, sp.Pow):
+        result = _numeric(expr.base) ** _numeric(expr.exp)
+    elif expr.func in MP_FUNCTIONS:
+        result = MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
+    else:
+        result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = result
+    return result
+
+
+def less(a: sp.Expr, b: sp.Expr) -> bool:
+    """a < b: exactly for rationals, in 60-digit arithmetic for exp/log/tanh values.
+
+    SymPy's own comparison of two nested exact expressions evaluates them again and again at
+    growing precision (seconds); two values that agree to 60 digits count as not less.
+    """
+    if a.is_Rational and b.is_Rational:
+        return bool(a < b)
+    return bool(numeric_value(a) < numeric_value(b))
+
+
+def to_float(value: sp.Expr) -> float:
+    """The nearest double (for plots): exact for rationals, 20 digits first for other values."""
+    if isinstance(value, (int, float, Fraction)):
+        return float(value)
+    if value.is_Rational:
+        return float(Fraction(int(value.p), int(value.q)))
+    if value.is_Float:
+        return float(value)
+    return float(sp.N(value, 20))
+
+
+# ---------------------------------------------------------------- text for people
+def exact(value: sp.Expr) -> str:
+    """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
+    if value is sp.oo:
+        return "oo"
+    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
+
+
+def decimal_text(value: Fraction) -> str | None:
+    """The exact decimal of a fraction whose expansion ends (`0.01`, `-3`, `2.5`), else None (1/3)."""
+    value = Fraction(value)
+    q, twos, fives = value.denominator, 0, 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    if q != 1:
+        return None
+    places = max(twos, fives)
+    digits = value.numerator * 2 ** (places - twos) * 5 ** (places - fives)  # value × 10^places, exactly
+    text = format(Decimal(digits).scaleb(-places), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@lru_cache(maxsize=8192)
+def decimal(value: sp.Expr, digits: int = 6) -> str:
+    """A decimal for people: `digits` places, trailing zeros dropped (`2.855647`, `3.25`, `-0.017`);
+    scientific notation below 1e-4 or from 1e9 on."""
+    if value.is_Rational:
+        with localcontext(prec=40):  # correctly rounded to 40 significant digits, like sp.N
+            number = Decimal(int(value.p)) / Decimal(int(value.q))
+    else:
+        number = Decimal(mpmath.nstr(numeric_value(value), 40, strip_zeros=False, min_fixed=-30, max_fixed=30))
+    if number == 0:
+        return "0"
+    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
+        return f"{number:.{digits}e}"
+    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text
+
+
+def significant(value: sp.Expr, digits: int = 30) -> str:
+    """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
+    with mpmath.workdps(digits + 10):
+        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
+
+
+def truncated(value: sp.Expr, digits: int = 6) -> str:
+    """`1.286699\\ldots`: the value's decimal expansion cut (not rounded) after `digits` places.
+
+    Used where an exact value is too long to print; the dots say the digits shown are exact
+    digits of the expansion, so it can follow an equals sign. `--json` has the exact form.
+    """
+    number = Decimal(mpmath.nstr(numeric_value(value), 50, strip_zeros=False, min_fixed=-60, max_fixed=60))
+    if number == 0:
+        return "0"
+    if abs(number) >= Decimal("1e9") or abs(number) < Decimal("1e-4"):
+        exponent = number.adjusted()
+        mantissa = (number.scaleb(-exponent)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN)
+        return rf"{mantissa}\ldots \times 10^{{{exponent}}}"
+    text = format(number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_DOWN), "f")
+    return rf"{text}\ldots"
+
+
+def too_long(value: sp.Expr, limit: int = 40) -> bool:
+    """More than `limit` nodes in the expression tree: not worth printing exactly in the sheet."""
+    if value.is_Atom:
+        return False
+    for count, _ in enumerate(sp.preorder_traversal(value)):
+        if count > limit:
+            return True
+    return False
+
+
+def terminates(value: sp.Expr) -> bool:
+    """A short terminating decimal (denominator of at most six digits): printed as a decimal."""
+    return value.is_Rational and len(str(value.q)) <= 6 and \
+        decimal_text(Fraction(int(value.p), int(value.q))) is not None

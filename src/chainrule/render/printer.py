@@ -1,0 +1,70 @@
+"""The LaTeX printer: the model's expressions and exact numbers in the spec's notation, and escaping.
+
+All mathematics on a sheet is printed here, in Python; templates only place the pieces.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from chainrule.core.model import Model
+from chainrule.numbers import decimal, terminates, too_long, truncated
+
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+}
+
+
+def escape_tex(text: str) -> str:
+    """Make arbitrary user text safe to typeset: no command, group or comment survives."""
+    return "".join(_TEX_SPECIALS.get(ch, ch) for ch in str(text) if ch.isprintable())
+
+
+class Printer:
+    """LaTeX for the model's expressions and exact numbers, in the spec's notation."""
+
+    def __init__(self, model: Model):
+        self.names = model.latex_names()
+        self._key = tuple(sorted((s.name, text) for s, text in self.names.items()))
+
+    def expr(self, value: sp.Expr) -> str:
+        return _latex(value, self._key)
+
+    def number(self, value: sp.Expr) -> str:
+        """An exact value, with a decimal when the exact form is not already one.
+
+        An exact expression too long to read (nested exp and tanh) is shown as its decimal;
+        the exact form is in `--json`.
+        """
+        if value.is_Float or too_long(value):
+            return truncated(value)
+        exact = self.expr(value)
+        if value.is_Integer:
+            return exact
+        if terminates(value):
+            return rf"{exact} = {decimal(value)}"
+        return rf"{exact} \approx {decimal(value)}"
+
+    def short(self, value: sp.Expr) -> str:
+        """A short decimal when that is exact, else the exact value with a decimal."""
+        return self.plain(value) if terminates(value) else self.number(value)
+
+    def plain(self, value: sp.Expr) -> str:
+        """A number as a short decimal when exact, else exact (for compact tables)."""
+        if value.is_Float or too_long(value):
+            return truncated(value)
+        return decimal(value) if terminates(value) else self.expr(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
+    """sp.latex, remembered: variants of one spec print the same proofs and formulas many times."""
+    return sp.latex(value, symbol_names=_symbol_names(names))
+
+
+@functools.lru_cache(maxsize=16)
+def _symbol_names(names: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
+    return {sp.Symbol(name, real=True): text for name, text in names}
