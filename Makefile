@@ -21,6 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/chainrule solve inf264_hw4 --out out
 
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -n 2
 
 # Regenerate the golden answer sheets on purpose, after checking the change is wanted.

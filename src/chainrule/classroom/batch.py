@@ -23,7 +23,7 @@ from chainrule.check.answers import answer_keys
 from chainrule.classroom.variants import CONSTRAINTS, Variant, make_variant, spec_hash
 from chainrule.core.derivation import derive, rebind
 from chainrule.core.model import build
-from chainrule.core.spec import Spec, load
+from chainrule.core.spec import Spec
 from chainrule.core.spec_dump import dump
 from chainrule.errors import ChainruleError
 from chainrule.numbers import exact, significant
@@ -262,7 +262,3 @@ def read_batch(folder: str | Path) -> Batch:
         return Batch(folder, str(data["seed"]), str(data["chainrule"]), specs, hashes, students)
     except (KeyError, TypeError, ValueError) as error:
         raise ChainruleError(f"{path}: not a valid manifest ({error})") from None
-
-
-def load_spec_for(batch: Batch, variant: int | None, student: str, where: str) -> Spec:
-    return load(batch.spec_for(variant, student, where))

@@ -28,6 +28,7 @@ from chainrule.check.notation import NotationError, canonical_names, parse
 from chainrule.check.workers import Failure, Limits
 from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
+from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
 from chainrule.core.spec import Tolerance, _line_of, derivations_dir, load, resolve_path
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
@@ -36,7 +37,6 @@ from chainrule.numbers import decimal, decimal_text, exact
 from chainrule.safe_io import write_text
 from chainrule.untrusted import cell, json_text, shown
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
 
 

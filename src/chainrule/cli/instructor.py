@@ -8,10 +8,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from chainrule.cli.codes import EXIT_FAILED, EXIT_OK
 from chainrule.core.spec import load
 from chainrule.errors import ChainruleError
 
-EXIT_OK, EXIT_FAILED = 0, 1
 MAX_STUDENTS_BYTES = 1_000_000
 
 

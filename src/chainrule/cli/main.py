@@ -8,11 +8,10 @@ import json
 import signal
 import sys
 
+from chainrule.cli.codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from chainrule.errors import ChainruleError
 from chainrule.processes import Terminated, terminate_unwinds
 from chainrule.untrusted import shown
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 def _count(low: int):
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chainrule: {shown(where)}{describe(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except Terminated:
         return 128 + signal.SIGTERM
 

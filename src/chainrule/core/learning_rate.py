@@ -44,7 +44,6 @@ class RegionChange:
 class Best:
     eta: sp.Expr
     loss: sp.Expr
-    polynomial: sp.Poly | None  # the polynomial η is a root of, when it is not rational
 
 
 @dataclass(frozen=True)
@@ -243,7 +242,7 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     for eta, poly in candidates:
         value = _value_at(poly, eta)
         if best is None or _key(value)[0] < _key(best.loss)[0]:
-            best = Best(eta, value, None if eta.is_Rational else minimal_polynomial(eta))
+            best = Best(eta, value)
     if best is None or not _key(best.loss)[0] < initial_loss:
         return None
     return best

@@ -65,11 +65,11 @@ class Solution:
         return all(c.verdict is Verdict.PROVED for c in (*self.delta_proofs, *self.identities))
 
     def _repr_latex_(self) -> str:
-        from chainrule.render.documents import (
-            summary_latex,  # rendering is optional for the core
-        )
-
-        return summary_latex(self)
+        """A one-line LaTeX summary for Jupyter: the loss and its gradient."""
+        names = self.model.latex_names()
+        loss = sp.latex(self.loss, symbol_names=names)
+        gradient = ", ".join(sp.latex(g, symbol_names=names) for g in self.training.initial.gradient)
+        return rf"$\mathcal{{L}} = {loss},\quad \nabla_\theta \mathcal{{L}} = \left({gradient}\right)$"
 
 
 def proof_mode(model: Model) -> str:

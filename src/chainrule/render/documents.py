@@ -18,7 +18,10 @@ import jinja2.sandbox
 
 from chainrule.core.solution import Solution
 from chainrule.errors import LatexError, TemplateError
+from chainrule.render.handout import handout_context
 from chainrule.render.printer import Printer, escape_tex
+from chainrule.render.sheet import sheet_context
+from chainrule.render.sheet_matrix import matrix_context
 
 LATEX_TIMEOUT = 180
 SHEET_TEMPLATE = "solution.tex.j2"
@@ -63,11 +66,6 @@ def environment(folder: Path) -> jinja2.Environment:
 
 def render(solution: Solution, folder: Path | None = None) -> str:
     """The answer sheet's LaTeX source."""
-    from chainrule.render.sheet import (
-        sheet_context,  # the context builders are long; keep this module about I/O
-    )
-    from chainrule.render.sheet_matrix import matrix_context
-
     if solution.spec.matrix_sheet:
         return _render(MATRIX_TEMPLATE, lambda: matrix_context(solution, Printer(solution.model)), folder)
     return _render(SHEET_TEMPLATE, lambda: sheet_context(solution, Printer(solution.model)), folder)
@@ -84,13 +82,6 @@ def _render(name: str, context, folder: Path | None) -> str:
         raise TemplateError(f"{folder}: template '{name}' does something templates may not: {error}") from None
     except jinja2.TemplateError as error:
         raise TemplateError(f"{folder}: template error: {error}") from None
-
-
-def summary_latex(solution: Solution) -> str:
-    """A short LaTeX summary for Jupyter's `_repr_latex_`."""
-    p = Printer(solution.model)
-    gradient = ", ".join(p.expr(g) for g in solution.training.initial.gradient)
-    return rf"$\mathcal{{L}} = {p.expr(solution.loss)},\quad \nabla_\theta \mathcal{{L}} = \left({gradient}\right)$"
 
 
 def latexmk_available() -> bool:
@@ -143,6 +134,4 @@ def render_handout(derivation, folder: Path | None = None, variant: int | None =
 
     `variant`: the number of a class variant, which the handout tells the student to hand in with.
     """
-    from chainrule.render.handout import handout_context
-
     return _render(HANDOUT_TEMPLATE, lambda: handout_context(derivation, Printer(derivation.model), variant), folder)

@@ -11,6 +11,7 @@ from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, less, to_float
+from chainrule.render.printer import escape_tex
 
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
@@ -204,7 +205,7 @@ def _root_polynomial(value) -> str:
 def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     eta_spec = training.learning_rate
     if not analysis.available:
-        return {"available": False, "reason": escape(analysis.reason).replace("η", r"$\eta$")}
+        return {"available": False, "reason": escape_tex(analysis.reason).replace("η", r"$\eta$")}
     eta = sp.Symbol(r"\eta")
     pieces = []
     for piece in analysis.pieces:
@@ -308,7 +309,7 @@ def figures_context(solution: Solution, p) -> dict | None:
     cap = max(to_float(c.losses[0]) for c in solution.curves) * 1e6
     for curve in solution.curves:
         points = " ".join(f"({k},{_g(max(to_float(v), floor), cap)})" for k, v in enumerate(curve.losses))
-        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
+        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape_tex(curve.label)}, {curve.outcome})",
                        "coordinates": points})
     return {
         "x_max": _g(plot.x_max), "y_max": _g(y_max),
@@ -320,9 +321,3 @@ def figures_context(solution: Solution, p) -> dict | None:
         "curves": curves,
         "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
     }
-
-
-def escape(text: str) -> str:
-    from chainrule.render.printer import escape_tex
-
-    return escape_tex(text)
