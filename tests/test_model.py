@@ -7,7 +7,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from chainrule.core.model import activation, activation_derivative, build, relu
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.model import build
 from chainrule.core.spec import load, parse
 
 NETWORK_3_2_1 = """
@@ -65,8 +66,7 @@ def test_half_squared_error_halves_the_loss():
 
 def test_relu_is_exactly_the_homework_piecewise():
     t = sp.Symbol("t", real=True)
-    assert relu(t) == sp.Piecewise((0, t <= 0), (t, True))
-    assert activation("relu")(t) == sp.Piecewise((0, t <= 0), (t, True))
+    assert ACTIVATIONS["relu"].function()(t) == sp.Piecewise((0, t <= 0), (t, True))
 
 
 @pytest.mark.parametrize(
@@ -87,13 +87,13 @@ def test_relu_is_exactly_the_homework_piecewise():
     ],
 )
 def test_activation_derivative_values(name, at, expected):
-    assert activation_derivative(name)(sp.sympify(at)) == expected
+    assert ACTIVATIONS[name].derivative()(sp.sympify(at)) == expected
 
 
 @pytest.mark.parametrize("at_zero", [Fraction(0), Fraction(1), Fraction(1, 2)])
 def test_relu_kink_convention_follows_from_differentiating_the_model(at_zero):
     options = {"derivative_at_zero": at_zero}
-    g, g_prime = activation("relu", options), activation_derivative("relu", options)
+    g, g_prime = ACTIVATIONS["relu"].function(options), ACTIVATIONS["relu"].derivative(options)
     assert g_prime(sp.Integer(0)) == sp.Rational(at_zero.numerator, at_zero.denominator)
     assert [g(sp.Integer(v)) for v in (-2, 0, 3)] == [0, 0, 3]  # the function itself is unchanged
     assert [g_prime(sp.Integer(v)) for v in (-2, 3)] == [0, 1]
@@ -102,8 +102,8 @@ def test_relu_kink_convention_follows_from_differentiating_the_model(at_zero):
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
 def test_smooth_activation_derivative_matches_sympy(name):
     t = sp.Symbol("t", real=True)
-    g = activation(name)
-    assert sp.simplify(activation_derivative(name)(t) - sp.diff(g(t), t)) == 0
+    g = ACTIVATIONS[name].function()
+    assert sp.simplify(ACTIVATIONS[name].derivative()(t) - sp.diff(g(t), t)) == 0
 
 
 def test_homework_units(homework):

@@ -14,8 +14,10 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from chainrule.check.answers import prediction_keys
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation
-from chainrule.core.model import Model, Unit, activation_derivative
+from chainrule.core.losses import LOSSES
+from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import Training, train
 
 
@@ -79,7 +81,7 @@ def _relu_derivative(derivation: Derivation, wrong: sp.Expr | Callable) -> Deriv
     def change(unit: Unit, formula: sp.Expr) -> sp.Expr:
         if unit.is_output or unit.activation != "relu":
             return formula
-        right = activation_derivative("relu", dict(unit.options))(unit.pre.symbol)
+        right = ACTIVATIONS["relu"].derivative(dict(unit.options))(unit.pre.symbol)
         return formula.xreplace({right: wrong(unit.pre.symbol) if callable(wrong) else wrong})
     return _with_deltas(derivation, change)
 
@@ -93,9 +95,8 @@ def _without_downstream_weights(derivation: Derivation) -> Derivation:
 def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
     """(mistake id, the homework recomputed with that mistake); several variants may share an id."""
     model = derivation.model
-    factor = 2 if model.spec.loss == "squared_error" else 1
-    residual = model.spec.loss in ("squared_error", "half_squared_error") and all(
-        u.pre == u.out for u in model.output_units)
+    factor = LOSSES[model.spec.loss].residual_factor
+    residual = factor is not None and all(u.pre == u.out for u in model.output_units)
     runs = [
         ("missing-factor-2", _run(_output_delta(derivation, lambda yh, y: yh - y))) if residual and factor == 2 else None,
         ("residual-sign", _run(_output_delta(derivation, lambda yh, y: factor * (y - yh)))) if residual else None,

@@ -20,6 +20,7 @@ from lark.exceptions import LarkError, UnexpectedInput
 from lark.lexer import Lexer
 
 from chainrule.deadline import Deadline, OutOfTime
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.errors import ChainruleError
 
 MAX_DEPTH = 200
@@ -75,32 +76,22 @@ class FreeVocabulary:
         return ()
 
 
-def relu(t: sympy.Expr) -> sympy.Expr:
-    return sympy.Piecewise((0, t <= 0), (t, True))
-
-
 GREEK = frozenset(
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
     "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
     "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
-def sigmoid(t: sympy.Expr) -> sympy.Expr:
-    return 1 / (1 + sympy.exp(-t))
-
-
-def softplus(t: sympy.Expr) -> sympy.Expr:
-    return sympy.log(1 + sympy.exp(t))
-
-
+# Activations are read by the words their registry records give, with their default options.
 BUILTINS: dict[str, Callable[..., sympy.Expr]] = {
     "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
-    "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
-    "abs": sympy.Abs, "relu": relu, "max": sympy.Max, "min": sympy.Min,
+    "cos": sympy.cos, "tan": sympy.tan, "abs": sympy.Abs, "max": sympy.Max, "min": sympy.Min,
+    **{word: record.function() for record in ACTIVATIONS.values() if record.define for word in record.words},
 }
 # pi (\pi) and e (\mathrm{e}) are the constants, unless the vocabulary uses the letter itself
 # (a spec whose notation prints some quantity as \pi or e): see `letters`.
 CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 _VARIADIC = frozenset({"max", "min"})
-_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "sqrt"})
+_IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "sqrt", *(
+    word for record in ACTIVATIONS.values() if not record.piecewise_polynomial for word in record.words)})
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 # LaTeX control words: anything not listed here is refused, so `\input`, `\def`... never pass.

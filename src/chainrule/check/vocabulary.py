@@ -13,8 +13,8 @@ from typing import Callable, Iterable
 import sympy as sp
 
 from chainrule.check.notation import CONSTANTS
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation, partial
-from chainrule.core.model import activation, activation_derivative
 
 ETA_NAME = "eta"
 _LAYERED = re.compile(r"[a-z_]+L\d+(j\d+)?(k\d+)?")  # how the parser spells w^{(1)}_{12}: wL1j1k2
@@ -74,14 +74,14 @@ class ModelVocabulary:
 
     def function(self, name: str) -> Callable[[sp.Expr], sp.Expr] | None:
         if name == "sigma" and any(u.activation == "sigmoid" for u in self.model.units):
-            return activation("sigmoid", {})
+            return ACTIVATIONS["sigmoid"].function()
         if self._hidden_activation is None:
             return None
         kind, options = self._hidden_activation
         if name == "g":
-            return activation(kind, dict(options))
+            return ACTIVATIONS[kind].function(dict(options))
         if name == "g'":
-            return activation_derivative(kind, dict(options))
+            return ACTIVATIONS[kind].derivative(dict(options))
         return None
 
     def known_names(self) -> Iterable[str]:

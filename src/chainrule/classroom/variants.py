@@ -20,7 +20,9 @@ import mpmath
 import sympy as sp
 
 from chainrule.check.mistakes import answer_values
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation, derive, rebind
+from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, build
 from chainrule.core.numerics import Evaluation, Training, evaluate, train
 from chainrule.core.spec import Spec, VariantRules
@@ -28,7 +30,6 @@ from chainrule.core.spec_dump import dump
 from chainrule.errors import ChainruleError
 from chainrule.numbers import less, numeric_value, rational
 
-KINKED = ("relu", "leaky_relu")  # activations with a kink at 0 and a "dead" (or leaky) side
 CONSTRAINTS = {
     "dead_and_active": "in every ReLU layer, every unit is active (z > 0) for some sample and some unit is "
                        "dead (z ≤ 0) for some sample",
@@ -83,10 +84,11 @@ def _uniform(rng: random.Random, bounds: tuple[Fraction, Fraction], decimals: in
 
 
 def _target(spec: Spec, rules: VariantRules, rng: random.Random, original):
-    if spec.loss == "softmax_cross_entropy":
+    targets = LOSSES[spec.loss].targets
+    if targets == "distribution":
         k = rng.randrange(spec.outputs)
         return tuple(Fraction(int(i == k)) for i in range(spec.outputs))
-    if spec.loss == "binary_cross_entropy":
+    if targets == "probability":
         if all(t in (0, 1) for t in spec.y):
             return Fraction(rng.randint(0, 1))
         return _uniform(rng, (max(rules.y[0], Fraction(0)), min(rules.y[1], Fraction(1))), rules.decimals)
@@ -112,18 +114,18 @@ def _forward_violations(model: Model, initial: Evaluation) -> tuple[str, ...]:
     """The constraints one forward and backward pass decides: checked before the step is taken."""
     spec = model.spec
     rules = spec.variants
-    kinked = tuple(u.pre.name for u in model.units if u.activation in KINKED)
+    kinked = tuple(u.pre.name for u in model.units if ACTIVATIONS[u.activation].kinked)
     broken = []
     if rules.dead_and_active:
-        for layer in sorted({u.layer for u in model.units if u.activation in KINKED}):
+        for layer in sorted({u.layer for u in model.units if ACTIVATIONS[u.activation].dead_side}):
             values = [[s.values[u.pre.name] for s in initial.samples] for u in model.units
-                      if u.layer == layer and u.activation in KINKED]
+                      if u.layer == layer and ACTIVATIONS[u.activation].dead_side]
             if not all(any(v > 0 for v in unit) for unit in values) or not any(v <= 0 for u in values for v in u):
                 broken.append("dead_and_active")
                 break
     if rules.avoid_kinks:
         at_kink = any(s.values[pre] == 0 for pre in kinked for s in initial.samples)
-        if spec.loss == "absolute_error":
+        if LOSSES[spec.loss].kinked:
             at_kink = at_kink or any(p == t for s, target in zip(initial.samples, spec.targets)
                                      for p, t in zip(s.predictions, target))
         if at_kink:

@@ -11,14 +11,25 @@ writes any of them out in x, y and θ so the proof engine can compare consecutiv
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import sympy as sp
 
-from chainrule.core.model import Model, Node, Unit, activation_derivative
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.losses import LOSSES
+from chainrule.core.model import Model, Node, Unit
 from chainrule.core.spec import Spec
+
+
+class StepKind(enum.Enum):
+    """Why a step follows from the one before: what a checker does with it, never read from prose."""
+
+    CHAIN_RULE = "chain rule over the computation graph"
+    LOCAL = "a local identity (the step's lemma)"
+    CANCELLATION = "the output activation and the loss simplify together"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Step:
     value: sp.Expr | None  # in node and δ symbols; None stands for the direct derivative ∂L/∂w
     reason: str = ""  # plain words with inline LaTeX in $...$
     lemma: tuple[sp.Expr, sp.Expr] | None = None  # the small local identity this step rests on
+    kind: StepKind = StepKind.CHAIN_RULE
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ def _d(numerator: Node, denominator: Node) -> str:
 def g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
     """g'(z) as printed, and as the model's own derivative of its activation."""
     g = model.spec.notation_for("activation", "g")
-    return rf"{g}'({unit.pre.latex})", activation_derivative(unit.activation, dict(unit.options))(unit.pre.symbol)
+    return rf"{g}'({unit.pre.latex})", ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
 
 
 def _product(*factors: str) -> str:
@@ -242,12 +254,13 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
         steps = [definition,
                  Step(" + ".join(_product(_d(loss, u), _d(u, pre)) for u in users), through,
                       rf"chain rule: ${pre.latex}$ affects ${loss.latex}$ only through {_names(users)}")]
-        if model.spec.loss in ("binary_cross_entropy", "softmax_cross_entropy"):
+        if LOSSES[model.spec.loss].cancels_output:
             target = model.targets[model.predictions.index(unit.out)]
             reason = "the output activation and the cross-entropy simplify together"
-            if model.spec.loss == "softmax_cross_entropy":
+            if LOSSES[model.spec.loss].targets == "distribution":
                 reason += r"; the targets sum to 1 (one-hot)"
-            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol, reason))
+            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol, reason,
+                              kind=StepKind.CANCELLATION))
             formula = unit.out.symbol - target.symbol
         else:
             formula = through
@@ -290,27 +303,14 @@ def weighted_sum_latex(unit: Unit) -> str:
 def readable_loss_derivative(model: Model, unit: Unit) -> str:
     """∂L/∂ŷ as a person writes it: 2(ŷ − y) for the squared error, else SymPy's own printing."""
     target = model.targets[model.predictions.index(unit.out)]
-    residual = rf"\left({unit.out.latex} - {target.latex}\right)"
-    kind = model.spec.loss
-    if kind == "squared_error":
-        return "2 " + residual
-    if kind == "half_squared_error":
-        return residual[6:-7]
+    factor = LOSSES[model.spec.loss].residual_factor
+    if factor is not None:
+        residual = f"{unit.out.latex} - {target.latex}"
+        return residual if factor == 1 else rf"{factor} \left({residual}\right)"
     return sp.latex(partial(model, model.loss, unit.out), symbol_names=model.latex_names())
 
 
 def loss_latex(model: Model) -> str:
-    """`L = (ŷ − y)^2` and its siblings, summed over the outputs."""
+    """`L = (ŷ − y)^2` and its siblings, summed over the outputs, as the loss's record writes it."""
     pairs = [(p.latex, t.latex) for p, t in zip(model.predictions, model.targets)]
-    many = len(pairs) > 1
-    kind, L = model.spec.loss, model.loss.latex
-    if kind in ("squared_error", "half_squared_error"):
-        half = r"\frac{1}{2}" if kind == "half_squared_error" else ""
-        body = " + ".join(rf"\left({p} - {t}\right)^2" for p, t in pairs)
-        return f"{L} = {half}{'(' + body + ')' if half and many else body}"
-    if kind == "absolute_error":
-        return f"{L} = " + " + ".join(rf"\left|{p} - {t}\right|" for p, t in pairs)
-    if kind == "binary_cross_entropy":
-        (p, t), = pairs
-        return rf"{L} = -\left[{t} \ln {p} + (1 - {t}) \ln (1 - {p})\right]"
-    return f"{L} = -" + " - ".join(rf"{t} \ln {p}" for p, t in pairs)
+    return LOSSES[model.spec.loss].latex(pairs, model.loss.latex)

@@ -14,7 +14,9 @@ from typing import Sequence
 
 import sympy as sp
 
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation
+from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
 from chainrule.numbers import rational
 
@@ -164,10 +166,11 @@ def _is_root(poly: sp.Poly, value) -> bool:
 def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis:
     """Loss after one step as a function of η, with the decrease interval and the best η."""
     model = derivation.model
-    unsupported = sorted({u.activation for u in model.units} - {"relu", "identity"})
+    unsupported = sorted({u.activation for u in model.units if not ACTIVATIONS[u.activation].learning_rate_analysis})
     if unsupported:
-        return LearningRateAnalysis(False, f"exact η analysis covers relu and identity layers, not {', '.join(unsupported)}")
-    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
+        covered = " and ".join(name for name, a in ACTIVATIONS.items() if a.learning_rate_analysis)
+        return LearningRateAnalysis(False, f"exact η analysis covers {covered} layers, not {', '.join(unsupported)}")
+    if model.spec.outputs != 1 or not LOSSES[model.spec.loss].learning_rate_analysis:
         return LearningRateAnalysis(False, "exact η analysis covers one output with a squared-error loss")
     if len(model.spec.sizes) > 3 or model.spec.parameter_count > ANALYSIS_MAX_PARAMETERS:
         return LearningRateAnalysis(False, "exact η analysis is limited to one hidden layer and "

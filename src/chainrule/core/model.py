@@ -9,61 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Mapping
 
 import sympy as sp
 
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.losses import LOSSES
 from chainrule.core.spec import Spec
-from chainrule.numbers import rational
-
-Activation = Callable[[sp.Expr], sp.Expr]
-_T = sp.Symbol("t", real=True)
-
-
-def relu(t: sp.Expr, derivative_at_zero: Fraction = Fraction(0)) -> sp.Expr:
-    """ReLU, max(0, t), as a Piecewise whose branches fix g'(0) when differentiated.
-
-    0 (the homework's left derivative): branch t <= 0 first. 1: branch t < 0 first.
-    1/2: a middle branch t/2 on t = 0, which is 0 there but differentiates to 1/2.
-    """
-    if derivative_at_zero == 0:
-        return sp.Piecewise((0, t <= 0), (t, True))
-    if derivative_at_zero == 1:
-        return sp.Piecewise((0, t < 0), (t, True))
-    return sp.Piecewise((0, t < 0), (rational(derivative_at_zero) * t, sp.Eq(t, 0)), (t, True))
-
-
-def leaky_relu(t: sp.Expr, alpha: Fraction = Fraction(1, 100)) -> sp.Expr:
-    """max(αt, t) with the left derivative α at 0."""
-    return sp.Piecewise((rational(alpha) * t, t <= 0), (t, True))
-
-
-_ELEMENTWISE: Mapping[str, Callable] = MappingProxyType({
-    "relu": lambda t, o: relu(t, o.get("derivative_at_zero", Fraction(0))),
-    "leaky_relu": lambda t, o: leaky_relu(t, o.get("alpha", Fraction(1, 100))),
-    "identity": lambda t, o: t,
-    "sigmoid": lambda t, o: 1 / (1 + sp.exp(-t)),
-    "tanh": lambda t, o: sp.tanh(t),
-    "softplus": lambda t, o: sp.log(1 + sp.exp(t)),
-})
-ACTIVATION_LATEX = MappingProxyType({
-    "relu": r"\max(0, t)", "leaky_relu": r"\max(\alpha t, t)", "identity": "t",
-    "sigmoid": r"\frac{1}{1 + e^{-t}}", "tanh": r"\tanh t", "softplus": r"\ln\left(1 + e^{t}\right)",
-    "softmax": r"\frac{e^{t_k}}{\sum_j e^{t_j}}",
-})
-PIECEWISE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
-
-
-def activation(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
-    """The elementwise activation g for a layer (softmax is a layer, see `build`)."""
-    chosen = dict(options or {})
-    return lambda t: _ELEMENTWISE[name](t, chosen)
-
-
-def activation_derivative(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
-    """g' obtained by differentiating g itself, so the kink convention follows from the model."""
-    derivative = sp.diff(activation(name, options)(_T), _T)
-    return lambda t: derivative.xreplace({_T: t})
 
 
 @dataclass(frozen=True)
@@ -204,7 +156,8 @@ def build(spec: Spec) -> Model:
     units: list[Unit] = []
     for layer, (width, name) in enumerate(zip(spec.sizes[1:], spec.activations), start=1):
         options = spec.options(layer)
-        g = activation(name, options) if name != "softmax" else None
+        record = ACTIVATIONS[name]
+        g = None if record.output_only else record.function(options)
         layer_units, pres = [], []
         for index in range(width):
             weights = tuple(next(next_parameter) for _ in sources)
@@ -233,7 +186,7 @@ def build(spec: Spec) -> Model:
                              rf"{delta_tex}_{{{h_latex if style == 'flat' else z_latex}}}")
             layer_units.append(Unit(layer, index, weights, bias, sources, pre, out, name, delta, tuple(options.items())))
             pres.append(pre)
-        if name == "softmax":  # the layer's outputs share one normaliser
+        if record.output_only:  # softmax: the layer's outputs share one normaliser
             total = sp.Add(*(sp.exp(p.symbol) for p in pres))
             layer_units = [_replace_out(u, sp.exp(u.pre.symbol) / total) for u in layer_units]
         nodes += [unit.pre for unit in layer_units]  # all z's first: a softmax output reads every one
@@ -255,19 +208,7 @@ def _replace_out(unit: Unit, definition: sp.Expr) -> Unit:
 def loss_definition(spec: Spec, predictions, targets) -> sp.Expr:
     """The per-sample loss in the prediction and target symbols."""
     pairs = [(p.symbol, t.symbol) for p, t in zip(predictions, targets)]
-    kind = spec.loss
-    if kind == "squared_error":
-        return sp.Add(*((p - t) ** 2 for p, t in pairs))
-    if kind == "half_squared_error":
-        return sp.Add(*((p - t) ** 2 for p, t in pairs)) / 2
-    if kind == "absolute_error":
-        at_zero = rational(dict(spec.loss_options).get("derivative_at_zero", Fraction(0)))
-        return sp.Add(*(sp.Piecewise((t - p, p - t < 0), (at_zero * (p - t), sp.Eq(p - t, 0)), (p - t, True))
-                        for p, t in pairs))
-    if kind == "binary_cross_entropy":
-        (p, t), = pairs
-        return -(t * sp.log(p) + (1 - t) * sp.log(1 - p))
-    return -sp.Add(*(t * sp.log(p) for p, t in pairs))  # softmax_cross_entropy
+    return LOSSES[spec.loss].definition(pairs, dict(spec.loss_options))
 
 
 def _parameter_latex(spec: Spec, style: str, w_tex: str) -> list[str]:

@@ -6,14 +6,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from chainrule.core.derivation import Chain, Derivation, derive, same_structure
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.derivation import Chain, Derivation, StepKind, derive, same_structure
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
-from chainrule.core.model import (
-    PIECEWISE_ACTIVATIONS,
-    Model,
-    activation_derivative,
-    build,
-)
+from chainrule.core.losses import LOSSES
+from chainrule.core.model import Model, build
 from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
 from chainrule.core.proof import Proof, Prover, Verdict
 from chainrule.core.spec import Spec, load
@@ -80,9 +77,9 @@ def proof_mode(model: Model) -> str:
     SYMBOLIC_MAX_SMOOTH_PARAMETERS, because exp and tanh identities cost far more to decide.
     """
     spec = model.spec
-    kinks = sum(1 for u in model.units if u.activation in PIECEWISE_ACTIVATIONS)
-    piecewise_polynomial = set(spec.activations) <= {"relu", "leaky_relu", "identity"} and spec.loss in (
-        "squared_error", "half_squared_error", "absolute_error")
+    kinks = sum(1 for u in model.units if ACTIVATIONS[u.activation].kinked)
+    piecewise_polynomial = all(ACTIVATIONS[a].piecewise_polynomial for a in spec.activations) and \
+        LOSSES[spec.loss].piecewise_polynomial
     limit = SYMBOLIC_MAX_PARAMETERS if piecewise_polynomial else SYMBOLIC_MAX_SMOOTH_PARAMETERS
     small = spec.parameter_count <= limit and kinks <= SYMBOLIC_MAX_KINKS
     return "symbolic" if small and len(spec.sizes) <= 3 else "structural"
@@ -117,7 +114,7 @@ def check_chain_structurally(derivation: Derivation, chain: Chain, prover: Prove
     for before, step in zip(chain.steps, chain.steps[1:]):
         if step.lemma is not None:
             proofs.append(prover.prove(*step.lemma))
-        elif "simplify" in step.reason:  # the cross-entropy δ: a local identity in the output z's
+        elif step.kind is StepKind.CANCELLATION:  # the cross-entropy δ: a local identity in the output z's
             proofs.append(prover.prove(_local(derivation, before.value), _local(derivation, step.value)))
         else:
             proofs.append(rule)
@@ -184,5 +181,5 @@ def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0, like: So
     chosen = curves(derivation, analysis, training.learning_rate) if analysis.available else ()
     relu_unit = next((u for u in model.units if u.activation == "relu"), None)
     at_zero = None if relu_unit is None else \
-        activation_derivative("relu", dict(relu_unit.options))(sp.Integer(0))
+        ACTIVATIONS["relu"].derivative(dict(relu_unit.options))(sp.Integer(0))
     return Solution(spec, model, derivation, deltas, identities, training, analysis, chosen, at_zero, mode)

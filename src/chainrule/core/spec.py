@@ -23,11 +23,6 @@ MAX_STEPS = 100  # measured: 100 steps solve in 4 s (homework) to 15 s (deep_rel
 MAX_DIGITS = 30
 MAX_EXPONENT = 30
 
-ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh", "softplus", "softmax")
-LOSSES = ("squared_error", "half_squared_error", "absolute_error", "binary_cross_entropy", "softmax_cross_entropy")
-# Options an activation (as an inline table) or a loss may carry, with their allowed values.
-ACTIVATION_OPTIONS = {"relu": {"derivative_at_zero"}, "leaky_relu": {"alpha"}}
-KINK_CONVENTIONS = (Fraction(0), Fraction(1), Fraction(1, 2))
 STYLES = ("auto", "flat", "layered")
 TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
 # The `[variants]` table: how per-student variants are drawn, and what keeps them instructive.
@@ -95,7 +90,7 @@ def _plain(value: Fraction) -> str:
 # The documented range of every number in a spec (README, "The spec").
 VALUE_RANGE = Range(Fraction(-1000), Fraction(1000), places=24)  # data.x, data.y, parameters.init, [variants]
 LEARNING_RATE_RANGE = Range(Fraction(0), Fraction(10), low_open=True, places=12)
-ALPHA_RANGE = Range(Fraction(0), Fraction(1), high_open=True, places=12)
+OPTION_RANGE = Range(Fraction(-1000), Fraction(1000), places=12)  # an activation or loss option; its record narrows it
 MAX_ABS_ANSWER_RANGE = Range(Fraction(0), Fraction(10**6), low_open=True)
 RELATIVE_TOLERANCE_RANGE = Range(Fraction(0), Fraction(1), places=MAX_DIGITS)
 ABSOLUTE_TOLERANCE_RANGE = Range(Fraction(0), Fraction(1000), places=MAX_DIGITS)
@@ -321,8 +316,11 @@ class _Reader:
         activations, options = self.activations(network, sizes)
         loss_table = self.table(data, "loss")
         loss = self.string(loss_table, "loss.kind")
+        from chainrule.core.losses import LOSSES  # the registries need SymPy: only load it for a spec
+
         if loss not in LOSSES:
-            raise self.fail("loss.kind", f"unknown loss '{loss}'; expected one of {', '.join(LOSSES)}")
+            raise self.fail("loss.kind", f"unknown loss '{loss}'{suggest(loss, LOSSES)}; expected one of "
+                            f"{', '.join(LOSSES)}")
         loss_options = self.loss_options(loss_table, loss)
         self.check_pairing(activations, loss, sizes)
         x, y = self.data(self.table(data, "data"), sizes, loss)
@@ -413,6 +411,8 @@ class _Reader:
                 "network.activations",
                 f"expected {len(sizes) - 1} names, one per non-input layer of sizes {list(sizes)}, got {len(entries)}",
             )
+        from chainrule.core.activations import ACTIVATIONS
+
         shared = {k: network[k] for k in ("relu_derivative_at_zero", "alpha") if k in network}
         names, options = [], []
         for i, entry in enumerate(entries):
@@ -421,56 +421,64 @@ class _Reader:
             activation = table.pop("name", None)
             if not isinstance(activation, str):
                 raise self.fail(key, "expected an activation name, or a table with a 'name'")
-            if activation not in ACTIVATIONS:
-                raise self.fail(key, f"unknown activation '{activation}'; expected one of {', '.join(ACTIVATIONS)}")
-            if activation == "softmax" and i != len(entries) - 1:
-                raise self.fail(key, "softmax is only allowed on the output layer")
-            allowed = ACTIVATION_OPTIONS.get(activation, set())
+            record = ACTIVATIONS.get(activation)
+            if record is None:
+                raise self.fail(key, f"unknown activation '{activation}'{suggest(activation, ACTIVATIONS)}; "
+                                f"expected one of {', '.join(ACTIVATIONS)}")
+            if record.output_only and i != len(entries) - 1:
+                raise self.fail(key, f"{activation} is only allowed on the output layer")
+            allowed = {o.name: o for o in record.options}
             if activation == "relu" and "relu_derivative_at_zero" in shared:
                 table.setdefault("derivative_at_zero", shared["relu_derivative_at_zero"])
-            if activation == "leaky_relu" and "alpha" in shared:
+            if "alpha" in allowed and "alpha" in shared:
                 table.setdefault("alpha", shared["alpha"])
-            chosen = []
-            for option, value in sorted(table.items()):
-                if option not in allowed:
-                    raise self.fail(f"{key}.{option}", f"unknown option for {activation}; expected one of "
+            chosen = dict(sorted((o.name, o.default) for o in record.options if o.name != "derivative_at_zero"))
+            for name, value in sorted(table.items()):
+                option = allowed.get(name)
+                if option is None:
+                    raise self.fail(f"{key}.{name}", f"unknown option for {activation}; expected one of "
                                     f"{', '.join(sorted(allowed)) or 'none'}")
-                number = self.number(value, f"{key}.{option}", ALPHA_RANGE if option == "alpha" else None)
-                if option == "derivative_at_zero" and number not in KINK_CONVENTIONS:
-                    raise self.fail(f"{key}.{option}", "expected 0, 1 or 1/2")
-                chosen.append((option, number))
-            if activation == "leaky_relu" and "alpha" not in dict(chosen):
-                chosen.append(("alpha", Fraction(1, 100)))
+                number = self.number(value, f"{key}.{name}", OPTION_RANGE)
+                if not option.allowed(number):
+                    raise self.fail(f"{key}.{name}", option.expected)
+                chosen[name] = number
             names.append(activation)
-            options.append(tuple(sorted(chosen)))
+            options.append(tuple(sorted(chosen.items())))
         return tuple(names), tuple(options)
 
     def loss_options(self, table: dict, loss: str) -> tuple[tuple[str, Fraction], ...]:
-        allowed = {"absolute_error": {"derivative_at_zero"}}.get(loss, set())
+        from chainrule.core.losses import LOSSES
+
+        allowed = {o.name: o for o in LOSSES[loss].options}
         chosen = []
-        for option, value in sorted(table.items()):
-            if option == "kind":
+        for name, value in sorted(table.items()):
+            if name == "kind":
                 continue
-            if option not in allowed:
-                raise self.fail(f"loss.{option}", f"unknown option for {loss}; expected "
+            option = allowed.get(name)
+            if option is None:
+                raise self.fail(f"loss.{name}", f"unknown option for {loss}; expected "
                                 f"{', '.join(sorted(allowed)) or 'only kind'}")
-            number = self.number(value, f"loss.{option}")
-            if number not in (Fraction(-1), Fraction(0), Fraction(1)):
-                raise self.fail(f"loss.{option}", "expected -1, 0 or 1 (the sign's value at zero)")
-            chosen.append((option, number))
+            number = self.number(value, f"loss.{name}", OPTION_RANGE)
+            if not option.allowed(number):
+                raise self.fail(f"loss.{name}", option.expected)
+            chosen.append((name, number))
         return tuple(chosen)
 
     def check_pairing(self, activations: tuple[str, ...], loss: str, sizes: tuple[int, ...]) -> None:
-        output = activations[-1]
-        if loss == "binary_cross_entropy" and (output != "sigmoid" or sizes[-1] != 1):
-            raise self.fail("loss.kind", "binary_cross_entropy expects one sigmoid output unit")
-        if loss == "softmax_cross_entropy" and (output != "softmax" or sizes[-1] < 2):
-            raise self.fail("loss.kind", "softmax_cross_entropy expects a softmax output layer of 2 or more units")
-        if output == "softmax" and loss != "softmax_cross_entropy":
-            raise self.fail("network.activations", "a softmax output goes with loss kind softmax_cross_entropy")
-        for i, activation in enumerate(activations[:-1]):
-            if activation == "softmax":
-                raise self.fail(f"network.activations[{i}]", "softmax is only allowed on the output layer")
+        from chainrule.core.activations import ACTIVATIONS
+        from chainrule.core.losses import LOSSES
+
+        record, output, outputs = LOSSES[loss], activations[-1], sizes[-1]
+        if record.output_activation is not None and output != record.output_activation:
+            raise self.fail("loss.kind", f"{loss} expects a {record.output_activation} output layer")
+        if outputs < record.min_outputs or (record.max_outputs is not None and outputs > record.max_outputs):
+            count = f"{record.min_outputs} or more" if record.max_outputs is None else \
+                (str(record.max_outputs) if record.min_outputs == record.max_outputs else
+                 f"{record.min_outputs} to {record.max_outputs}")
+            raise self.fail("loss.kind", f"{loss} expects {count} output units, got {outputs}")
+        if ACTIVATIONS[output].output_only and record.output_activation != output:
+            paired = next(name for name, r in LOSSES.items() if r.output_activation == output)
+            raise self.fail("network.activations", f"a {output} output goes with loss kind {paired}")
 
     def data(self, table: dict, sizes: tuple[int, ...], loss: str):
         rows = self.get(table, "data.x")
@@ -482,23 +490,25 @@ class _Reader:
         targets = self.get(table, "data.y")
         if not isinstance(targets, list) or len(targets) != len(x):
             raise self.fail("data.y", f"expected a list of {len(x)} targets, one per sample")
-        outputs = sizes[-1]
+        from chainrule.core.losses import LOSSES
+
+        outputs, target_kind = sizes[-1], LOSSES[loss].targets
         if outputs == 1:
             y = self.numbers(targets, "data.y", len(x))
-            if loss == "binary_cross_entropy" and any(not 0 <= t <= 1 for t in y):
-                raise self.fail("data.y", "binary cross-entropy targets must lie in [0, 1]")
+            if target_kind == "probability" and any(not 0 <= t <= 1 for t in y):
+                raise self.fail("data.y", f"{loss} targets must lie in [0, 1]")
             return x, y
         y = []
         for n, target in enumerate(targets):
             key = f"data.y[{n}]"
-            if isinstance(target, int) and not isinstance(target, bool) and loss == "softmax_cross_entropy":
+            if isinstance(target, int) and not isinstance(target, bool) and target_kind == "distribution":
                 if not 0 <= target < outputs:
                     raise self.fail(key, f"expected a class index from 0 to {outputs - 1}")
                 y.append(tuple(Fraction(int(k == target)) for k in range(outputs)))
                 continue
             vector = self.numbers(target, key, outputs)
-            if loss == "softmax_cross_entropy" and (sum(vector) != 1 or any(v < 0 for v in vector)):
-                raise self.fail(key, "a softmax cross-entropy target is one-hot (or a distribution summing to 1)")
+            if target_kind == "distribution" and (sum(vector) != 1 or any(v < 0 for v in vector)):
+                raise self.fail(key, f"a {loss} target is one-hot (or a distribution summing to 1)")
             y.append(vector)
         return x, tuple(y)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
 from chainrule.core.learning_rate import LearningRateAnalysis, minimal_polynomial
-from chainrule.core.model import ACTIVATION_LATEX, Model, Unit, activation_derivative
+from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
@@ -104,10 +105,10 @@ def activation_text(model: Model) -> dict:
     g = spec.notation_for("activation", "g")
     kinds = sorted(set(spec.activations[:-1]))
     relu = next((u for u in model.units if u.activation == "relu"), None)
-    at_zero = None if relu is None else activation_derivative("relu", dict(relu.options))(sp.Integer(0))
+    at_zero = None if relu is None else ACTIVATIONS["relu"].derivative(dict(relu.options))(sp.Integer(0))
     return {
         "g": g,
-        "definitions": [rf"{g}(t) = {ACTIVATION_LATEX[k]}" for k in kinds],
+        "definitions": [rf"{g}(t) = {ACTIVATIONS[k].latex}" for k in kinds],
         "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
     }
 

@@ -11,7 +11,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from chainrule.core.model import ACTIVATION_LATEX, Model, Unit
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.model import Model, Unit
 from chainrule.core.solution import Solution
 from chainrule.numbers import decimal_text, truncated
 from chainrule.render.sheet import sheet_context
@@ -29,7 +30,7 @@ def matrix_problem_context(model: Model, p) -> dict:
         "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
         "layers_count": last,
         "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
-                         "definition": ACTIVATION_LATEX.get(units[0].activation)} for l, units in layers],
+                         "definition": ACTIVATIONS[units[0].activation].latex} for l, units in layers],
         "initial": _matrices(model, p, theta),
         "output_delta": _output_delta(model),
         "parameter_count": model.spec.parameter_count,
