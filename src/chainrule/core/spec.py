@@ -298,6 +298,19 @@ class _Reader:
             raise self.fail(dotted, f"{expected}, got {_short(value)}")
         return number
 
+    def option(self, option, value: Any, dotted: str) -> Fraction:
+        """An activation's or a loss's option: a bounded number, then the range its record allows."""
+        if not (isinstance(value, Decimal) and value.is_finite()):
+            number = self.number(value, dotted)  # not a finite number at all: say so
+        else:
+            try:
+                number = self.number(value, dotted, OPTION_RANGE)
+            except SpecError:  # finite but huge, or too many places: the option's own range says it
+                number = None
+        if number is None or not option.allowed(number):
+            raise self.fail(dotted, f"{option.expected}, got {_short(value)}")
+        return number
+
     def numbers(self, value: Any, dotted: str, length: int | None = None,
                 allowed: Range | None = VALUE_RANGE) -> tuple[Fraction, ...]:
         if not isinstance(value, list):
@@ -438,10 +451,7 @@ class _Reader:
                 if option is None:
                     raise self.fail(f"{key}.{name}", f"unknown option for {activation}; expected one of "
                                     f"{', '.join(sorted(allowed)) or 'none'}")
-                number = self.number(value, f"{key}.{name}", OPTION_RANGE)
-                if not option.allowed(number):
-                    raise self.fail(f"{key}.{name}", option.expected)
-                chosen[name] = number
+                chosen[name] = self.option(option, value, f"{key}.{name}")
             names.append(activation)
             options.append(tuple(sorted(chosen.items())))
         return tuple(names), tuple(options)
@@ -458,10 +468,7 @@ class _Reader:
             if option is None:
                 raise self.fail(f"loss.{name}", f"unknown option for {loss}; expected "
                                 f"{', '.join(sorted(allowed)) or 'only kind'}")
-            number = self.number(value, f"loss.{name}", OPTION_RANGE)
-            if not option.allowed(number):
-                raise self.fail(f"loss.{name}", option.expected)
-            chosen.append((name, number))
+            chosen.append((name, self.option(option, value, f"loss.{name}")))
         return tuple(chosen)
 
     def check_pairing(self, activations: tuple[str, ...], loss: str, sizes: tuple[int, ...]) -> None:
