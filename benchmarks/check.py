@@ -40,8 +40,8 @@ def generate(folder: Path, count: int) -> list[Path]:
     """A varied class: each file draws, per key, the right value, a catalogue mistake, a coarse
     rounding or nothing, and a proof spelling (some with a wrong step)."""
     sys.path.insert(0, str(ROOT / "src"))
+    from chainrule.check.answer_key import answer_key
     from chainrule.check.answers import answer_keys
-    from chainrule.check.grading import answer_key
 
     key = answer_key("inf264_hw4")
     rng = random.Random(264)

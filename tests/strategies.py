@@ -6,7 +6,8 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from chainrule.core.spec import Spec, parse
+from chainrule.core.spec import Spec
+from chainrule.core.spec_reader import parse
 
 small_rationals = st.builds(Fraction, st.integers(-3, 3), st.sampled_from([1, 2]))
 

@@ -18,7 +18,7 @@ from chainrule.core.activations import ACTIVATIONS, T
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import build
 from chainrule.core.solution import solve
-from chainrule.core.spec import parse as parse_spec
+from chainrule.core.spec_reader import parse as parse_spec
 from chainrule.errors import SpecError
 
 ELU_SPEC = """

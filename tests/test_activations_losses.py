@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import evaluate
-from chainrule.core.spec import parse
+from chainrule.core.spec_reader import parse
 
 # An independent mpmath reimplementation of each activation and loss (not chainrule's code).
 ACTIVATION = {

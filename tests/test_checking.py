@@ -6,15 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import AnswersError, load_answers, parse_answers
-from chainrule.check.grading import (
-    answer_key,
-    check,
-    judge_number,
-    judge_proof,
-    match,
-    read_number,
-)
+from chainrule.check.grading import check, judge_number, match, read_number
+from chainrule.check.proofs import judge_proof
 from chainrule.core.spec import Tolerance
 
 ANSWERS = Path(__file__).parent / "answers"
@@ -203,7 +198,7 @@ def test_numeric_value_matching_helper():
 
 def test_a_softmax_classifier_has_one_prediction_key_per_output():
     from chainrule.check.answers import answer_keys
-    from chainrule.core.spec import load
+    from chainrule.core.spec_reader import load
 
     keys = [k for k, _ in answer_keys(load("softmax_classifier"))]
     assert keys[:4] == ["prediction.1.1", "prediction.1.2", "prediction.1.3", "prediction.2.1"]

@@ -8,7 +8,7 @@ import sympy as sp
 from chainrule.core.derivation import derive, partial
 from chainrule.core.model import build
 from chainrule.core.proof import Verdict, prove_equal
-from chainrule.core.spec import load
+from chainrule.core.spec_reader import load
 
 R = sp.Rational
 HOMEWORK_THETA = (1, 1, 0, 1, 0)

@@ -24,8 +24,9 @@ import pytest
 
 from chainrule import safe_io
 from chainrule.cli.main import main
-from chainrule.core.spec import load, parse, resolve_path
+from chainrule.core.spec import resolve_path
 from chainrule.core.spec_dump import dump
+from chainrule.core.spec_reader import load, parse
 from chainrule.errors import ChainruleError
 from chainrule.render.documents import compile_pdf, latexmk_available
 from chainrule.untrusted import cell, json_text, shown

@@ -16,16 +16,18 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import AnswersError, load_answers, parse_answers
-from chainrule.check.grading import answer_key, check, judge_number, judge_proof
+from chainrule.check.grading import check, judge_number
 from chainrule.check.notation import FreeVocabulary, parse
+from chainrule.check.proofs import judge_proof
 from chainrule.check.vocabulary import ModelVocabulary
 from chainrule.core import certify
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.proof import Verdict, prove_equal
 from chainrule.core.spec import MAX_STEPS, Tolerance, derivations_dir
-from chainrule.core.spec import parse as parse_spec
+from chainrule.core.spec_reader import parse as parse_spec
 from chainrule.errors import SpecError
 
 HOMEWORK_TEXT = (derivations_dir() / "inf264_hw4.toml").read_text(encoding="utf-8")
@@ -215,7 +217,7 @@ def test_deep_nesting_in_a_spec_is_one_error():
 def test_a_byte_order_mark_is_accepted(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + HOMEWORK_TEXT.encode())
-    from chainrule.core.spec import load
+    from chainrule.core.spec_reader import load
 
     assert load(path).x == load("inf264_hw4").x
     answers = tmp_path / "answers.toml"

@@ -13,7 +13,7 @@ from chainrule.core.derivation import derive
 from chainrule.core.learning_rate import ETA, RegionChange, analyse, minimal_polynomial
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.core.spec import load, parse
+from chainrule.core.spec_reader import load, parse
 
 from .strategies import network_specs
 

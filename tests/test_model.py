@@ -9,7 +9,7 @@ import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.model import build
-from chainrule.core.spec import load, parse
+from chainrule.core.spec_reader import load, parse
 
 NETWORK_3_2_1 = """
 [network]

@@ -17,7 +17,8 @@ from chainrule.check.answers import answer_keys
 from chainrule.check.mistakes import DESCRIPTIONS
 from chainrule.classroom.moodle import choices, quiz, tolerance
 from chainrule.cli.main import main
-from chainrule.core.spec import Tolerance, load, resolve_path
+from chainrule.core.spec import Tolerance, resolve_path
+from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
 
 COUNT = 3

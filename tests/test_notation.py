@@ -25,13 +25,8 @@ from sympy import (
 )
 
 from chainrule.check import notation
-from chainrule.check.notation import (
-    FreeVocabulary,
-    NotationError,
-    canonical_names,
-    parse,
-    parse_chain,
-)
+from chainrule.check.notation import FreeVocabulary, canonical_names, parse, parse_chain
+from chainrule.check.tokens import NotationError
 from chainrule.errors import ChainruleError
 
 MODEL_NAMES = ("w0", "w1", "w2", "w3", "w4", "x0", "x1", "y", "y_hat", "z", "h",
@@ -407,7 +402,7 @@ def test_plain_and_latex_printings_agree(pair):
 
 @pytest.fixture(scope="module")
 def deep():
-    from chainrule.check.grading import answer_key
+    from chainrule.check.answer_key import answer_key
 
     return answer_key("two_hidden_relu")
 
@@ -451,7 +446,7 @@ def test_smooth_activation_functions(text, expected):
 
 
 def test_sigma_is_the_sigmoid_in_a_sigmoid_network_and_a_variable_elsewhere():
-    from chainrule.check.grading import answer_key
+    from chainrule.check.answer_key import answer_key
 
     sigmoid_network = answer_key("sigmoid_bce").vocabulary
     z = sympy.Symbol("z", real=True)

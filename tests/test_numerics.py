@@ -11,7 +11,7 @@ from hypothesis import given
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import evaluate, train
-from chainrule.core.spec import load, parse
+from chainrule.core.spec_reader import load, parse
 from chainrule.numbers import decimal
 
 from .strategies import network_specs

@@ -15,7 +15,7 @@ from chainrule.core.model import build
 from chainrule.core.numerics import evaluate
 from chainrule.core.proof import Prover, Verdict
 from chainrule.core.solution import check_chain, solve
-from chainrule.core.spec import parse
+from chainrule.core.spec_reader import parse
 
 KINK_MARGIN = mpmath.mpf("1e-3")
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

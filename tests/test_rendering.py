@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 from chainrule.core.solution import solve
-from chainrule.core.spec import load
+from chainrule.core.spec_reader import load
 from chainrule.errors import TemplateError
 from chainrule.render.documents import (
     compile_pdf,

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from chainrule.core.solution import solve
-from chainrule.core.spec import derivations_dir, load, parse
+from chainrule.core.spec import derivations_dir
+from chainrule.core.spec_reader import load, parse
 from chainrule.errors import SpecError
 from chainrule.render.documents import compile_pdf, latexmk_available, render
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.core.spec import Spec, derivations_dir, load, parse
+from chainrule.core.spec import Spec, derivations_dir
+from chainrule.core.spec_reader import load, parse
 from chainrule.errors import ChainruleError, SpecError
 
 HOMEWORK = derivations_dir() / "inf264_hw4.toml"

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import answer_keys
-from chainrule.check.grading import answer_key
 from chainrule.classroom import stress
 from chainrule.classroom.variants import VariantError, make_variant
 from chainrule.cli.main import main
-from chainrule.core.spec import derivations_dir, load, parse
+from chainrule.core.spec import derivations_dir
 from chainrule.core.spec_dump import dump
+from chainrule.core.spec_reader import load, parse
 from chainrule.errors import SpecError
 from chainrule.render.documents import compile_pdf, latexmk_available
 

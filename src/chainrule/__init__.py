@@ -17,7 +17,8 @@ try:
     __version__ = metadata.version("chainrule")
 except metadata.PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
-from chainrule.core.spec import Spec, load
+from chainrule.core.spec import Spec
+from chainrule.core.spec_reader import load
 
 __all__ = ["ChainruleError", "Spec", "SpecError", "load", "solve", "Solution"]
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, _line_of, read_toml
+from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec
+from chainrule.core.spec_reader import line_of, read_toml
 from chainrule.errors import ChainruleError, suggest
 from chainrule.intake import read_regular
 
@@ -76,7 +77,7 @@ def load_answers(path: str | Path) -> Answers:
 def parse_answers(text: str, path: str = "<answers>") -> Answers:
     text = text.removeprefix("\ufeff")
     data = read_toml(text, lambda key, why, line=None: AnswersError(path, key, why, line))
-    fail = lambda key, expected: AnswersError(path, key, expected, _line_of(text, key))  # noqa: E731
+    fail = lambda key, expected: AnswersError(path, key, expected, line_of(text, key))  # noqa: E731
     for key in data:
         if key not in TOP_LEVEL:
             raise fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")

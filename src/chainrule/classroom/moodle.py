@@ -31,7 +31,8 @@ from chainrule.classroom.batch import (
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.core.spec import Spec, Tolerance, load
+from chainrule.core.spec import Spec, Tolerance
+from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
 from chainrule.numbers import decimal_text, significant
 

@@ -16,20 +16,23 @@ from fractions import Fraction
 
 import sympy as sp
 
+from chainrule.check.answer_key import FileReport, answer_key
 from chainrule.check.answers import (
     MAX_ANSWERS_BYTES,
     AnswersError,
     answer_keys,
     load_answers,
 )
-from chainrule.check.grading import FileReport, answer_key, decide
 from chainrule.check.grading import check as check_file
-from chainrule.check.notation import NotationError, canonical_names, parse
+from chainrule.check.notation import canonical_names, parse
+from chainrule.check.proofs import decide
+from chainrule.check.tokens import NotationError
 from chainrule.check.workers import Failure, Limits
 from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
-from chainrule.core.spec import Tolerance, _line_of, derivations_dir, load, resolve_path
+from chainrule.core.spec import Tolerance, derivations_dir, resolve_path
+from chainrule.core.spec_reader import line_of, load
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
 from chainrule.intake import read_regular, student_spec
@@ -228,7 +231,7 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
 def _line_of_key(path: str, key: str) -> int | None:
     with contextlib.suppress(OSError, UnicodeDecodeError, ChainruleError):
         text = read_regular(path, MAX_ANSWERS_BYTES, ChainruleError).decode("utf-8")
-        return _line_of(text, key)
+        return line_of(text, key)
     return None
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK
-from chainrule.core.spec import load
+from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
 
 MAX_STUDENTS_BYTES = 1_000_000

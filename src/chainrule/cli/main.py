@@ -41,7 +41,7 @@ def _tolerance(text: str):
     """An argparse type: `sigfigs=3`, `relative=0.001`, `absolute=0.0005`, or several, comma-separated."""
     from decimal import Decimal, InvalidOperation
 
-    from chainrule.core.spec import read_tolerance
+    from chainrule.core.spec_reader import read_tolerance
 
     table = {}
     for part in text.split(","):
@@ -181,7 +181,7 @@ def _run(args) -> int:
 
 def _solve(args) -> int:
     from chainrule.core.solution import solve
-    from chainrule.core.spec import load
+    from chainrule.core.spec_reader import load
     from chainrule.render import report
     from chainrule.render.documents import (
         compile_pdf,

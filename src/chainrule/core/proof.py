@@ -15,9 +15,17 @@ import time
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.logic.boolalg import ITE, And, BooleanFalse, BooleanTrue, Not, Or
 
 from chainrule.core import certify
+from chainrule.core.kinks import (
+    SIGN_SETS,
+    Indicator,
+    Kink,
+    Resolver,
+    Undecided,
+    multilinear,
+    region_value,
+)
 from chainrule.core.regions import is_empty
 
 MAX_REGIONS = 256
@@ -28,23 +36,6 @@ class Verdict(enum.Enum):
     PROVED = "proved"
     REFUTED = "refuted"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Kink:
-    """A polynomial whose sign decides a branch; `indicator` is 1 where p > 0 (or p >= 0)."""
-
-    polynomial: sp.Expr
-    indicator: sp.Symbol
-    ops: frozenset[str]  # the condition forms seen: "le", "lt", "ge", "gt", "eq", "ne"
-
-    @property
-    def states(self) -> tuple[str, ...]:
-        if self.ops <= {"le", "gt"}:
-            return ("le", "gt")
-        if self.ops <= {"lt", "ge"}:
-            return ("lt", "ge")
-        return ("lt", "eq", "gt")
 
 
 @dataclass(frozen=True)
@@ -69,187 +60,7 @@ class Proof:
         return self.verdict is Verdict.PROVED
 
 
-class Undecided(Exception):
-    """Raised inside the prover when a case falls outside what it can decide; becomes UNKNOWN."""
-
-
-_SIGN_SETS = {"le": {-1, 0}, "lt": {-1}, "ge": {0, 1}, "gt": {1}, "eq": {0}, "ne": {-1, 1}}
-_FLIP = {"le": "ge", "lt": "gt", "ge": "le", "gt": "lt", "eq": "eq", "ne": "ne"}
-_OPS = {sp.LessThan: "le", sp.StrictLessThan: "lt", sp.GreaterThan: "ge", sp.StrictGreaterThan: "gt",
-        sp.Equality: "eq", sp.Unequality: "ne"}
-
-
-class _Resolver:
-    """Turns Piecewise expressions into polynomials in region indicators, registering kinks as found."""
-
-    def __init__(self, deadline: float):
-        self.kinks: list[Kink] = []
-        self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
-        self.sides: tuple[sp.Expr, ...] = ()  # both sides as given: a counterexample must be inside their domain
-        self.deadline = deadline
-        self._cache: dict[sp.Expr, sp.Expr] = {}
-        self._ratios: dict[sp.Expr, int] = {}  # condition polynomial -> index of its kink
-
-    def seconds_left(self) -> float:
-        return max(0.05, min(certify.DEFAULT_SECONDS, self.deadline - time.monotonic()))
-
-    def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise Undecided("time limit")
-
-    def resolve(self, expr: sp.Expr) -> sp.Expr:
-        if not expr.has(sp.Piecewise, sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign):
-            return expr
-        if expr in self._cache:
-            return self._cache[expr]
-        self.check_time()
-        if isinstance(expr, (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign)):
-            result = self.resolve(expr.rewrite(sp.Piecewise))
-            if result.has(sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign):
-                raise Undecided(f"cannot split {type(expr).__name__} into regions")
-        elif isinstance(expr, sp.Piecewise):
-            result = sp.Integer(0)
-            remaining = sp.Integer(1)  # indicator that no earlier branch was taken
-            for value, condition in expr.args:
-                chosen = self.condition(condition)
-                result += remaining * chosen * self.resolve(value)
-                remaining = remaining * (1 - chosen)
-            # an unmatched region of a Piecewise is undefined; our Piecewise always end in True
-            if expr.args[-1][1] is not sp.true:
-                raise Undecided("a Piecewise without a final 'otherwise' branch")
-        else:
-            result = expr.func(*(self.resolve(arg) for arg in expr.args))
-        self._cache[expr] = result
-        return result
-
-    def condition(self, condition) -> sp.Expr:
-        """Indicator expression (in region variables) of a boolean condition."""
-        if isinstance(condition, BooleanTrue) or condition is True:
-            return sp.Integer(1)
-        if isinstance(condition, BooleanFalse) or condition is False:
-            return sp.Integer(0)
-        if isinstance(condition, And):
-            return sp.Mul(*(self.condition(c) for c in condition.args))
-        if isinstance(condition, Or):
-            return 1 - sp.Mul(*(1 - self.condition(c) for c in condition.args))
-        if isinstance(condition, Not):
-            return 1 - self.condition(condition.args[0])
-        if isinstance(condition, ITE):
-            test, then, otherwise = (self.condition(c) for c in condition.args)
-            return test * then + (1 - test) * otherwise
-        op = _OPS.get(type(condition))
-        if op is None:
-            raise Undecided(f"cannot decide the condition {condition}")
-        difference = sp.expand(self.resolve(condition.lhs - condition.rhs))
-        if difference.is_number:
-            sign = certify.sign(difference, self.seconds_left())
-            if sign is None:
-                raise Undecided(f"cannot decide the sign of the constant {str(difference)[:60]}")
-            return sp.Integer(1 if sign in _SIGN_SETS[op] else 0)
-        kink, ratio = self.kink_for(difference, op)
-        if ratio < 0:
-            op = _FLIP[op]
-        return _Indicator(kink, op)
-
-    def kink_for(self, difference: sp.Expr, op: str) -> tuple[Kink, sp.Rational]:
-        known = self._ratios.get(difference)
-        candidates = [known] if known is not None else range(len(self.kinks))
-        for position in candidates:
-            kink = self.kinks[position]
-            ratio = _constant_ratio(difference, kink.polynomial)
-            if ratio is not None:
-                self._ratios[difference] = position
-                flipped = op if ratio > 0 else _FLIP[op]
-                if flipped not in kink.ops:
-                    self.kinks[position] = kink = Kink(kink.polynomial, kink.indicator, kink.ops | {flipped})
-                return kink, ratio
-        primitive = _primitive(difference)
-        ratio = _constant_ratio(difference, primitive)
-        if ratio is None:  # irrational coefficients (pi*w0): the kink is the difference itself
-            primitive, ratio = difference, sp.Integer(1)
-        kink = Kink(primitive, sp.Dummy(f"s{len(self.kinks)}"), frozenset({op if ratio > 0 else _FLIP[op]}))
-        self.kinks.append(kink)
-        return kink, ratio
-
-
-class _Indicator(sp.Dummy):
-    """Placeholder for 'condition op holds on this kink'; replaced once the kink's states are known.
-
-    A Dummy, not a Symbol: SymPy caches Symbols by name, which would share stale attributes.
-    """
-
-    def __new__(cls, kink: Kink, op: str):
-        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
-        obj.kink_indicator, obj.op = kink.indicator, op
-        return obj
-
-
-def _constant_ratio(a: sp.Expr, b: sp.Expr) -> sp.Rational | None:
-    """c such that a == c*b with c a nonzero rational constant, else None."""
-    if a.free_symbols != b.free_symbols:
-        return None
-    gens = sorted(a.free_symbols, key=sp.default_sort_key)
-    try:
-        pa, pb = sp.Poly(a, *gens), sp.Poly(b, *gens)
-    except sp.PolynomialError:
-        return None
-    if pa.monoms() != pb.monoms():
-        return None
-    ratio = pa.LC() / pb.LC()
-    if not ratio.is_Rational or pa != pb * ratio:
-        return None
-    return ratio
-
-
-def _primitive(p: sp.Expr) -> sp.Expr:
-    """p scaled to integer coefficients with gcd 1 and a positive leading coefficient."""
-    gens = sorted(p.free_symbols, key=sp.default_sort_key)
-    try:
-        poly = sp.Poly(p, *gens)
-    except sp.PolynomialError:
-        return p
-    _, primitive = poly.clear_denoms()[1].primitive()
-    if primitive.LC() < 0:
-        primitive = -primitive
-    return primitive.as_expr()
-
-
-def _region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, str]) -> sp.Expr:
-    """Replace every indicator by 0 or 1 for the given states."""
-    mapping = {}
-    for indicator in expr.atoms(_Indicator):
-        sign_set = _SIGN_SETS[states[indicator.kink_indicator]]
-        wanted = _SIGN_SETS[indicator.op]
-        if sign_set <= wanted:
-            mapping[indicator] = sp.Integer(1)
-        elif not sign_set & wanted:
-            mapping[indicator] = sp.Integer(0)
-        else:
-            raise Undecided("a condition does not follow from the region")
-    return expr.xreplace(mapping)
-
-
-def _multilinear(expr: sp.Expr, kinks: list[Kink]) -> sp.Expr | None:
-    """With every kink two-state, write indicators as s or 1 - s and reduce s**k to s."""
-    mapping = {}
-    for indicator in expr.atoms(_Indicator):
-        kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
-        if len(kink.states) != 2:
-            return None
-        low, high = (_SIGN_SETS[state] for state in kink.states)
-        wanted = _SIGN_SETS[indicator.op]
-        if high <= wanted and not low & wanted:
-            mapping[indicator] = kink.indicator
-        elif low <= wanted and not high & wanted:
-            mapping[indicator] = 1 - kink.indicator
-        else:
-            return None
-    reduced = sp.expand(expr.xreplace(mapping))
-    indicators = {k.indicator for k in kinks}
-    return sp.expand(reduced.replace(lambda e: e.is_Pow and e.base in indicators, lambda e: e.base))
-
-
-def _is_zero(expr: sp.Expr, resolver: _Resolver) -> bool | None:
+def _is_zero(expr: sp.Expr, resolver: Resolver) -> bool | None:
     """Exact zero test: True, False (a nonzero polynomial), or None when not decidable by algebra."""
     expanded = sp.expand(expr)
     if expanded == 0:
@@ -263,7 +74,7 @@ def _is_zero(expr: sp.Expr, resolver: _Resolver) -> bool | None:
     return None
 
 
-def _polynomial_is_zero(expanded: sp.Expr, resolver: _Resolver) -> bool | None:
+def _polynomial_is_zero(expanded: sp.Expr, resolver: Resolver) -> bool | None:
     """Zero iff every coefficient is; a coefficient such as sin(1)**2 + cos(1)**2 - 1 is certified."""
     gens = sorted(expanded.free_symbols, key=sp.default_sort_key)
     coefficients = sp.Poly(expanded, *gens).coeffs() if gens else [expanded]
@@ -288,7 +99,7 @@ class Prover:
 
     def __init__(self, time_limit: float = 30.0, regions_detail: int = 8):
         self.time_limit, self.regions_detail = time_limit, regions_detail
-        self.resolver = _Resolver(time.monotonic() + time_limit)
+        self.resolver = Resolver(time.monotonic() + time_limit)
 
     def prove(self, lhs: sp.Expr, rhs: sp.Expr) -> Proof:
         """Decide lhs == rhs for all real values of the free symbols, region by region."""
@@ -323,14 +134,14 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
     by_indicator = {k.indicator: k for k in kinks}
     wanted, frontier = set(), [expr]
     while frontier:
-        for atom in frontier.pop().atoms(_Indicator):
+        for atom in frontier.pop().atoms(Indicator):
             if atom.kink_indicator not in wanted:
                 wanted.add(atom.kink_indicator)
                 frontier.append(by_indicator[atom.kink_indicator].polynomial)
     return [k for k in kinks if k.indicator in wanted]
 
 
-def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int) -> Proof:
+def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) -> Proof:
     lhs, rhs = _expression(lhs), _expression(rhs)
     resolver.variables = lhs.free_symbols | rhs.free_symbols
     resolver.sides = (lhs, rhs)
@@ -345,7 +156,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
     for kink in kinks:
         regions_count *= len(kink.states)
     method = f"polynomial identity on each of {regions_count} regions"
-    difference = _multilinear(left - right, kinks)
+    difference = multilinear(left - right, kinks)
     if difference == 0:
         detail = ()
         if regions_count <= regions_detail:
@@ -356,7 +167,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
     regions, counterexample, unknown_reason = [], None, None
     for states in _all_states(kinks):
         resolver.check_time()
-        d = _region_value(left - right, kinks, states)
+        d = region_value(left - right, kinks, states)
         d, eliminated = _restrict_to_equalities(d, kinks, states)
         zero = _is_zero(d, resolver)
         signs = tuple((k.polynomial, states[k.indicator]) for k in kinks)
@@ -380,7 +191,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: _Resolver, regions_detail: int)
 
 
 def _empty(kinks: list[Kink], states: dict) -> bool:
-    conditions = [(sp.expand(_region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks]
+    conditions = [(sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks]
     return is_empty(conditions) is True
 
 
@@ -390,10 +201,10 @@ def _all_states(kinks: list[Kink]):
 
 
 def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
-    value = sp.expand(_region_value(left, kinks, states).xreplace(
+    value = sp.expand(region_value(left, kinks, states).xreplace(
         {k.indicator: sp.Integer(1 if states[k.indicator] in ("gt", "ge") else 0) for k in kinks}))
     polynomials = tuple(
-        (sp.expand(_region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
+        (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)
 
 
@@ -403,7 +214,7 @@ def _restrict_to_equalities(d: sp.Expr, kinks: list[Kink], states: dict) -> tupl
     for kink in kinks:
         if states[kink.indicator] != "eq":
             continue
-        p = sp.expand(_region_value(kink.polynomial, kinks, states).xreplace(eliminated))
+        p = sp.expand(region_value(kink.polynomial, kinks, states).xreplace(eliminated))
         for variable in sorted(p.free_symbols, key=sp.default_sort_key):
             coefficient = p.coeff(variable, 1)
             if coefficient.is_number and coefficient != 0 and sp.degree(p, variable) == 1:
@@ -434,10 +245,10 @@ def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, s
     variables = sorted((d.free_symbols | resolver.variables | {s for k in kinks for s in k.polynomial.free_symbols})
                        - indicators,
                        key=sp.default_sort_key)
-    variables = [v for v in variables if not isinstance(v, _Indicator) and v not in eliminated]
+    variables = [v for v in variables if not isinstance(v, Indicator) and v not in eliminated]
     rng = random.Random(20211)
     candidates = [sp.Rational(n, m) for n in range(-4, 5) for m in (1, 2, 3)]
-    kink_values = [(sp.expand(_region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks]
+    kink_values = [(sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks]
     for attempt in range(WITNESS_TRIES):
         resolver.check_time()
         scale = 1 + attempt // 50
@@ -451,13 +262,13 @@ def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, s
     return None
 
 
-def _certainly(state: str, value: sp.Expr, resolver: _Resolver) -> bool:
+def _certainly(state: str, value: sp.Expr, resolver: Resolver) -> bool:
     """Is the point certainly on this side of the kink? (Undecided counts as no.)"""
     sign = certify.sign(value, resolver.seconds_left())
-    return sign is not None and sign in _SIGN_SETS[state]
+    return sign is not None and sign in SIGN_SETS[state]
 
 
-def _defined(value: sp.Expr, resolver: _Resolver) -> bool:
+def _defined(value: sp.Expr, resolver: Resolver) -> bool:
     """Is a side a real number at the point? log(0), 1/0, log(-1) are not: such a point is skipped."""
     if value.is_Rational:
         return True
@@ -466,7 +277,7 @@ def _defined(value: sp.Expr, resolver: _Resolver) -> bool:
     return certify.sign(value, resolver.seconds_left()) is not None
 
 
-def _nonzero(value: sp.Expr, resolver: _Resolver) -> bool:
+def _nonzero(value: sp.Expr, resolver: Resolver) -> bool:
     """Certainly nonzero; a point where the value is undefined (a pole, NaN) is skipped, not compared."""
     value = sp.nsimplify(value) if value.is_Float else value
     if value.is_Rational:

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
-from chainrule.core.derivation import Chain, Derivation, StepKind, derive, same_structure
+from chainrule.core.derivation import (
+    Chain,
+    Derivation,
+    StepKind,
+    derive,
+    same_structure,
+)
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, build
 from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
 from chainrule.core.proof import Proof, Prover, Verdict
-from chainrule.core.spec import Spec, load
+from chainrule.core.spec import Spec
+from chainrule.core.spec_reader import load
 
 # Networks up to this size get the full symbolic proof of every identity in x, y and θ; larger
 # ones are proved structurally (local identities + the chain rule) and checked by exact evaluation.

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import tomli_w
 
-from chainrule.core.spec import MATRIX_ABOVE, Spec, parse
+from chainrule.core.spec import MATRIX_ABOVE, Spec
+from chainrule.core.spec_reader import parse
 from chainrule.errors import ChainruleError
 from chainrule.numbers import decimal_text
 
