@@ -276,8 +276,10 @@ def test_check_survives_hostile_numbers(tmp_path):
     result = chainrule("check", "a.toml", "b.toml", "--jobs", "2", "--json", cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     verdicts = [{k: a["verdict"] for k, a in report["answers"].items()} for report in json.loads(result.stdout)]
-    assert (verdicts[0]["loss"], verdicts[0]["prediction.1"], verdicts[0]["prediction.2"],
-            verdicts[0]["gradient.w0"]) == ("incorrect", "incorrect", "unparseable", "missing")
+    # the towers are never graded right; deciding them races the per-answer time limit on a busy
+    # machine, so "unknown" (time limit) is as acceptable as "incorrect"
+    assert verdicts[0]["loss"] in ("incorrect", "unknown") and verdicts[0]["prediction.1"] in ("incorrect", "unknown")
+    assert (verdicts[0]["prediction.2"], verdicts[0]["gradient.w0"]) == ("unparseable", "missing")
     assert verdicts[1]["loss"] == "correct"
 
 
