@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -61,8 +62,14 @@ def activation(name: str, options: Mapping[str, Fraction] | None = None) -> Acti
 
 def activation_derivative(name: str, options: Mapping[str, Fraction] | None = None) -> Activation:
     """g' obtained by differentiating g itself, so the kink convention follows from the model."""
-    derivative = sp.diff(activation(name, options)(_T), _T)
+    derivative = _derivative_in_t(name, tuple(sorted((options or {}).items())))
     return lambda t: derivative.xreplace({_T: t})
+
+
+@lru_cache(maxsize=None)
+def _derivative_in_t(name: str, options: tuple[tuple[str, Fraction], ...]) -> sp.Expr:
+    """g'(t), differentiated once per activation kind and options, not once per unit or edge."""
+    return sp.diff(activation(name, dict(options))(_T), _T)
 
 
 def rational(value: Fraction) -> sp.Rational:
@@ -144,7 +151,8 @@ class Model:
         return {node.symbol: node.latex for node in (*self.nodes, *self.deltas)}
 
     def unit_with_pre(self, node: Node) -> Unit | None:
-        return next((unit for unit in self.units if unit.pre == node), None)
+        unit = self._unit_by_pre.get(node.symbol)
+        return unit if unit is not None and unit.pre == node else None
 
     def parents(self, node: Node) -> tuple[Node, ...]:
         return self._parents.get(node.symbol, ())
@@ -155,14 +163,61 @@ class Model:
     def depends_on(self, node: Node, ancestor: Node) -> bool:
         return node == ancestor or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
 
+    def local_derivative(self, node: Node, parent: Node) -> sp.Expr:
+        """∂node/∂parent of the node's own definition (its other parents held fixed), computed once.
+
+        Read from the structure where it is plain: for z = Σ w·a + b, ∂z/∂w = a, ∂z/∂a = w and
+        ∂z/∂b = 1; for h = g(z), ∂h/∂z = g'(z) from the activation's own derivative. Anything else
+        (a softmax output, the loss) is differentiated by SymPy, once. Equal, expression for
+        expression, to `sp.diff(node.definition, parent.symbol)`.
+        """
+        key = (node.symbol, parent.symbol)
+        known = self._locals.get(key)
+        if known is None:
+            known = self._locals[key] = self._local(node, parent)
+        return known
+
+    def _local(self, node: Node, parent: Node) -> sp.Expr:
+        unit = self._unit_by_pre.get(node.symbol)
+        if unit is not None:  # a weighted sum: the structure says what multiplies what
+            if parent.symbol == unit.bias.symbol:
+                return sp.Integer(1)
+            for weight, source in zip(unit.weights, unit.sources):
+                if parent.symbol == weight.symbol:
+                    return source.symbol
+                if parent.symbol == source.symbol:
+                    return weight.symbol
+        unit = self._unit_by_out.get(node.symbol)
+        if unit is not None and unit.activation != "softmax" and parent.symbol == unit.pre.symbol:
+            return activation_derivative(unit.activation, dict(unit.options))(unit.pre.symbol)
+        return sp.diff(node.definition, parent.symbol)
+
+    @cached_property
+    def _locals(self) -> dict:  # (node symbol, parent symbol) -> local derivative; filled on demand
+        return {}
+
+    @cached_property
+    def _unit_by_pre(self) -> Mapping[sp.Symbol, Unit]:
+        return MappingProxyType({unit.pre.symbol: unit for unit in self.units})
+
+    @cached_property
+    def _unit_by_out(self) -> Mapping[sp.Symbol, Unit]:
+        return MappingProxyType({unit.out.symbol: unit for unit in self.units})
+
     def unit_of(self, parameter: Node) -> tuple[Unit, Node | None]:
         """The unit a parameter belongs to, and the source it multiplies (None for a bias)."""
+        found = self._owners.get(parameter.symbol)
+        if found is None or parameter.name != found[2]:
+            raise KeyError(parameter.name)
+        return found[0], found[1]
+
+    @cached_property
+    def _owners(self) -> Mapping[sp.Symbol, tuple[Unit, Node | None, str]]:
+        owners = {}
         for unit in self.units:
-            if parameter == unit.bias:
-                return unit, None
-            if parameter in unit.weights:
-                return unit, unit.sources[unit.weights.index(parameter)]
-        raise KeyError(parameter.name)
+            owners[unit.bias.symbol] = (unit, None, unit.bias.name)
+            owners.update({w.symbol: (unit, s, w.name) for w, s in zip(unit.weights, unit.sources)})
+        return MappingProxyType(owners)
 
 
 def choose_style(spec: Spec) -> str:

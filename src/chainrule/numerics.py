@@ -250,7 +250,7 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
     else:
         known_by_name = _symbolic_pass(derivation, theta, x, targets)
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}
-        local = lambda node, parent: sp.diff(node.definition, parent.symbol).xreplace(known)  # noqa: E731
+        local = lambda node, parent: model.local_derivative(node, parent).xreplace(known)  # noqa: E731
         convert = _exact
     return tuple(convert(d) if d != 0 else sp.Integer(0) for d in _forward(model, local))
 
@@ -480,7 +480,7 @@ class FastTrainer:
     def local_derivatives(self) -> dict:
         """(node, parent) -> ∂node/∂parent of the node's own definition, compiled: forward mode's parts."""
         model = self.model
-        return {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), self.index, self.number)
+        return {(n.symbol, parent.symbol): compile_numeric(model.local_derivative(n, parent), self.index, self.number)
                 for n in model.nodes if n.definition is not None for parent in model.parents(n)}
 
     def environment(self, theta, x, targets) -> list:
