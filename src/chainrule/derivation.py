@@ -208,15 +208,15 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
         return _output_delta(model, unit, definition)
     downstream = model.children(unit.out)  # the next layer's pre-activations
     g_latex, g_value = g_prime(model, unit)
-    terms_latex, through, recursion, recursion_latex = [], sp.Integer(0), sp.Integer(0), []
+    terms_latex, through, recursion, recursion_latex = [], [], [], []
     for child in downstream:
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]
         terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
-        through += loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre)
-        recursion += child_unit.delta.symbol * weight.symbol
+        through.append(loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre))
+        recursion.append(child_unit.delta.symbol * weight.symbol)
         recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
-    formula = recursion * g_value
+    through, formula = sp.Add(*through), sp.Add(*recursion) * g_value  # one Add each, not one per term
     summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
     deltas = ", ".join(f"${model.unit_with_pre(c).delta.latex}$" for c in downstream)
     steps = (

@@ -161,7 +161,7 @@ class Model:
         return self._children.get(node.symbol, ())
 
     def depends_on(self, node: Node, ancestor: Node) -> bool:
-        return node == ancestor or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
+        return node.symbol == ancestor.symbol or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
 
     def local_derivative(self, node: Node, parent: Node) -> sp.Expr:
         """∂node/∂parent of the node's own definition (its other parents held fixed), computed once.

@@ -226,6 +226,8 @@ def _forward(model, local) -> list:
             if not incoming:
                 continue
             factor = local(node, parent)
+            if factor == 0:  # an inactive ReLU passes nothing on: adding zeros changes no sum
+                continue
             for i, d in incoming.items():
                 total[i] = total.get(i, 0) + factor * d
         tangent[node.symbol] = total
