@@ -136,9 +136,7 @@ def partial(model: Model, numerator: Node, denominator: Node) -> sp.Expr:
     Along one edge of the graph (B a parent of A, no other parent of A downstream of B) this is
     the local derivative of A's definition, which the model reads from its structure once.
     """
-    parents = model.parents(numerator)
-    if any(p.symbol == denominator.symbol for p in parents) and not any(
-            p.symbol != denominator.symbol and model.depends_on(p, denominator) for p in parents):
+    if model.edge(numerator, denominator):
         return model.local_derivative(numerator, denominator)
     return sp.diff(_expand_between(model, numerator, denominator, {}), denominator.symbol)
 

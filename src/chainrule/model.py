@@ -179,7 +179,7 @@ class Model:
 
     def _local(self, node: Node, parent: Node) -> sp.Expr:
         unit = self._unit_by_pre.get(node.symbol)
-        if unit is not None:  # a weighted sum: the structure says what multiplies what
+        if unit is not None and self._is_weighted_sum(unit):  # the structure says what multiplies what
             if parent.symbol == unit.bias.symbol:
                 return sp.Integer(1)
             for weight, source in zip(unit.weights, unit.sources):
@@ -191,6 +191,32 @@ class Model:
         if unit is not None and unit.activation != "softmax" and parent.symbol == unit.pre.symbol:
             return activation_derivative(unit.activation, dict(unit.options))(unit.pre.symbol)
         return sp.diff(node.definition, parent.symbol)
+
+    def _is_weighted_sum(self, unit: Unit) -> bool:
+        """Whether the unit's z is exactly Σ w·a + b as its weights and sources say (checked once per unit)."""
+        known = self._weighted_sums.get(unit.pre.symbol)
+        if known is None:
+            built = sp.Add(*(w.symbol * s.symbol for w, s in zip(unit.weights, unit.sources)), unit.bias.symbol)
+            known = self._weighted_sums[unit.pre.symbol] = built == unit.pre.definition
+        return known
+
+    def edge(self, node: Node, parent: Node) -> bool:
+        """Whether `parent` is a parent of `node` that reaches it only directly (no other parent depends on it)."""
+        simple = self._simple_parents.get(node.symbol)
+        if simple is None:
+            parents = self.parents(node)
+            reached = frozenset().union(*(self._ancestors.get(p.symbol, frozenset()) for p in parents))
+            simple = self._simple_parents[node.symbol] = frozenset(
+                p.symbol for p in parents if p.symbol not in reached)
+        return parent.symbol in simple
+
+    @cached_property
+    def _weighted_sums(self) -> dict:
+        return {}
+
+    @cached_property
+    def _simple_parents(self) -> dict:
+        return {}
 
     @cached_property
     def _locals(self) -> dict:  # (node symbol, parent symbol) -> local derivative; filled on demand
