@@ -8,6 +8,7 @@ from .learning_rate import minimal_polynomial
 import mpmath
 
 from .numerics import decimal, less, numeric_value
+from .plain_text import plain_text
 from .solution import CheckedChain, Solution
 
 
@@ -15,7 +16,7 @@ def exact(value: sp.Expr) -> str:
     """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
     if value is sp.oo:
         return "oo"
-    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
+    return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
 def _number(value: sp.Expr) -> str:
