@@ -13,12 +13,16 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 
-class _SharedStrPrinter(StrPrinter):
-    """StrPrinter that prints each distinct compound subtree once per call."""
+_MEMO: dict = {}  # compound subtree -> its text; shared by every call (values share subtrees too)
+_MEMO_LIMIT = 200_000
 
-    def __init__(self, settings):
+
+class _SharedStrPrinter(StrPrinter):
+    """StrPrinter that prints each distinct compound subtree once."""
+
+    def __init__(self, settings, memo: dict):
         super().__init__(settings)
-        self._memo: dict = {}
+        self._memo = memo
 
     def _print(self, expr, **kwargs) -> str:
         if kwargs or not isinstance(expr, sp.Basic) or not expr.args:
@@ -31,4 +35,6 @@ class _SharedStrPrinter(StrPrinter):
 
 def plain_text(value: sp.Expr) -> str:
     """`sp.sstr(value, order="none")`, character for character, without re-printing shared subtrees."""
-    return _SharedStrPrinter({"order": "none"}).doprint(value)
+    if len(_MEMO) > _MEMO_LIMIT:
+        _MEMO.clear()
+    return _SharedStrPrinter({"order": "none"}, _MEMO).doprint(value)
