@@ -14,7 +14,7 @@ from .errors import SpecError, suggest
 
 DEFAULT_SPEC = "inf264_hw4"
 MAX_SPEC_BYTES = 1_000_000
-MAX_PARAMETERS = 2_000
+MAX_PARAMETERS = 20_000
 MAX_SAMPLES = 1_000
 
 ACTIVATIONS = ("relu", "leaky_relu", "identity", "sigmoid", "tanh", "softplus", "softmax")
