@@ -146,12 +146,31 @@ class _Program:
 
     def __init__(self, derivation: Derivation):
         self.trainer = FastTrainer(derivation, Fraction)
-        self.local = self.trainer.local_derivatives()
+        self._local: dict | None = None
+        self._environments: dict = {}
+
+    @property
+    def local(self) -> dict:
+        """The compiled local derivatives, for forward mode (compiled when first asked for)."""
+        if self._local is None:
+            self._local = self.trainer.local_derivatives()
+        return self._local
+
+    def environment(self, theta, x, targets) -> list:
+        """Every node's and δ's value for one sample; the last few are remembered, since the
+        forward-mode check asks again for the samples `evaluate` has just computed."""
+        key = (tuple(theta), tuple(x), tuple(targets))
+        env = self._environments.get(key)
+        if env is None:
+            if len(self._environments) >= 64:
+                self._environments.clear()
+            env = self._environments[key] = self.trainer.environment(
+                [_fraction(v) for v in theta], [Fraction(v) for v in x], [Fraction(v) for v in targets])
+        return env
 
     def run(self, theta, x, targets) -> dict:
         trainer = self.trainer
-        env = trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
-                                  [Fraction(v) for v in targets])
+        env = self.environment(theta, x, targets)
         model = trainer.model
         result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
         for p, f in zip(model.parameters, trainer.gradient):
@@ -244,10 +263,13 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
     model = derivation.model
     x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    try:
+        compiled = None if program is None else program.local
+    except NotImplementedError:  # a local derivative with no exact compiled form: SymPy below
+        program = None
     if program is not None:
-        env = program.trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
-                                          [Fraction(v) for v in targets])
-        local = lambda node, parent: program.local[(node.symbol, parent.symbol)](env)  # noqa: E731
+        env = program.environment(theta, x, targets)
+        local = lambda node, parent: compiled[(node.symbol, parent.symbol)](env)  # noqa: E731
         convert = _rational
     else:
         known_by_name = _symbolic_pass(derivation, theta, x, targets)
@@ -431,10 +453,10 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         return lambda env: env[index]
     if isinstance(expr, sp.Add):
         parts = [compile_numeric(a, symbols, number) for a in expr.args]
-        return lambda env: sum(p(env) for p in parts)
+        return _exact_sum(parts) if number is Fraction else lambda env: sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
         parts = [compile_numeric(a, symbols, number) for a in expr.args]
-        return lambda env: math.prod(p(env) for p in parts)
+        return _exact_product(parts) if number is Fraction else lambda env: math.prod(p(env) for p in parts)
     if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
         base, exponent = compile_numeric(expr.base, symbols, number), int(expr.exp)
         return lambda env: base(env) ** exponent
@@ -447,6 +469,34 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))
     raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")
+
+
+def _exact_sum(parts):
+    """Σ parts for Fractions, skipping zero terms (an inactive ReLU's): the same exact value, less gcd work."""
+    first, rest = parts[0], parts[1:]
+
+    def total(env):
+        value = first(env)
+        for part in rest:
+            term = part(env)
+            if term:
+                value = value + term if value else term
+        return value
+    return total
+
+
+def _exact_product(parts):
+    """Π parts for Fractions, stopping at a zero factor (exact values are finite, so the product is 0)."""
+    first, rest = parts[0], parts[1:]
+
+    def product(env):
+        value = first(env)
+        for part in rest:
+            if not value:
+                return value
+            value = value * part(env)
+        return value
+    return product
 
 
 def _condition(condition, symbols, number):
