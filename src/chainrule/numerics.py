@@ -339,9 +339,29 @@ def _exact(value: sp.Expr) -> sp.Expr:
     """Keep rationals as they are; bring exact irrational values into one canonical form."""
     if value.is_Rational:
         return value
-    if value.has(sp.Piecewise):
+    if _has_piecewise(value):
         raise ValueError(f"a branch could not be decided at this point: {value}")
     return value  # exact irrational values stay as built: simplifying them costs more than it gives
+
+
+def _has_piecewise(value: sp.Expr) -> bool:
+    """value.has(sp.Piecewise), visiting each distinct subtree once.
+
+    Exact values in exp and tanh share their subtrees so heavily that SymPy's `has`, which walks
+    every occurrence, takes minutes on a network that evaluates in a second.
+    """
+    seen, stack = set(), [value]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, sp.Piecewise):
+            return True
+        for arg in expr.args:
+            if arg.args and arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+            elif isinstance(arg, sp.Piecewise):
+                return True
+    return False
 
 
 _NUMERIC_MEMO: dict = {}
