@@ -75,7 +75,7 @@ def run(command: list[str], limit: float | None = None, source: str | None = Non
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=limit,
                        env=env)
         finished = True
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError):  # too slow, or refused (an older cap)
         finished = False
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -134,11 +134,11 @@ def main() -> None:
                 continue
             wall, cpu, finished = timed(solve(path), args.runs, args.limit)
             verdict = ("met" if wall <= target else f"wall NOT met{', CPU met' if cpu <= target else ''}") \
-                if finished else f"stopped after {args.limit:.0f} s"
+                if finished else f"stopped after {args.limit:.0f} s or failed"
             line = f"{label:38} {wall:7.2f} {cpu:6.2f} {target:6.1f}  {verdict}"
             if args.baseline_src:
                 old_wall, old_cpu, old_finished = timed(solve(path), 1, args.limit, args.baseline_src)
-                line += f"   baseline {old_wall:.2f} s wall, {old_cpu:.2f} s CPU" + ("" if old_finished else " (stopped)")
+                line += f"   baseline {old_wall:.2f} s wall, {old_cpu:.2f} s CPU" + ("" if old_finished else " (stopped or refused)")
             print(line, flush=True)
         naive_path = root / "naive.py"
         naive_path.write_text(NAIVE, encoding="utf-8")

@@ -85,10 +85,11 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
     spec = model.spec
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
     names = [node.name for node in (*model.nodes, *model.deltas)]
-    samples = []
+    samples, fractions = [], []
     for number, (x, targets) in enumerate(zip(spec.x, spec.targets), start=1):
         if program is not None:
             known = program.run(theta, x, targets)
+            fractions.append(known.pop("fractions"))
         else:
             known = _symbolic_pass(derivation, theta, x, targets)
         gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
@@ -97,8 +98,12 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
         samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions))
     divide = {"mean": len(samples), "sum": 1}
     loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
-    gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
-                     for column in zip(*(s.gradient for s in samples)))
+    if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
+        gradient = tuple(_rational(Fraction(sum(column[1:], column[0])) / divide[gradient_reduction])
+                         for column in zip(*fractions))
+    else:
+        gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
+                         for column in zip(*(s.gradient for s in samples)))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient)
 
 
@@ -173,8 +178,10 @@ class _Program:
         env = self.environment(theta, x, targets)
         model = trainer.model
         result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
-        for p, f in zip(model.parameters, trainer.gradient):
-            result[("gradient", p.name)] = _rational(f(env))
+        exact = [f(env) for f in trainer.gradient]
+        result["fractions"] = exact
+        for p, value in zip(model.parameters, exact):
+            result[("gradient", p.name)] = _rational(value)
         return result
 
 
