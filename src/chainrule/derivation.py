@@ -224,7 +224,7 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
              rf"and ${unit.out.latex}$ only through {_names(downstream)}"),
         Step(_product(summed, g_latex), formula,
              rf"definitions of {deltas}; ${_d(unit.out, pre)} = {g_latex}$",
-             lemma=(partial(model, unit.out, pre), g_value)),
+             lemma=(sp.diff(unit.out.definition, pre.symbol), g_value)),  # SymPy's diff, not the cache
     )
     justification = (
         rf"${unit.out.latex} = g({pre.latex})$ is the only node that uses ${pre.latex}$, and "
@@ -278,7 +278,7 @@ def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | N
              rf"${unit.delta.latex} = {_d(loss, pre)}$ by definition"),
         Step(rhs_latex, rhs_value,
              rf"${_d(pre, parameter)} = {local_latex}$, since ${pre.latex} = {weighted_sum_latex(unit)}$",
-             lemma=(local, sp.Integer(1) if source is None else source.symbol)),
+             lemma=(_coefficient(pre, parameter), sp.Integer(1) if source is None else source.symbol)),
     )
     only = "only" if len(users) == 1 else ""
     justification = (
@@ -286,6 +286,12 @@ def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | N
         rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}."
     )
     return Chain(parameter.name, steps, justification)
+
+
+def _coefficient(pre: Node, parameter: Node) -> sp.Expr:
+    """∂z/∂w of a z linear in w, as SymPy reads it from z's definition (not from the model's structure):
+    the lemma ∂z/∂w = a then checks the structural reading rather than restating it."""
+    return pre.definition.coeff(parameter.symbol)
 
 
 def weighted_sum_latex(unit: Unit) -> str:
