@@ -195,9 +195,13 @@ class Model:
     def _is_weighted_sum(self, unit: Unit) -> bool:
         """Whether the unit's z is exactly Σ w·a + b as its weights and sources say (checked once per unit)."""
         known = self._weighted_sums.get(unit.pre.symbol)
-        if known is None:
-            built = sp.Add(*(w.symbol * s.symbol for w, s in zip(unit.weights, unit.sources)), unit.bias.symbol)
-            known = self._weighted_sums[unit.pre.symbol] = built == unit.pre.definition
+        if known is None:  # compared term by term: building the sum again would cost a SymPy Add per unit
+            definition = unit.pre.definition
+            expected = {frozenset((w.symbol, s.symbol)) for w, s in zip(unit.weights, unit.sources)}
+            terms = [frozenset(a.args) if a.is_Mul and len(a.args) == 2 else a for a in definition.args]
+            known = isinstance(definition, sp.Add) and len(terms) == len(expected) + 1 and \
+                unit.bias.symbol in terms and set(terms) - {unit.bias.symbol} == expected
+            self._weighted_sums[unit.pre.symbol] = known
         return known
 
     def edge(self, node: Node, parent: Node) -> bool:
