@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+import dataclasses
 
 import pytest
 import sympy as sp
@@ -217,3 +218,36 @@ def test_notation_changes_latex_not_names():
 def test_leaves_and_deltas(homework):
     assert [n.name for n in homework.leaves] == ["x0", "x1", "y", "w0", "w1", "w2", "w3", "w4"]
     assert [n.name for n in homework.deltas] == ["delta_h", "delta_y_hat"]
+
+
+@pytest.mark.parametrize("name", ["inf264_hw4", "two_hidden_units", "two_hidden_relu", "sigmoid_bce",
+                                  "softmax_classifier", "tanh_five_steps", "deep_relu"])
+def test_local_derivatives_read_from_the_structure_equal_sympys_diff(name):
+    # The oracle is SymPy's own diff of each node's definition, edge by edge.
+    model = build(load(name))
+    for node in model.nodes:
+        for parent in model.parents(node):
+            assert model.local_derivative(node, parent) == sp.diff(node.definition, parent.symbol), \
+                (node.name, parent.name)
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("relu", {}), ("relu", {"derivative_at_zero": Fraction(1)}), ("relu", {"derivative_at_zero": Fraction(1, 2)}),
+    ("leaky_relu", {"alpha": Fraction(1, 10)}), ("identity", {}), ("sigmoid", {}), ("tanh", {}), ("softplus", {}),
+    ("elu", {"alpha": Fraction(1, 2)}),
+])
+def test_activation_derivative_is_differentiated_once_and_still_sympys(name, options):
+    z = sp.Symbol("z", real=True)
+    record = ACTIVATIONS[name]
+    assert record.derivative(options)(z) == sp.diff(record.function(options)(z), z)
+
+
+def test_a_unit_whose_z_is_not_the_plain_weighted_sum_is_differentiated_by_sympy(homework):
+    # The structural reading applies only where z is exactly Σ w·a + b; anything else goes to diff.
+    z = homework.by_name["z"]
+    changed = dataclasses.replace(z, definition=2 * z.definition)
+    units = tuple(dataclasses.replace(u, pre=changed) if u.pre == z else u for u in homework.units)
+    nodes = tuple(changed if n == z else n for n in homework.nodes)
+    model = dataclasses.replace(homework, units=units, nodes=nodes)
+    w0, x0 = homework.by_name["w0"], homework.by_name["x0"]
+    assert model.local_derivative(changed, w0) == 2 * x0.symbol

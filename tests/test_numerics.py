@@ -256,3 +256,27 @@ def test_random_networks_match_fraction_network(spec):
     expected = fraction_training(spec, steps=2, eta=spec.learning_rate)
     assert [as_fraction(e.loss) for e in training.evaluations] == [loss for _, loss in expected]
     assert tuple(as_fraction(w) for w in training.final.theta) == expected[-1][0]
+
+
+@pytest.mark.parametrize("value", [
+    sp.Rational(1, 3), sp.tanh(sp.Rational(1, 2)) ** 2 - 1,
+    sp.Piecewise((0, sp.Symbol("t", real=True) <= 0), (1, True)),
+    1 + sp.exp(sp.Piecewise((0, sp.Symbol("t", real=True) <= 0), (1, True))),
+])
+def test_has_piecewise_agrees_with_sympys_has(value):
+    from chainrule.numerics import _has_piecewise
+
+    assert _has_piecewise(value) == value.has(sp.Piecewise)
+
+
+@pytest.mark.parametrize(("expr", "values", "expected"), [
+    ("a*b*c", [0, 5, 7], 0), ("a*b*c", [2, 3, 5], 30), ("a + b + c", [0, 0, 0], 0),
+    ("a + b + c", [0, 3, 0], 3), ("a*b + c", [Fraction(1, 2), 0, Fraction(1, 3)], Fraction(1, 3)),
+])
+def test_exact_compiled_sums_and_products(expr, values, expected):
+    from chainrule.numerics import compile_numeric
+
+    symbols = sp.symbols("a b c", real=True)
+    compiled = compile_numeric(sp.sympify(expr, locals=dict(zip("abc", symbols))), {s: i for i, s in enumerate(symbols)},
+                               Fraction)
+    assert compiled([Fraction(v) for v in values]) == expected

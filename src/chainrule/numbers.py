@@ -13,6 +13,8 @@ from functools import lru_cache
 import mpmath
 import sympy as sp
 
+from chainrule.plain_text import plain_text
+
 
 # ---------------------------------------------------------------- exact values
 def rational(value: Fraction) -> sp.Rational:
@@ -92,7 +94,7 @@ def exact(value: sp.Expr) -> str:
     """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
     if value is sp.oo:
         return "oo"
-    return sp.sstr(value, order="none")  # SymPy's own order, without re-sorting big trees
+    return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
 def decimal_text(value: Fraction) -> str | None:

@@ -167,4 +167,4 @@ class LocalVocabulary(ModelVocabulary):
         children = self.model.children(node)
         if not children:
             return sp.Integer(0)
-        return sp.Add(*(self._loss_by(child) * sp.diff(child.definition, node.symbol) for child in children))
+        return sp.Add(*(self._loss_by(child) * self.model.local_derivative(child, node) for child in children))

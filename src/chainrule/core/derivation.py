@@ -142,7 +142,13 @@ def rebind(derivation: Derivation, spec: Spec) -> Derivation:
 
 
 def partial(model: Model, numerator: Node, denominator: Node) -> sp.Expr:
-    """∂A/∂B in the computation graph: A as a function of B, nodes not downstream of B held fixed."""
+    """∂A/∂B in the computation graph: A as a function of B, nodes not downstream of B held fixed.
+
+    Along one edge of the graph (B a parent of A, no other parent of A downstream of B) this is
+    the local derivative of A's definition, which the model reads from its structure once.
+    """
+    if model.edge(numerator, denominator):
+        return model.local_derivative(numerator, denominator)
     return sp.diff(_expand_between(model, numerator, denominator, {}), denominator.symbol)
 
 
@@ -211,15 +217,15 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
         return _output_delta(model, unit, definition)
     downstream = model.children(unit.out)  # the next layer's pre-activations
     g_latex, g_value = g_prime(model, unit)
-    terms_latex, through, recursion, recursion_latex = [], sp.Integer(0), sp.Integer(0), []
+    terms_latex, through, recursion, recursion_latex = [], [], [], []
     for child in downstream:
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]
         terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
-        through += loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre)
-        recursion += child_unit.delta.symbol * weight.symbol
+        through.append(loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre))
+        recursion.append(child_unit.delta.symbol * weight.symbol)
         recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
-    formula = recursion * g_value
+    through, formula = sp.Add(*through), sp.Add(*recursion) * g_value  # one Add each, not one per term
     summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
     deltas = ", ".join(f"${model.unit_with_pre(c).delta.latex}$" for c in downstream)
     steps = (
@@ -229,7 +235,7 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
              rf"and ${unit.out.latex}$ only through {_names(downstream)}"),
         Step(_product(summed, g_latex), formula,
              rf"definitions of {deltas}; ${_d(unit.out, pre)} = {g_latex}$",
-             lemma=(partial(model, unit.out, pre), g_value)),
+             lemma=(sp.diff(unit.out.definition, pre.symbol), g_value)),  # SymPy's diff, not the cache
     )
     justification = (
         rf"${unit.out.latex} = g({pre.latex})$ is the only node that uses ${pre.latex}$, and "
@@ -284,7 +290,7 @@ def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | N
              rf"${unit.delta.latex} = {_d(loss, pre)}$ by definition"),
         Step(rhs_latex, rhs_value,
              rf"${_d(pre, parameter)} = {local_latex}$, since ${pre.latex} = {weighted_sum_latex(unit)}$",
-             lemma=(local, sp.Integer(1) if source is None else source.symbol)),
+             lemma=(_coefficient(pre, parameter), sp.Integer(1) if source is None else source.symbol)),
     )
     only = "only" if len(users) == 1 else ""
     justification = (
@@ -292,6 +298,12 @@ def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | N
         rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}."
     )
     return Chain(parameter.name, steps, justification)
+
+
+def _coefficient(pre: Node, parameter: Node) -> sp.Expr:
+    """∂z/∂w of a z linear in w, as SymPy reads it from z's definition (not from the model's structure):
+    the lemma ∂z/∂w = a then checks the structural reading rather than restating it."""
+    return pre.definition.coeff(parameter.symbol)
 
 
 def weighted_sum_latex(unit: Unit) -> str:

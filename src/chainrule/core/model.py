@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
@@ -93,7 +94,8 @@ class Model:
         return {node.symbol: node.latex for node in (*self.nodes, *self.deltas)}
 
     def unit_with_pre(self, node: Node) -> Unit | None:
-        return next((unit for unit in self.units if unit.pre == node), None)
+        unit = self._unit_by_pre.get(node.symbol)
+        return unit if unit is not None and unit.pre == node else None
 
     def parents(self, node: Node) -> tuple[Node, ...]:
         return self._parents.get(node.symbol, ())
@@ -102,16 +104,93 @@ class Model:
         return self._children.get(node.symbol, ())
 
     def depends_on(self, node: Node, ancestor: Node) -> bool:
-        return node == ancestor or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
+        return node.symbol == ancestor.symbol or ancestor.symbol in self._ancestors.get(node.symbol, frozenset())
+
+    def local_derivative(self, node: Node, parent: Node) -> sp.Expr:
+        """∂node/∂parent of the node's own definition (its other parents held fixed), computed once.
+
+        Read from the structure where it is plain: for z = Σ w·a + b, ∂z/∂w = a, ∂z/∂a = w and
+        ∂z/∂b = 1; for h = g(z), ∂h/∂z = g'(z) from the activation's own derivative. Anything else
+        (a softmax output, the loss) is differentiated by SymPy, once. Equal, expression for
+        expression, to `sp.diff(node.definition, parent.symbol)`.
+        """
+        key = (node.symbol, parent.symbol)
+        known = self._locals.get(key)
+        if known is None:
+            known = self._locals[key] = self._local(node, parent)
+        return known
+
+    def _local(self, node: Node, parent: Node) -> sp.Expr:
+        unit = self._unit_by_pre.get(node.symbol)
+        if unit is not None and self._is_weighted_sum(unit):  # the structure says what multiplies what
+            if parent.symbol == unit.bias.symbol:
+                return sp.Integer(1)
+            for weight, source in zip(unit.weights, unit.sources):
+                if parent.symbol == weight.symbol:
+                    return source.symbol
+                if parent.symbol == source.symbol:
+                    return weight.symbol
+        unit = self._unit_by_out.get(node.symbol)
+        if unit is not None and not ACTIVATIONS[unit.activation].output_only and parent.symbol == unit.pre.symbol:
+            return ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+        return sp.diff(node.definition, parent.symbol)
+
+    def _is_weighted_sum(self, unit: Unit) -> bool:
+        """Whether the unit's z is exactly Σ w·a + b as its weights and sources say (checked once per unit)."""
+        known = self._weighted_sums.get(unit.pre.symbol)
+        if known is None:  # compared term by term: building the sum again would cost a SymPy Add per unit
+            definition = unit.pre.definition
+            expected = {frozenset((w.symbol, s.symbol)) for w, s in zip(unit.weights, unit.sources)}
+            terms = [frozenset(a.args) if a.is_Mul and len(a.args) == 2 else a for a in definition.args]
+            known = isinstance(definition, sp.Add) and len(terms) == len(expected) + 1 and \
+                unit.bias.symbol in terms and set(terms) - {unit.bias.symbol} == expected
+            self._weighted_sums[unit.pre.symbol] = known
+        return known
+
+    def edge(self, node: Node, parent: Node) -> bool:
+        """Whether `parent` is a parent of `node` that reaches it only directly (no other parent depends on it)."""
+        simple = self._simple_parents.get(node.symbol)
+        if simple is None:
+            parents = self.parents(node)
+            reached = frozenset().union(*(self._ancestors.get(p.symbol, frozenset()) for p in parents))
+            simple = self._simple_parents[node.symbol] = frozenset(
+                p.symbol for p in parents if p.symbol not in reached)
+        return parent.symbol in simple
+
+    @cached_property
+    def _weighted_sums(self) -> dict:
+        return {}
+
+    @cached_property
+    def _simple_parents(self) -> dict:
+        return {}
+
+    @cached_property
+    def _locals(self) -> dict:  # (node symbol, parent symbol) -> local derivative; filled on demand
+        return {}
+
+    @cached_property
+    def _unit_by_pre(self) -> Mapping[sp.Symbol, Unit]:
+        return MappingProxyType({unit.pre.symbol: unit for unit in self.units})
+
+    @cached_property
+    def _unit_by_out(self) -> Mapping[sp.Symbol, Unit]:
+        return MappingProxyType({unit.out.symbol: unit for unit in self.units})
 
     def unit_of(self, parameter: Node) -> tuple[Unit, Node | None]:
         """The unit a parameter belongs to, and the source it multiplies (None for a bias)."""
+        found = self._owners.get(parameter.symbol)
+        if found is None or parameter.name != found[2]:
+            raise KeyError(parameter.name)
+        return found[0], found[1]
+
+    @cached_property
+    def _owners(self) -> Mapping[sp.Symbol, tuple[Unit, Node | None, str]]:
+        owners = {}
         for unit in self.units:
-            if parameter == unit.bias:
-                return unit, None
-            if parameter in unit.weights:
-                return unit, unit.sources[unit.weights.index(parameter)]
-        raise KeyError(parameter.name)
+            owners[unit.bias.symbol] = (unit, None, unit.bias.name)
+            owners.update({w.symbol: (unit, s, w.name) for w, s in zip(unit.weights, unit.sources)})
+        return MappingProxyType(owners)
 
 
 def choose_style(spec: Spec) -> str:

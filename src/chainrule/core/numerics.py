@@ -82,10 +82,11 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
     spec = model.spec
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
     names = [node.name for node in (*model.nodes, *model.deltas)]
-    samples = []
+    samples, fractions = [], []
     for number, (x, targets) in enumerate(zip(spec.x, spec.targets), start=1):
         if program is not None:
             known = program.run(theta, x, targets)
+            fractions.append(known.pop("fractions"))
         else:
             known = _symbolic_pass(derivation, theta, x, targets)
         gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
@@ -94,8 +95,12 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
         samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions))
     divide = {"mean": len(samples), "sum": 1}
     loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
-    gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
-                     for column in zip(*(s.gradient for s in samples)))
+    if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
+        gradient = tuple(_rational(Fraction(sum(column[1:], column[0])) / divide[gradient_reduction])
+                         for column in zip(*fractions))
+    else:
+        gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
+                         for column in zip(*(s.gradient for s in samples)))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient)
 
 
@@ -143,16 +148,37 @@ class _Program:
 
     def __init__(self, derivation: Derivation):
         self.trainer = FastTrainer(derivation, Fraction)
-        self.local = self.trainer.local_derivatives()
+        self._local: dict | None = None
+        self._environments: dict = {}
+
+    @property
+    def local(self) -> dict:
+        """The compiled local derivatives, for forward mode (compiled when first asked for)."""
+        if self._local is None:
+            self._local = self.trainer.local_derivatives()
+        return self._local
+
+    def environment(self, theta, x, targets) -> list:
+        """Every node's and δ's value for one sample; the last few are remembered, since the
+        forward-mode check asks again for the samples `evaluate` has just computed."""
+        key = (tuple(theta), tuple(x), tuple(targets))
+        env = self._environments.get(key)
+        if env is None:
+            if len(self._environments) >= 64:
+                self._environments.clear()
+            env = self._environments[key] = self.trainer.environment(
+                [_fraction(v) for v in theta], [Fraction(v) for v in x], [Fraction(v) for v in targets])
+        return env
 
     def run(self, theta, x, targets) -> dict:
         trainer = self.trainer
-        env = trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
-                                  [Fraction(v) for v in targets])
+        env = self.environment(theta, x, targets)
         model = trainer.model
         result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
-        for p, f in zip(model.parameters, trainer.gradient):
-            result[("gradient", p.name)] = _rational(f(env))
+        exact = [f(env) for f in trainer.gradient]
+        result["fractions"] = exact
+        for p, value in zip(model.parameters, exact):
+            result[("gradient", p.name)] = _rational(value)
         return result
 
 
@@ -223,6 +249,8 @@ def _forward(model, local) -> list:
             if not incoming:
                 continue
             factor = local(node, parent)
+            if factor == 0:  # an inactive ReLU passes nothing on: adding zeros changes no sum
+                continue
             for i, d in incoming.items():
                 total[i] = total.get(i, 0) + factor * d
         tangent[node.symbol] = total
@@ -239,15 +267,18 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
     model = derivation.model
     x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    try:
+        compiled = None if program is None else program.local
+    except NotImplementedError:  # a local derivative with no exact compiled form: SymPy below
+        program = None
     if program is not None:
-        env = program.trainer.environment([_fraction(v) for v in theta], [Fraction(v) for v in x],
-                                          [Fraction(v) for v in targets])
-        local = lambda node, parent: program.local[(node.symbol, parent.symbol)](env)  # noqa: E731
+        env = program.environment(theta, x, targets)
+        local = lambda node, parent: compiled[(node.symbol, parent.symbol)](env)  # noqa: E731
         convert = _rational
     else:
         known_by_name = _symbolic_pass(derivation, theta, x, targets)
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}
-        local = lambda node, parent: sp.diff(node.definition, parent.symbol).xreplace(known)  # noqa: E731
+        local = lambda node, parent: model.local_derivative(node, parent).xreplace(known)  # noqa: E731
         convert = _exact
     return tuple(convert(d) if d != 0 else sp.Integer(0) for d in _forward(model, local))
 
@@ -319,11 +350,29 @@ def _exact(value: sp.Expr) -> sp.Expr:
     """Keep rationals as they are; bring exact irrational values into one canonical form."""
     if value.is_Rational:
         return value
-    if value.has(sp.Piecewise):
+    if _has_piecewise(value):
         raise ValueError(f"a branch could not be decided at this point: {value}")
     return value  # exact irrational values stay as built: simplifying them costs more than it gives
 
 
+def _has_piecewise(value: sp.Expr) -> bool:
+    """value.has(sp.Piecewise), visiting each distinct subtree once.
+
+    Exact values in exp and tanh share their subtrees so heavily that SymPy's `has`, which walks
+    every occurrence, takes minutes on a network that evaluates in a second.
+    """
+    seen, stack = set(), [value]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, sp.Piecewise):
+            return True
+        for arg in expr.args:
+            if arg.args and arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+            elif isinstance(arg, sp.Piecewise):
+                return True
+    return False
 # ---------------------------------------------------------------- fast passes (training curves)
 
 _FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.tanh: math.tanh, sp.log: math.log}
@@ -350,10 +399,10 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         return lambda env: env[index]
     if isinstance(expr, sp.Add):
         parts = [compile_numeric(a, symbols, number) for a in expr.args]
-        return lambda env: sum(p(env) for p in parts)
+        return _exact_sum(parts) if number is Fraction else lambda env: sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
         parts = [compile_numeric(a, symbols, number) for a in expr.args]
-        return lambda env: math.prod(p(env) for p in parts)
+        return _exact_product(parts) if number is Fraction else lambda env: math.prod(p(env) for p in parts)
     if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
         base, exponent = compile_numeric(expr.base, symbols, number), int(expr.exp)
         return lambda env: base(env) ** exponent
@@ -366,6 +415,34 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))
     raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")
+
+
+def _exact_sum(parts):
+    """Σ parts for Fractions, skipping zero terms (an inactive ReLU's): the same exact value, less gcd work."""
+    first, rest = parts[0], parts[1:]
+
+    def total(env):
+        value = first(env)
+        for part in rest:
+            term = part(env)
+            if term:
+                value = value + term if value else term
+        return value
+    return total
+
+
+def _exact_product(parts):
+    """Π parts for Fractions, stopping at a zero factor (exact values are finite, so the product is 0)."""
+    first, rest = parts[0], parts[1:]
+
+    def product(env):
+        value = first(env)
+        for part in rest:
+            if not value:
+                return value
+            value = value * part(env)
+        return value
+    return product
 
 
 def _condition(condition, symbols, number):
@@ -401,7 +478,7 @@ class FastTrainer:
     def local_derivatives(self) -> dict:
         """(node, parent) -> ∂node/∂parent of the node's own definition, compiled: forward mode's parts."""
         model = self.model
-        return {(n.symbol, parent.symbol): compile_numeric(sp.diff(n.definition, parent.symbol), self.index, self.number)
+        return {(n.symbol, parent.symbol): compile_numeric(model.local_derivative(n, parent), self.index, self.number)
                 for n in model.nodes if n.definition is not None for parent in model.parents(n)}
 
     def environment(self, theta, x, targets) -> list:
