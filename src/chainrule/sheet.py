@@ -10,6 +10,8 @@ from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
 from .numerics import SampleValues, decimal, less, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
+from .sheet_working import (activation_sentences, named_regions, delta_working, established, function_name, gradient_working,
+                            loss_rows, relu_name)
 
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
@@ -44,30 +46,33 @@ def sheet_context(solution: Solution, p) -> dict:
         **problem_context(model, p),
         "handout": False,
         "forward": [forward_lines(model, s, p) for s in training.initial.samples],
-        "predictions": [_outputs(p, s.predictions) for s in training.initial.samples],
-        "loss_line": _loss_line(model, training.initial.samples, p),
+        "predictions": _predictions_sentence(model, training.initial.samples, p),
+        "loss_rows": loss_rows(model, training.initial.samples, training.initial.loss, p),
         "loss": p.number(training.initial.loss),
         "delta_chains": [
-            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$")
+            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$", solution)
             for c, u in zip(solution.delta_proofs, reversed(model.units))
         ],
         "chains": [
-            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$")
+            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$", solution)
             for i, c in enumerate(solution.identities, start=1)
         ],
         "all_proved": solution.all_proved,
-        "backprop": [backward_lines(model, s, p) for s in training.initial.samples],
+        "appendix": appendix_context(solution, p),
+        "backprop": [backward_lines(solution, s, p) for s in training.initial.samples],
         "gradient": [
             {"name": q.latex, "samples": [p.plain(s.gradient[i]) for s in training.initial.samples],
              "mean": p.number(training.initial.gradient[i])}
             for i, q in enumerate(model.parameters)
         ],
         "updates": [
-            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.number(new)}
+            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.short(new)}
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
-        "new_forward": [_outputs(p, s.predictions) for s in training.after_first.samples],
+        "new_forward": [forward_lines(model, s, p) for s in training.after_first.samples],
+        "new_predictions": _predictions_sentence(model, training.after_first.samples, p),
+        "new_loss_rows": loss_rows(model, training.after_first.samples, training.after_first.loss, p),
         "new_loss": p.number(training.after_first.loss),
         "loss_decreased": less(training.after_first.loss, training.initial.loss),
         "steps": [
@@ -76,6 +81,13 @@ def sheet_context(solution: Solution, p) -> dict:
         "lr": learning_rate_context(solution.learning_rate, training, p),
         "figures": figures_context(solution, p),
     }
+
+
+def _predictions_sentence(model: Model, samples, p) -> str:
+    """`$\\widehat{y}(\\mathbf{x}_1) = 3$ and $\\widehat{y}(\\mathbf{x}_2) = 0$`: each sample's prediction named."""
+    y_hat = model.spec.notation_for("prediction", r"\widehat{y}")
+    parts = [rf"${y_hat}(\mathbf{{x}}_{{{s.number}}}) = {_outputs(p, s.predictions)}$" for s in samples]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _outputs(p, predictions) -> str:
@@ -98,25 +110,28 @@ def _loss_definition(model: Model) -> str:
 
 
 def activation_text(model: Model) -> dict:
-    spec = model.spec
-    g = spec.notation_for("activation", "g")
-    kinds = sorted(set(spec.activations[:-1]))
+    """Each layer's activation in a sentence; `g` names the ReLU when there is one (its kink convention)."""
     relu = next((u for u in model.units if u.activation == "relu"), None)
     at_zero = None if relu is None else activation_derivative("relu", dict(relu.options))(sp.Integer(0))
     return {
-        "g": g,
-        "definitions": [rf"{g}(t) = {ACTIVATION_LATEX[k]}" for k in kinds],
+        "g": relu_name(model) or model.spec.notation_for("activation", "g"),
+        "definitions": activation_sentences(model),
         "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
     }
 
 
 def definitions(model: Model) -> list[str]:
-    g = model.spec.notation_for("activation", "g")
     lines = []
+    outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
         lines.append(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}")
-        if unit.out != unit.pre:
-            lines.append(rf"{unit.out.latex} &= {g}({unit.pre.latex})")
+        if unit.out == unit.pre:
+            continue
+        if unit.activation == "softmax":
+            total = " + ".join(rf"e^{{{u.pre.latex}}}" for u in outputs)
+            lines.append(rf"{unit.out.latex} &= \frac{{e^{{{unit.pre.latex}}}}}{{{total}}}")
+        else:
+            lines.append(rf"{unit.out.latex} &= {function_name(model, unit)}({unit.pre.latex})")
     return lines
 
 
@@ -128,42 +143,36 @@ def _fill(unit: Unit, sample: SampleValues, p) -> str:
 
 
 def forward_lines(model: Model, sample: SampleValues, p) -> dict:
-    g = model.spec.notation_for("activation", "g")
     lines = []
+    outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
         lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
-            applied = rf"\mathrm{{softmax}}(\cdot)_{{{unit.index + 1}}}" if unit.activation == "softmax" else f"{g}({inner})"
-            lines.append(rf"{unit.out.latex} &= {applied} = {p.short(sample.values[unit.out.name])}")
+            if unit.activation == "softmax":
+                total = " + ".join(rf"e^{{{p.plain(sample.values[u.pre.name])}}}" for u in outputs)
+                applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
+            else:
+                applied = f"{function_name(model, unit)}({inner})"
+            lines.append(rf"{unit.out.latex} &= {applied} = {p.plain(sample.values[unit.out.name])}")
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 
-def _loss_line(model: Model, samples, p) -> str:
-    n = len(samples)
-    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
-        return rf"\frac{{1}}{{{n}}}\left[" + " + ".join(p.plain(s.loss) for s in samples) + r"\right]"
-    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
-    terms = " + ".join(
-        rf"{half}\left({p.plain(s.prediction)} - {_paren(p.plain(s.values['y']))}\right)^2" for s in samples)
-    return rf"\frac{{1}}{{{n}}}\left[{terms}\right]"
-
-
-def backward_lines(model: Model, sample: SampleValues, p) -> dict:
-    g = model.spec.notation_for("activation", "g")
+def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
+    """The backward pass of one sample, each δ and each gradient entry with its numbers substituted."""
+    model = solution.model
+    g = relu_name(model)
     lines = []
-    for unit in reversed(model.units):
-        lines.append(rf"{unit.delta.latex} &= {p.plain(sample.values[unit.delta.name])}")
-    if any(u.activation == "relu" for u in model.units):
-        for unit in model.units:
-            if unit.activation == "relu":
-                z = sample.values[unit.pre.name]
-                lines.insert(0, rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
-    return {"number": sample.number, "lines": lines,
+    for unit in model.units:
+        if unit.activation == "relu":
+            z = sample.values[unit.pre.name]
+            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+    lines.extend(delta_working(solution, sample, p))
+    return {"number": sample.number, "lines": lines, "gradient_lines": gradient_working(solution, sample, p),
             "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
 
 
-def chain_context(checked: CheckedChain, p, heading: str) -> dict:
+def chain_context(checked: CheckedChain, p, heading: str, solution: Solution) -> dict:
     steps = checked.chain.steps
     return {
         "subject": checked.chain.subject,
@@ -177,7 +186,20 @@ def chain_context(checked: CheckedChain, p, heading: str) -> dict:
         "justification": checked.chain.justification,
         "verdict": checked.verdict.value,
         "identity": proof_context(checked.identity, p),
+        "established": established(checked, solution),
     }
+
+
+def appendix_context(solution: Solution, p) -> list[dict]:
+    """The region-by-region detail of every identity proved on more than one region (Appendix A)."""
+    entries = []
+    headings = [rf"The regions of ${u.delta.latex}$" for u in reversed(solution.model.units)] + \
+        [f"The regions of equality ({i})" for i in range(1, len(solution.identities) + 1)]
+    for heading, checked in zip(headings, (*solution.delta_proofs, *solution.identities)):
+        proof = checked.identity
+        if proof.verdict is Verdict.PROVED and len(proof.regions) > 1:
+            entries.append({"heading": heading, "regions": named_regions(proof, solution, p)})
+    return entries
 
 
 def proof_context(proof: Proof, p) -> dict:
