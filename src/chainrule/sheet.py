@@ -10,9 +10,10 @@ from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
 from .numerics import SampleValues, decimal, less, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
-from .sheet_working import (activation_sentences, named_regions, delta_working, established, function_name, gradient_working,
+from .sheet_working import (activation_sentences, named_regions, split_sum, wrap_row, delta_working, established, function_name, gradient_working,
                             loss_rows, relu_name)
 
+CHAIN_BUDGET = 34  # characters of a chain step beside its reason column before it is broken into lines
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
 
@@ -66,7 +67,8 @@ def sheet_context(solution: Solution, p) -> dict:
             for i, q in enumerate(model.parameters)
         ],
         "updates": [
-            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.short(new)}
+            wrap_row(rf"{q.latex} &\leftarrow {p.plain(old)} - {p.plain(training.learning_rate)} \cdot "
+                     rf"{_paren(p.plain(g))} = {p.short(new)}")
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
@@ -124,7 +126,7 @@ def definitions(model: Model) -> list[str]:
     lines = []
     outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
-        lines.append(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}")
+        lines.append(wrap_row(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}"))
         if unit.out == unit.pre:
             continue
         if unit.activation == "softmax":
@@ -146,7 +148,7 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
     lines = []
     outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
-        lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
+        lines.append(wrap_row(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}"))
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
             if unit.activation == "softmax":
@@ -154,7 +156,7 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
                 applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
             else:
                 applied = f"{function_name(model, unit)}({inner})"
-            lines.append(rf"{unit.out.latex} &= {applied} = {p.plain(sample.values[unit.out.name])}")
+            lines.append(wrap_row(rf"{unit.out.latex} &= {applied} = {p.plain(sample.values[unit.out.name])}"))
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 
@@ -167,8 +169,10 @@ def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
         if unit.activation == "relu":
             z = sample.values[unit.pre.name]
             lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
-    lines.extend(delta_working(solution, sample, p))
-    return {"number": sample.number, "lines": lines, "gradient_lines": gradient_working(solution, sample, p),
+    lines.extend(map(wrap_row, delta_working(solution, sample, p)))
+    return {"number": sample.number, "lines": lines,
+            "gradient_lines": list(map(wrap_row, gradient_working(solution, sample, p))),
+            "show_vector": len(sample.gradient) <= 6,
             "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
 
 
@@ -179,7 +183,8 @@ def chain_context(checked: CheckedChain, p, heading: str, solution: Solution) ->
         "heading": heading,
         "lhs": steps[0].latex,
         "steps": [
-            {"latex": step.latex, "reason": step.reason, "mark": VERDICT_MARK[proof.verdict],
+            {"latex": step.latex, "pieces": split_sum(step.latex, CHAIN_BUDGET), "reason": step.reason,
+             "mark": VERDICT_MARK[proof.verdict],
              "verdict": proof.verdict.value}
             for step, proof in zip(steps[1:], checked.steps)
         ],

@@ -192,7 +192,7 @@ def loss_rows(model: Model, samples, total, p, per_row: int = 2) -> list[str]:
     join = lambda group: "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}")  # noqa: E731
                                  for i, t in enumerate(group))
     if len(terms) <= per_row:
-        return [rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\left[{join(terms)}\right] = {p.number(total)}"]
+        return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\left[{join(terms)}\right] = {p.number(total)}")]
     groups = [join(terms[i:i + per_row]) for i in range(0, len(terms), per_row)]
     rows = [rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{groups[0]}"]
     more = lambda g: g if g.startswith("-") else f"+ {g}"  # noqa: E731
@@ -261,3 +261,93 @@ def named_regions(proof: Proof, solution: Solution, p) -> list[dict]:
         condition = r",\ ".join(f"{names.get(sp.expand(poly)) or p.expr(poly)} {STATE[s]}" for poly, s in region.signs)
         regions.append({"condition": condition, "value": p.expr(region.value)})
     return regions
+
+
+def visible_length(latex: str) -> int:
+    """A rough width of printed LaTeX in characters: a command counts as one, braces and scripts as none.
+
+    It overestimates a fraction (both numerator and denominator count), which only breaks lines sooner.
+    """
+    text = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b", "", latex)
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    return len(re.sub(r"[{}_^\s]", "", text))
+
+
+def split_sum(latex: str, budget: int) -> list[str]:
+    """Break a long sum at its top-level + and − signs into pieces of about `budget` characters each.
+
+    The first piece is the start of the sum, the others begin with their sign.
+    """
+    if visible_length(latex) <= budget:
+        return [latex]
+    pieces = _split(latex, budget)
+    if max(map(visible_length, pieces)) > budget and r"\left(" in latex:
+        # a long bracket: \bigl( … \bigr) need not be closed on the same line, so break inside it
+        pieces = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
+    return pieces
+
+
+def _split(latex: str, budget: int) -> list[str]:
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if latex.startswith(r"\left", i) or latex[i] == "{":
+            depth += 1
+        elif latex.startswith(r"\right", i) or latex[i] == "}":
+            depth -= 1
+        elif depth == 0 and latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
+            terms.append(latex[start:i].rstrip())
+            start = i
+        i += 1
+    terms.append(latex[start:].strip())
+    pieces = [terms[0]]
+    for term in terms[1:]:
+        if visible_length(pieces[-1]) + visible_length(term) <= budget:
+            pieces[-1] = f"{pieces[-1]} {term}"
+        else:
+            pieces.append(term)
+    return pieces
+
+
+def _top_level(text: str, separator: str) -> list[str]:
+    """`text` split at `separator` where no brace or \\left…\\right is open."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith(r"\left", i) or text[i] == "{":
+            depth += 1
+        elif text.startswith(r"\right", i) or text[i] == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def wrap_row(row: str, budget: int = 58) -> str:
+    """An align row `lhs &= a = b = c` broken into lines that fit: a new line at an `=` or,
+    inside a long sum, at a + or −. Rows that fit are returned unchanged."""
+    if "&" not in row or visible_length(row) <= budget + 8:
+        return row
+    lhs, _, rest = row.partition("&")
+    relation, body = ("=", rest[1:]) if rest.startswith("=") else ("", rest)
+    if not relation:
+        for arrow in (r"\leftarrow",):
+            if rest.startswith(arrow):
+                relation, body = arrow, rest[len(arrow):]
+    segments = [seg.strip() for seg in _top_level(body, " = ")]
+    lines: list[str] = []
+    for k, segment in enumerate(segments):
+        head = relation if k == 0 else "="
+        pieces = split_sum(segment, budget)
+        first = f"&{head} {pieces[0]}"
+        if lines and k > 0 and visible_length(lines[-1]) + visible_length(pieces[0]) + 2 <= budget \
+                and len(pieces) == 1:
+            lines[-1] = f"{lines[-1]} = {pieces[0]}"
+        else:
+            lines.append(first)
+        lines.extend(rf"&\qquad {piece}" for piece in pieces[1:])
+    lines[0] = lhs + lines[0]
+    return " \\\\\n".join(lines)
