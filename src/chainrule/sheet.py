@@ -34,6 +34,9 @@ def problem_context(model: Model, p) -> dict:
             for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
         "theta": _vector(p, [sp.Rational(v) for v in spec.init]),
+        "theta_rows": [] if len(model.parameters) <= 6 else [
+            " & ".join(rf"{q.latex} &= {p.plain(sp.Rational(v))}" for q, v in zip(model.parameters[i:i + 4], spec.init[i:i + 4]))
+            for i in range(0, len(model.parameters), 4)],
         "theta_names": ", ".join(q.latex for q in model.parameters),
         "learning_rate": p.plain(sp.Rational(spec.learning_rate)),
     }
@@ -85,11 +88,14 @@ def sheet_context(solution: Solution, p) -> dict:
     }
 
 
-def _predictions_sentence(model: Model, samples, p) -> str:
+def _predictions_sentence(model: Model, samples, p) -> dict:
     """`$\\widehat{y}(\\mathbf{x}_1) = 3$ and $\\widehat{y}(\\mathbf{x}_2) = 0$`: each sample's prediction named."""
     y_hat = model.spec.notation_for("prediction", r"\widehat{y}")
     parts = [rf"${y_hat}(\mathbf{{x}}_{{{s.number}}}) = {_outputs(p, s.predictions)}$" for s in samples]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if model.spec.outputs > 1 or len(parts) > 3:
+        return {"inline": None,
+                "rows": [rf"{y_hat}(\mathbf{{x}}_{{{s.number}}}) &= {_outputs(p, s.predictions)}" for s in samples]}
+    return {"inline": parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1], "rows": []}
 
 
 def _outputs(p, predictions) -> str:
@@ -236,9 +242,10 @@ def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     for piece in analysis.pieces:
         end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
         pieces.append({"interval": rf"{_short(piece.start, p)} < \eta < {end}",
-                       "loss": sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta}))})
+                       "loss": split_sum(sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta})), 34)})
+    unit_latex = {symbol.name: text for symbol, text in p.names.items()}
     changes = [
-        {"sample": c.sample, "unit": c.unit, "eta": p.number(c.eta), "becomes": c.becomes}
+        {"sample": c.sample, "unit": unit_latex.get(c.unit, c.unit), "eta": p.number(c.eta), "becomes": c.becomes}
         for c in analysis.region_changes
     ]
     decrease = [
