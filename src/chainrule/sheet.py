@@ -30,7 +30,7 @@ def problem_context(model: Model, p) -> dict:
         "loss_definition": _loss_definition(model),
         "samples": [
             {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
-             "y": ", ".join(p.plain(sp.Rational(v)) for v in t) if len(t) > 1 else p.plain(sp.Rational(t[0]))}
+             "y": "(" + ", ".join(p.plain(sp.Rational(v)) for v in t) + ")" if len(t) > 1 else p.plain(sp.Rational(t[0]))}
             for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
         "theta": _vector(p, [sp.Rational(v) for v in spec.init]),
@@ -287,6 +287,10 @@ def _is_simple(value) -> bool:
     return value.is_Integer or len(str(value)) <= 4
 
 
+SPACING = 1.6  # cm between the units of a column
+COLUMN_GAP = 3.6  # cm between the layers
+
+
 def network_picture(model: Model) -> dict:
     """Node positions and labelled edges for the TikZ figure of the network."""
     g = model.spec.notation_for("activation", "g")
@@ -301,21 +305,26 @@ def network_picture(model: Model) -> dict:
         columns.append(column)
     nodes, edges = [], []
     for c, column in enumerate(columns):
-        height = len(column) + (1 if c < len(columns) - 1 else 0)
+        top = (len(column) - 1) / 2 * SPACING
         for r, (ident, label, style) in enumerate(column):
-            nodes.append({"id": ident, "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - r * 1.6:.1f}",
+            nodes.append({"id": ident, "x": f"{COLUMN_GAP * c:.1f}", "y": f"{top - r * SPACING:.1f}",
                           "label": label, "style": style})
-        if c < len(columns) - 1:
-            nodes.append({"id": f"bias{c}", "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - len(column) * 1.6:.1f}",
+        if c < len(columns) - 1:  # the bias box: just below the column, a little to the right of it
+            nodes.append({"id": f"bias{c}", "x": f"{COLUMN_GAP * c + 1.0:.1f}", "y": f"{-top - SPACING * 0.8:.1f}",
                           "label": "1", "style": "bias"})
     ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
+    targets_in_layer = {layer: sum(1 for u in model.units if u.layer == layer) for layer in layers}
     for unit in model.units:
         target = f"u{unit.layer}_{unit.index}"
         ids[unit.out.symbol] = target
+        # labels on the edges only where they cannot collide: every edge of the layer ends in one unit
+        labelled = targets_in_layer[unit.layer] == 1
         for weight, source in zip(unit.weights, unit.sources):
-            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex})
-        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex})
-    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12}
+            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex if labelled else None})
+        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None})
+    unlabelled = any(e["label"] is None for e in edges)
+    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12,
+            "unlabelled": unlabelled}
 
 
 def _g(value, cap=None) -> str:

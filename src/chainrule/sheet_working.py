@@ -59,11 +59,11 @@ def activation_sentences(model: Model) -> list[str]:
     g = model.spec.notation_for("activation", "g")
     if len(kinds) == 1:
         _, unit = hidden[0]
-        layers = "hidden layer" if len(hidden) == 1 else "hidden layers"
+        layers, verb = ("hidden layer", "applies") if len(hidden) == 1 else ("hidden layers", "apply")
         if unit.activation == "identity":
-            sentences.append(f"The {layers} are linear: ${g}(t) = t$.")
+            sentences.append(f"The {layers} {'is' if len(hidden) == 1 else 'are'} linear: ${g}(t) = t$.")
         else:
-            sentences.append(f"The {layers} apply the {ACTIVATION_WORDS[unit.activation]} activation "
+            sentences.append(f"The {layers} {verb} the {ACTIVATION_WORDS[unit.activation]} activation "
                              f"{_definition(unit.activation, dict(unit.options), g)}.")
     else:
         for layer, unit in hidden:
@@ -223,11 +223,12 @@ def established(checked: CheckedChain, solution: Solution) -> str:
     n = len(solution.spec.x)
     if solution.proof_mode == "structural":
         local = sum(1 for s in checked.steps if s.method != "chain rule over the computation graph")
-        how = ("by exact evaluation" if "exactly" in proof.method
-               else "by 45-digit evaluation (60-digit arithmetic)")
-        return (f"Established by structure: {plural(local, 'local identity', 'local identities')} proved "
-                f"symbolically for all real values, composed by the chain rule; the whole identity verified {how} "
-                f"against forward-mode differentiation at each of the {plural(n, 'sample')}.")
+        how = ("by 45-digit evaluation (in 60-digit arithmetic)" if "45 significant digits" in proof.method
+               else "by exact evaluation")
+        each = "at the sample" if n == 1 else f"at each of the {n} samples"
+        return (f"Established in two parts: {plural(local, 'local identity', 'local identities')} proved "
+                f"symbolically for all real values and composed by the chain rule; the whole identity verified {how} "
+                f"against forward-mode differentiation {each}.")
     return f"Proved symbolically for all real inputs, targets and parameters, {regions_text(proof, solution)}."
 
 
