@@ -29,7 +29,7 @@ def problem_context(model: Model, p) -> dict:
         "activation": activation_text(model),
         "loss_definition": _loss_definition(model),
         "samples": [
-            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
+            {"number": n, "x": _tuple_lines(p, x),
              "y": "(" + ", ".join(p.plain(sp.Rational(v)) for v in t) + ")" if len(t) > 1 else p.plain(sp.Rational(t[0]))}
             for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
@@ -42,14 +42,19 @@ def problem_context(model: Model, p) -> dict:
     }
 
 
-def sheet_context(solution: Solution, p) -> dict:
-    """Everything the solution template inserts, already printed."""
+def sheet_context(solution: Solution, p, written: bool = True) -> dict:
+    """Everything the solution template inserts, already printed.
+
+    `written=False` (the matrix-form sheet) leaves out the unit-by-unit working it does not print.
+    """
     model = solution.model
     training = solution.training
+    initial = training.initial.samples if written else ()
+    after = training.after_first.samples if written else ()
     return {
         **problem_context(model, p),
         "handout": False,
-        "forward": [forward_lines(model, s, p) for s in training.initial.samples],
+        "forward": [forward_lines(model, s, p) for s in initial],
         "predictions": _predictions_sentence(model, training.initial.samples, p),
         "loss_rows": loss_rows(model, training.initial.samples, training.initial.loss, p),
         "loss": p.number(training.initial.loss),
@@ -63,7 +68,7 @@ def sheet_context(solution: Solution, p) -> dict:
         ],
         "all_proved": solution.all_proved,
         "appendix": appendix_context(solution, p),
-        "backprop": [backward_lines(solution, s, p) for s in training.initial.samples],
+        "backprop": [backward_lines(solution, s, p) for s in initial],
         "gradient": [
             {"name": q.latex, "samples": [p.plain(s.gradient[i]) for s in training.initial.samples],
              "mean": p.number(training.initial.gradient[i])}
@@ -75,7 +80,7 @@ def sheet_context(solution: Solution, p) -> dict:
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
-        "new_forward": [forward_lines(model, s, p) for s in training.after_first.samples],
+        "new_forward": [forward_lines(model, s, p) for s in after],
         "new_predictions": _predictions_sentence(model, training.after_first.samples, p),
         "new_loss_rows": loss_rows(model, training.after_first.samples, training.after_first.loss, p),
         "new_loss": p.number(training.after_first.loss),
@@ -103,6 +108,13 @@ def _outputs(p, predictions) -> str:
     if len(predictions) == 1:
         return p.number(predictions[0])
     return r"\left(" + ", ".join(p.short(v) for v in predictions) + r"\right)"
+
+
+def _tuple_lines(p, values, per_line: int = 8) -> str:
+    """An input vector's entries, `per_line` to a line in an align (a wide input layer still fits)."""
+    texts = [p.plain(sp.Rational(v)) for v in values]
+    lines = [", ".join(texts[i:i + per_line]) for i in range(0, len(texts), per_line)]
+    return ", \\\\ &\\qquad ".join(lines)
 
 
 def _vector(p, values) -> str:

@@ -52,7 +52,7 @@ def matrix_context(solution: Solution, p) -> dict:
                          "delta": _column(p, [sample.values[u.delta.name] for u in units])})
         samples.append({"number": sample.number, "layers": rows})
     return {
-        **sheet_context(solution, p),
+        **sheet_context(solution, p, written=False),
         **matrix_problem_context(model, p),
         "updated": _matrices(model, p, after.theta),
         "matrix_samples": samples,

@@ -4,6 +4,7 @@ established. Everything is computed from what a Solution already holds."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sympy as sp
@@ -89,7 +90,8 @@ def relu_name(model: Model) -> str | None:
 
 def number(p, value: sp.Expr) -> str:
     """A number as substituted into a formula: short decimal, fraction or cut decimal; negatives in parentheses."""
-    text = p.plain(value) if value.is_Rational else truncated(value)
+    short = value.is_Rational and (value.is_Integer or len(p.plain(value)) <= 12)
+    text = p.plain(value) if short else truncated(value)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -98,8 +100,15 @@ def substitute(latex: str, values: dict[str, str]) -> str:
 
     A name is only replaced where it stands alone: never inside a longer name or a command.
     """
-    marks = {}
-    for i, name in enumerate(sorted(values, key=len, reverse=True)):
+    pattern = _names_pattern(tuple(sorted(values)))
+    return pattern.sub(lambda match: values[match.group(0)], latex)
+
+
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
+    """One regular expression matching any of the names, the longest first, each only where it stands alone."""
+    alternatives = []
+    for name in sorted(names, key=len, reverse=True):
         pattern = re.escape(name)
         if name[0].isalpha():
             pattern = r"(?<![\\A-Za-z])" + pattern
@@ -107,13 +116,8 @@ def substitute(latex: str, values: dict[str, str]) -> str:
             pattern += r"(?![A-Za-z_^])"
         elif name[-1] == "}":
             pattern += r"(?![_^])"
-        mark = f"\x00{i}\x00"
-        latex, found = re.subn(pattern, lambda _m, mark=mark: mark, latex)
-        if found:
-            marks[mark] = values[name]
-    for mark, text in marks.items():
-        latex = latex.replace(mark, text)
-    return latex
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives))
 
 
 def sample_names(model: Model, sample: SampleValues, p) -> dict[str, str]:
@@ -169,7 +173,7 @@ def loss_terms(model: Model, sample: SampleValues, p) -> str:
              for q, t in zip(model.predictions, model.targets)]
     if kind in ("squared_error", "half_squared_error"):
         body = " + ".join(rf"\left({q} - {t}\right)^2" for q, _, t in pairs)
-        return (r"\tfrac{1}{2}" + (rf"\left[{body}\right]" if len(pairs) > 1 else body)) \
+        return (r"\tfrac{1}{2}" + (rf"\bigl[{body}\bigr]" if len(pairs) > 1 else body)) \
             if kind == "half_squared_error" else body
     if kind == "absolute_error":
         return " + ".join(rf"\left|{q} - {t}\right|" for q, _, t in pairs)
@@ -184,21 +188,13 @@ def loss_terms(model: Model, sample: SampleValues, p) -> str:
     return " ".join(terms) if terms else "0"
 
 
-def loss_rows(model: Model, samples, total, p, per_row: int = 2) -> list[str]:
-    """`𝓛(D) = 1/N [ … ] = value` as align rows, a few samples per row so it fits the page."""
+def loss_rows(model: Model, samples, total, p) -> list[str]:
+    """`𝓛(D) = 1/N [ … ] = value` as align rows, broken between terms so it fits the page."""
     n = len(samples)
     terms = [loss_terms(model, s, p) for s in samples]
     terms = [rf"\bigl({t}\bigr)" if n > 1 and " + " in t else t for t in terms]
-    join = lambda group: "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}")  # noqa: E731
-                                 for i, t in enumerate(group))
-    if len(terms) <= per_row:
-        return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\left[{join(terms)}\right] = {p.number(total)}")]
-    groups = [join(terms[i:i + per_row]) for i in range(0, len(terms), per_row)]
-    rows = [rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{groups[0]}"]
-    more = lambda g: g if g.startswith("-") else f"+ {g}"  # noqa: E731
-    rows.extend(rf"&\qquad {more(g)}" for g in groups[1:-1])
-    rows.append(rf"&\qquad {more(groups[-1])}\Bigr] = {p.number(total)}")
-    return rows
+    body = "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}") for i, t in enumerate(terms))
+    return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{body}\Bigr] = {p.number(total)}")]
 
 
 def _pre_names(solution: Solution) -> dict[sp.Expr, str]:
