@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from .derivation import loss_latex, weighted_sum_latex
@@ -347,6 +349,41 @@ def _g(value, cap=None) -> str:
     return f"{number:.6g}"
 
 
+# One colour and one dash pattern per training curve, so they read apart in print and in grey.
+CURVE_STYLES = ("blue, solid", "red, dashed", "black, dotted", "orange!85!black, dashdotted",
+                "teal, densely dashed", "violet, loosely dotted", "brown, densely dotted")
+DIVERGED = 1e6  # a curve is drawn up to the first loss past this multiple of its start
+
+
+def _pow10_floor(value: float) -> float:
+    return 10.0 ** math.floor(math.log10(value)) if value > 0 else 1e-12
+
+
+def _pow10_ceil(value: float) -> float:
+    return 10.0 ** math.ceil(math.log10(value)) if value > 0 else 1.0
+
+
+def _curve(curve, style: str, p, steps: int) -> dict:
+    """A training curve's points, cut where it diverges (with a marker and a label there)."""
+    values, end = [], None
+    start = to_float(curve.losses[0])
+    for k, loss in enumerate(curve.losses):
+        number = to_float(loss)
+        if not math.isfinite(number) or number > max(start, 1e-300) * DIVERGED:
+            end = {"step": k - 1, "label": f"diverges at step {k}"}
+            break
+        values.append(max(number, 1e-12))
+    if end is None and curve.outcome == "diverges":
+        end = {"step": len(values) - 1, "label": "diverging"}
+    if end is not None:
+        end["loss"] = f"{values[-1]:.6g}"
+        # the label goes on the side with room: right of an early end, left of a late one
+        end["anchor"] = "west" if end["step"] < steps / 2 else "east"
+    return {"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
+            "coordinates": " ".join(f"({k},{v:.6g})" for k, v in enumerate(values)),
+            "values": values, "style": style, "end": end}
+
+
 def figures_context(solution: Solution, p) -> dict | None:
     """pgfplots data for question 7: the one-step loss against η, and training curves."""
     from .plots import one_step_plot
@@ -357,13 +394,9 @@ def figures_context(solution: Solution, p) -> dict | None:
     plot = one_step_plot(analysis, training.learning_rate)
     y_max = float(plot.y_max)
     clip = y_max * 1.05
-    curves = []
-    floor = min(to_float(v) for c in solution.curves for v in c.losses if to_float(v) > 0)
-    cap = max(to_float(c.losses[0]) for c in solution.curves) * 1e6
-    for curve in solution.curves:
-        points = " ".join(f"({k},{_g(max(to_float(v), floor), cap)})" for k, v in enumerate(curve.losses))
-        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape(curve.label)}, {curve.outcome})",
-                       "coordinates": points})
+    steps = max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0
+    curves = [_curve(curve, style, p, steps) for curve, style in zip(solution.curves, CURVE_STYLES)]
+    drawn = [float(v) for c in curves for v in c["values"]]
     return {
         "x_max": _g(plot.x_max), "y_max": _g(y_max),
         "coordinates": " ".join(f"({_g(e)},{_g(v, clip)})" for e, v in zip(plot.etas, plot.losses)),
@@ -373,6 +406,8 @@ def figures_context(solution: Solution, p) -> dict | None:
         "initial": _g(analysis.initial_loss),
         "curves": curves,
         "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
+        "curve_y_min": f"{_pow10_floor(min(drawn)):.6g}" if drawn else "1",
+        "curve_y_max": f"{_pow10_ceil(max(drawn)):.6g}" if drawn else "10",
     }
 
 

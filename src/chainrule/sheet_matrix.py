@@ -15,6 +15,7 @@ from .model import ACTIVATION_LATEX, Model, Unit
 from .spec import decimal_text
 from .rendering import truncated
 from .sheet import sheet_context
+from .sheet_working import ACTIVATION_WORDS
 from .solution import Solution
 
 LONG = 24  # characters of LaTeX beyond which an entry is shown as its truncated decimal (exact in --json)
@@ -30,6 +31,8 @@ def matrix_problem_context(model: Model, p) -> dict:
         "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
         "layers_count": last,
         "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
+                         "words": "linear" if units[0].activation == "identity" else
+                         ("the output layer applies the " if l == last else "") + ACTIVATION_WORDS[units[0].activation],
                          "definition": ACTIVATION_LATEX.get(units[0].activation)} for l, units in layers],
         "initial": _matrices(model, p, theta),
         "output_delta": _output_delta(model),

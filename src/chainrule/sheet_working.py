@@ -231,7 +231,7 @@ def established(checked: CheckedChain, solution: Solution) -> str:
 def regions_text(proof: Proof, solution: Solution) -> str:
     regions = proof.regions
     if len(regions) <= 1:
-        return "as one polynomial identity"
+        return "decided exactly by expanding both sides"
     names = _pre_names(solution)
     kinks = []
     for poly, _ in regions[0].signs:
@@ -287,9 +287,9 @@ def split_sum(latex: str, budget: int) -> list[str]:
 def _split(latex: str, budget: int) -> list[str]:
     terms, depth, start, i = [], 0, 0, 0
     while i < len(latex):
-        if latex.startswith(r"\left", i) or latex[i] == "{":
+        if latex.startswith(r"\left", i) or latex.startswith(r"\begin", i) or latex[i] == "{":
             depth += 1
-        elif latex.startswith(r"\right", i) or latex[i] == "}":
+        elif latex.startswith(r"\right", i) or latex.startswith(r"\end", i) or latex[i] == "}":
             depth -= 1
         elif depth == 0 and latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
             terms.append(latex[start:i].rstrip())
@@ -309,9 +309,9 @@ def _top_level(text: str, separator: str) -> list[str]:
     """`text` split at `separator` where no brace or \\left…\\right is open."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
-        if text.startswith(r"\left", i) or text[i] == "{":
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i) or text[i] == "{":
             depth += 1
-        elif text.startswith(r"\right", i) or text[i] == "}":
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i) or text[i] == "}":
             depth -= 1
         elif depth == 0 and text.startswith(separator, i):
             parts.append(text[start:i])
