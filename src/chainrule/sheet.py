@@ -12,6 +12,7 @@ from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
 from .numerics import SampleValues, decimal, less, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
+from .sheet_working import number as working_number
 from .sheet_working import (activation_sentences, named_regions, split_sum, wrap_row, delta_working, established, function_name, gradient_working,
                             loss_rows, relu_name)
 
@@ -159,7 +160,7 @@ def definitions(model: Model) -> list[str]:
 
 def _fill(unit: Unit, sample: SampleValues, p) -> str:
     """The weighted sum with this sample's numbers in place."""
-    value = lambda node: _paren(p.plain(sample.values[node.name]))  # noqa: E731
+    value = lambda node: working_number(p, sample.values[node.name])  # noqa: E731
     terms = [rf"{value(w)} \cdot {value(s)}" for w, s in zip(unit.weights, unit.sources)]
     return " + ".join([*terms, value(unit.bias)])
 
@@ -176,7 +177,8 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
                 applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
             else:
                 applied = f"{function_name(model, unit)}({inner})"
-            lines.append(wrap_row(rf"{unit.out.latex} &= {applied} = {p.plain(sample.values[unit.out.name])}"))
+            out = sample.values[unit.out.name]
+            lines.append(wrap_row(rf"{unit.out.latex} &= {applied} = {p.plain(out) if out.is_Rational else p.number(out)}"))
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 

@@ -90,7 +90,7 @@ def relu_name(model: Model) -> str | None:
 
 def number(p, value: sp.Expr) -> str:
     """A number as substituted into a formula: short decimal, fraction or cut decimal; negatives in parentheses."""
-    short = value.is_Rational and (value.is_Integer or len(p.plain(value)) <= 12)
+    short = value.is_Rational and len(str(value)) <= 12  # 101/240 stays a fraction; 31205788471/58593750000 does not
     text = p.plain(value) if short else truncated(value)
     return f"({text})" if text.startswith("-") else text
 
