@@ -105,11 +105,19 @@ def compact(p, value: sp.Expr) -> str:
     return text if len(text) <= LONG else truncated(value)
 
 
+WIDE = 10  # entries in a row beyond which a matrix is shown transposed (and a vector as a column)
+
+
 def _matrix(p, rows) -> dict:
-    body = r" \\ ".join(" & ".join(compact(p, v) for v in row) for row in rows)
-    return {"latex": rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"}
+    """A matrix; one wider than WIDE columns and taller than wide is fine, a wider one is shown transposed."""
+    transpose = len(rows[0]) > WIDE and len(rows) < len(rows[0])
+    shown = [list(column) for column in zip(*rows)] if transpose else rows
+    body = r" \\ ".join(" & ".join(compact(p, v) for v in row) for row in shown)
+    return {"latex": rf"\begin{{pmatrix}} {body} \end{{pmatrix}}" + (r"^{\!\top}" if transpose else "")}
 
 
 def _column(p, values) -> dict:
-    """A column vector, written as a transposed row to save height."""
+    """A column vector, written as a transposed row to save height; a long one as a real column."""
+    if len(values) > WIDE:
+        return {"latex": r"\begin{pmatrix} " + r" \\ ".join(compact(p, v) for v in values) + r" \end{pmatrix}"}
     return {"latex": r"\begin{pmatrix} " + " & ".join(compact(p, v) for v in values) + r" \end{pmatrix}^{\!\top}"}
