@@ -8,13 +8,13 @@ import sympy as sp
 
 from .derivation import loss_latex, weighted_sum_latex
 from .learning_rate import LearningRateAnalysis, minimal_polynomial
-from .model import ACTIVATION_LATEX, Model, Unit, activation_derivative
+from .model import Model, Unit, activation_derivative
 from .numerics import SampleValues, decimal, less, to_float
 from .proof import Proof, Verdict
 from .solution import CheckedChain, Solution
+from .sheet_working import (activation_sentences, delta_working, established, function_name, gradient_working,
+                            loss_rows, named_regions, relu_name, split_sum, wrap_row)
 from .sheet_working import number as working_number
-from .sheet_working import (activation_sentences, named_regions, split_sum, wrap_row, delta_working, established, function_name, gradient_working,
-                            loss_rows, relu_name)
 
 CHAIN_BUDGET = 34  # characters of a chain step beside its reason column before it is broken into lines
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
