@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 
-
 TARGET = 1.6
 
 

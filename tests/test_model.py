@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 import dataclasses
+from fractions import Fraction
 
 import pytest
 import sympy as sp

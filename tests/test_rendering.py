@@ -42,7 +42,13 @@ def test_sheet_is_deterministic(homework):
 @pytest.mark.parametrize("needle", [
     r"\mathbf{x}[0]", r"\widehat{y}", r"\delta_{\widehat{y}}", r"\delta_{h}", "g'(z)",  # the homework's notation
     r"\begin{tikzpicture}", r"\checkmark",
-    r"\frac{1427823662201}{500000000000}", r"\frac{483}{500}", "3.25",
+    r"\frac{1427823662201}{500000000000}", "3.25",
+    # working shown once, with its substitution (issue 12)
+    r"\delta_{\widehat{y}} &= 2 \left(\widehat{y} - y\right) = 2 \left(3 - 1.3\right) = 3.4",
+    r"\delta_{h} &= \delta_{\widehat{y}} \cdot w_{3} \cdot g'(z) = 3.4 \cdot 1 \cdot 1 = 3.4",
+    r"w_{0} &\leftarrow 1 - 0.01 \cdot 3.4 = 0.966",
+    r"\widehat{y}(\mathbf{x}_{1}) = 3$ and $\widehat{y}(\mathbf{x}_{2}) = 0$",
+    r"\widehat{y} &= 0.949 \cdot 2.898 + 0.002 = 2.752202",  # Q6: the new prediction, worked
 ])
 def test_sheet_answers_in_homework_notation(homework, needle):
     assert needle in render(homework)

@@ -167,7 +167,7 @@ def test_each_variant_has_spec_handout_and_solution(batch):
     spec = load(folder / "inf264_hw4-v017.toml")
     assert spec.name == "inf264_hw4-v017" and spec.sizes == (2, 1, 1)
     handout = (folder / "inf264_hw4-v017-handout.tex").read_text()
-    assert f"y_{{1}} = {_plain(spec.y[0])}" in handout
+    assert f"y_{{1}} &= {_plain(spec.y[0])}" in handout
     assert r"\texttt{variant = 17}" in handout  # the student is told how to hand in
 
 
@@ -309,7 +309,7 @@ def test_handout_asks_the_questions_and_gives_no_answers(name, tmp_path):
 def test_the_homework_handout_reads_like_the_homework(tmp_path):
     assert main(["handout", "--out", str(tmp_path), "--no-pdf"]) == 0
     tex = (tmp_path / "inf264_hw4-handout.tex").read_text()
-    assert r"\mathbf{x}_{1} = (2, 1)$, $y_{1} = 1.3" in tex
+    assert r"\mathbf{x}_{1} &= (2, 1), & y_{1} &= 1.3" in tex
     assert r"\frac{\partial L}{\partial w_{0}} &= \delta_{h} \cdot \mathbf{x}[0] \tag{1}" in tex
     assert r"\theta_i \in \{w_{3}, w_{4}\}" in tex
     assert r"\eta = 0.01" in tex

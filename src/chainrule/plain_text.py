@@ -12,7 +12,6 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-
 _MEMO: dict = {}  # compound subtree -> its text; shared by every call (values share subtrees too)
 _MEMO_LIMIT = 200_000
 

@@ -104,9 +104,9 @@ _ELU_SCALE = Option("alpha", Fraction(1), lambda a: 0 < a <= 10, "expected a sca
 _KINK = Option("derivative_at_zero", Fraction(0), lambda d: d in KINK_CONVENTIONS, "expected 0, 1 or 1/2")
 
 ACTIVATIONS: Mapping[str, ActivationKind] = MappingProxyType({a.name: a for a in (
-    ActivationKind("relu", _relu, r"\max(0, t)", r"\mathrm{ReLU}", "ReLU", ("relu",), (_KINK,),
+    ActivationKind("relu", _relu, r"\max(0, t)", r"\operatorname{ReLU}", "ReLU", ("relu",), (_KINK,),
                    kinked=True, dead_side=True, piecewise_polynomial=True, learning_rate_analysis=True),
-    ActivationKind("leaky_relu", _leaky_relu, r"\max(\alpha t, t)", r"\mathrm{LeakyReLU}", "leaky ReLU",
+    ActivationKind("leaky_relu", _leaky_relu, r"\max(\alpha t, t)", r"\operatorname{LReLU}", "leaky ReLU",
                    ("leaky_relu",), (_SLOPE,), kinked=True, dead_side=True, piecewise_polynomial=True),
     ActivationKind("identity", lambda t, o: t, "t", r"\mathrm{id}", "identity", (),
                    piecewise_polynomial=True, learning_rate_analysis=True),
@@ -114,10 +114,10 @@ ACTIVATIONS: Mapping[str, ActivationKind] = MappingProxyType({a.name: a for a in
                    ("sigmoid",)),
     ActivationKind("tanh", lambda t, o: sp.tanh(t), r"\tanh t", r"\tanh", "tanh", ("tanh",)),
     ActivationKind("softplus", lambda t, o: sp.log(1 + sp.exp(t)), r"\ln\left(1 + e^{t}\right)",
-                   r"\mathrm{softplus}", "softplus", ("softplus",)),
+                   r"\operatorname{softplus}", "softplus", ("softplus",)),
     ActivationKind("elu", _elu, r"\begin{cases} \alpha (e^{t} - 1) & t \le 0 \\ t & t > 0 \end{cases}",
-                   r"\mathrm{ELU}", "ELU", ("elu",), (_ELU_SCALE,), kinked=True),
-    ActivationKind("softmax", None, r"\frac{e^{t_k}}{\sum_j e^{t_j}}", r"\mathrm{softmax}", "softmax",
+                   r"\operatorname{ELU}", "ELU", ("elu",), (_ELU_SCALE,), kinked=True),
+    ActivationKind("softmax", None, r"\frac{e^{t_k}}{\sum_j e^{t_j}}", r"\operatorname{softmax}", "softmax",
                    output_only=True),
 )})
 

@@ -132,7 +132,7 @@ def check_chain_structurally(derivation: Derivation, chain: Chain, prover: Prove
     elif Verdict.UNKNOWN in verdicts:
         identity = next(p for p in (*local, agreement) if p.verdict is Verdict.UNKNOWN)
     else:
-        identity = Proof(Verdict.PROVED, f"structural: {len(local)} local identities proved exactly, composed by "
+        identity = Proof(Verdict.PROVED, f"structural: {len(local)} local {'identity' if len(local) == 1 else 'identities'} proved exactly, composed by "
                          f"the chain rule; {agreement.method}")
     return CheckedChain(chain, tuple(proofs), identity)
 

@@ -12,6 +12,9 @@ import sympy as sp
 from chainrule.core.model import Model
 from chainrule.numbers import decimal, terminates, too_long, truncated
 
+LONG_RATIONAL = 28  # characters of p/q beyond which the sheet shows a fraction as its decimal
+LONG_EXPRESSION = 24  # characters of LaTeX beyond which an irrational exact value is shown as its decimal
+
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
@@ -39,7 +42,7 @@ class Printer:
         An exact expression too long to read (nested exp and tanh) is shown as its decimal;
         the exact form is in `--json`.
         """
-        if value.is_Float or too_long(value):
+        if value.is_Float or too_long(value) or self._unreadable(value):
             return truncated(value)
         exact = self.expr(value)
         if value.is_Integer:
@@ -54,9 +57,15 @@ class Printer:
 
     def plain(self, value: sp.Expr) -> str:
         """A number as a short decimal when exact, else exact (for compact tables)."""
-        if value.is_Float or too_long(value):
+        if value.is_Float or too_long(value) or self._unreadable(value):
             return truncated(value)
         return decimal(value) if terminates(value) else self.expr(value)
+
+    def _unreadable(self, value: sp.Expr) -> bool:
+        """An exact form too long for a line of working: shown as its cut decimal (exact in --json)."""
+        if value.is_Rational:
+            return len(str(value)) > LONG_RATIONAL
+        return len(self.expr(value)) > LONG_EXPRESSION
 
 
 @functools.lru_cache(maxsize=16384)

@@ -21,6 +21,12 @@ def _number(value: sp.Expr) -> str:
     return text if text == approx else f"{text} ≈ {approx}"
 
 
+def _equals(name: str, value: sp.Expr) -> str:
+    """`w0 = 483/500 ≈ 0.966`, or `w0 ≈ 0.872518` when only a decimal is shown (never `= ≈`)."""
+    shown = _number(value)
+    return f"{name} {shown}" if shown.startswith("≈") else f"{name} = {shown}"
+
+
 def _vector(values) -> str:
     texts = [exact(v) for v in values]
     if any(len(t) > 30 for t in texts):
@@ -36,21 +42,23 @@ def solution_text(solution: Solution) -> str:
     lines = [spec.title, ""]
     shown = lambda s: "(" + ", ".join(map(_number, s.predictions)) + ")" if len(s.predictions) > 1 \
         else _number(s.prediction)  # noqa: E731
-    lines.append("Q1 predictions: " + ", ".join(f"y_hat(x{s.number}) = {shown(s)}" for s in initial.samples))
+    lines.append("Q1 predictions: " + ", ".join((f"y_hat(x{s.number}) = {shown(s)}" if len(s.predictions) > 1
+                                                   else _equals(f"y_hat(x{s.number})", s.prediction)) for s in initial.samples))
     lines.append(f"Q2 loss: {_number(initial.loss)}")
     lines.append("Q3 backpropagation identities (direct derivative == chain rule):")
     for checked in (*solution.delta_proofs, *solution.identities):
         lines.append(f"   {checked.chain.subject:>12}: {checked.verdict.value} ({checked.identity.method})"
                      + _problem(checked))
     if solution.relu_derivative_at_zero is not None:
-        lines.append(f"   g'(0) = {solution.relu_derivative_at_zero} (left derivative, from differentiating the ReLU Piecewise)")
+        left = " (the left derivative)" if solution.relu_derivative_at_zero == 0 else ""
+        lines.append(f"   g'(0) = {solution.relu_derivative_at_zero}{left}, from differentiating the ReLU Piecewise")
     lines.append("Q4 gradients:")
     for sample in initial.samples:
         lines.append(f"   sample {sample.number}: {_vector(sample.gradient)}")
     lines.append(f"   mean    : {_vector(initial.gradient)}")
     lines.append(f"Q5 updated parameters (eta = {exact(training.learning_rate)}):")
     for name, value in zip(names, after.theta):
-        lines.append(f"   {name} = {_number(value)}")
+        lines.append(f"   {_equals(name, value)}")
     went = "decreased" if less(after.loss, initial.loss) else "did NOT decrease"
     lines.append(f"Q6 new loss: {_number(after.loss)} ({went} from {_number(initial.loss)})")
     if len(training.evaluations) > 2:

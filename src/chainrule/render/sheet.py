@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
@@ -13,7 +15,21 @@ from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, less, to_float
 from chainrule.render.printer import escape_tex
+from chainrule.render.sheet_working import (
+    activation_sentences,
+    delta_working,
+    established,
+    function_name,
+    gradient_working,
+    loss_rows,
+    named_regions,
+    relu_name,
+    split_sum,
+    wrap_row,
+)
+from chainrule.render.sheet_working import number as working_number
 
+CHAIN_BUDGET = 34  # characters of a chain step beside its reason column before it is broken into lines
 VERDICT_MARK = {Verdict.PROVED: r"\checkmark", Verdict.REFUTED: r"\times", Verdict.UNKNOWN: "?"}
 
 
@@ -29,48 +45,60 @@ def problem_context(model: Model, p) -> dict:
         "activation": activation_text(model),
         "loss_definition": _loss_definition(model),
         "samples": [
-            {"number": n, "x": ", ".join(p.plain(sp.Rational(v)) for v in x),
-             "y": ", ".join(p.plain(sp.Rational(v)) for v in t) if len(t) > 1 else p.plain(sp.Rational(t[0]))}
+            {"number": n, "x": _tuple_lines(p, x),
+             "y": "(" + ", ".join(p.plain(sp.Rational(v)) for v in t) + ")" if len(t) > 1 else p.plain(sp.Rational(t[0]))}
             for n, (x, t) in enumerate(zip(spec.x, spec.targets), start=1)
         ],
         "theta": _vector(p, [sp.Rational(v) for v in spec.init]),
+        "theta_rows": [] if len(model.parameters) <= 6 else [
+            " & ".join(rf"{q.latex} &= {p.plain(sp.Rational(v))}" for q, v in zip(model.parameters[i:i + 4], spec.init[i:i + 4]))
+            for i in range(0, len(model.parameters), 4)],
         "theta_names": ", ".join(q.latex for q in model.parameters),
         "learning_rate": p.plain(sp.Rational(spec.learning_rate)),
     }
 
 
-def sheet_context(solution: Solution, p) -> dict:
-    """Everything the solution template inserts, already printed."""
+def sheet_context(solution: Solution, p, written: bool = True) -> dict:
+    """Everything the solution template inserts, already printed.
+
+    `written=False` (the matrix-form sheet) leaves out the unit-by-unit working it does not print.
+    """
     model = solution.model
     training = solution.training
+    initial = training.initial.samples if written else ()
+    after = training.after_first.samples if written else ()
     return {
         **problem_context(model, p),
         "handout": False,
-        "forward": [forward_lines(model, s, p) for s in training.initial.samples],
-        "predictions": [_outputs(p, s.predictions) for s in training.initial.samples],
-        "loss_line": _loss_line(model, training.initial.samples, p),
+        "forward": [forward_lines(model, s, p) for s in initial],
+        "predictions": _predictions_sentence(model, training.initial.samples, p),
+        "loss_rows": loss_rows(model, training.initial.samples, training.initial.loss, p),
         "loss": p.number(training.initial.loss),
         "delta_chains": [
-            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$")
+            chain_context(c, p, rf"${u.delta.latex} = {c.chain.steps[0].latex}$", solution)
             for c, u in zip(solution.delta_proofs, reversed(model.units))
         ],
         "chains": [
-            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$")
+            chain_context(c, p, rf"Equality ({i}): ${c.chain.steps[0].latex} = {c.chain.steps[-1].latex}$", solution)
             for i, c in enumerate(solution.identities, start=1)
         ],
         "all_proved": solution.all_proved,
-        "backprop": [backward_lines(model, s, p) for s in training.initial.samples],
+        "appendix": appendix_context(solution, p),
+        "backprop": [backward_lines(solution, s, p) for s in initial],
         "gradient": [
             {"name": q.latex, "samples": [p.plain(s.gradient[i]) for s in training.initial.samples],
              "mean": p.number(training.initial.gradient[i])}
             for i, q in enumerate(model.parameters)
         ],
         "updates": [
-            {"name": q.latex, "old": p.plain(old), "grad": _paren(p.plain(g)), "new": p.number(new)}
+            wrap_row(rf"{q.latex} &\leftarrow {p.plain(old)} - {p.plain(training.learning_rate)} \cdot "
+                     rf"{_paren(p.plain(g))} = {p.short(new)}")
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
-        "new_forward": [_outputs(p, s.predictions) for s in training.after_first.samples],
+        "new_forward": [forward_lines(model, s, p) for s in after],
+        "new_predictions": _predictions_sentence(model, training.after_first.samples, p),
+        "new_loss_rows": loss_rows(model, training.after_first.samples, training.after_first.loss, p),
         "new_loss": p.number(training.after_first.loss),
         "loss_decreased": less(training.after_first.loss, training.initial.loss),
         "steps": [
@@ -81,11 +109,28 @@ def sheet_context(solution: Solution, p) -> dict:
     }
 
 
+def _predictions_sentence(model: Model, samples, p) -> dict:
+    """`$\\widehat{y}(\\mathbf{x}_1) = 3$ and $\\widehat{y}(\\mathbf{x}_2) = 0$`: each sample's prediction named."""
+    y_hat = model.spec.notation_for("prediction", r"\widehat{y}")
+    parts = [rf"${y_hat}(\mathbf{{x}}_{{{s.number}}}) = {_outputs(p, s.predictions)}$" for s in samples]
+    if model.spec.outputs > 1 or len(parts) > 3:
+        return {"inline": None,
+                "rows": [rf"{y_hat}(\mathbf{{x}}_{{{s.number}}}) &= {_outputs(p, s.predictions)}" for s in samples]}
+    return {"inline": parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1], "rows": []}
+
+
 def _outputs(p, predictions) -> str:
     """A prediction, or the vector of a sample's predictions when there are several outputs."""
     if len(predictions) == 1:
         return p.number(predictions[0])
     return r"\left(" + ", ".join(p.short(v) for v in predictions) + r"\right)"
+
+
+def _tuple_lines(p, values, per_line: int = 8) -> str:
+    """An input vector's entries, `per_line` to a line in an align (a wide input layer still fits)."""
+    texts = [p.plain(sp.Rational(v)) for v in values]
+    lines = [", ".join(texts[i:i + per_line]) for i in range(0, len(texts), per_line)]
+    return ", \\\\ &\\qquad ".join(lines)
 
 
 def _vector(p, values) -> str:
@@ -101,86 +146,100 @@ def _loss_definition(model: Model) -> str:
 
 
 def activation_text(model: Model) -> dict:
-    spec = model.spec
-    g = spec.notation_for("activation", "g")
-    kinds = sorted(set(spec.activations[:-1]))
+    """Each layer's activation in a sentence; `g` names the ReLU when there is one (its kink convention)."""
     relu = next((u for u in model.units if u.activation == "relu"), None)
     at_zero = None if relu is None else ACTIVATIONS["relu"].derivative(dict(relu.options))(sp.Integer(0))
     return {
-        "g": g,
-        "definitions": [rf"{g}(t) = {ACTIVATIONS[k].latex}" for k in kinds],
+        "g": relu_name(model) or model.spec.notation_for("activation", "g"),
+        "definitions": activation_sentences(model),
         "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
     }
 
 
 def definitions(model: Model) -> list[str]:
-    g = model.spec.notation_for("activation", "g")
     lines = []
+    outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
-        lines.append(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}")
-        if unit.out != unit.pre:
-            lines.append(rf"{unit.out.latex} &= {g}({unit.pre.latex})")
+        lines.append(wrap_row(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}"))
+        if unit.out == unit.pre:
+            continue
+        if unit.activation == "softmax":
+            total = " + ".join(rf"e^{{{u.pre.latex}}}" for u in outputs)
+            lines.append(rf"{unit.out.latex} &= \frac{{e^{{{unit.pre.latex}}}}}{{{total}}}")
+        else:
+            lines.append(rf"{unit.out.latex} &= {function_name(model, unit)}({unit.pre.latex})")
     return lines
 
 
 def _fill(unit: Unit, sample: SampleValues, p) -> str:
     """The weighted sum with this sample's numbers in place."""
-    value = lambda node: _paren(p.plain(sample.values[node.name]))  # noqa: E731
+    value = lambda node: working_number(p, sample.values[node.name])  # noqa: E731
     terms = [rf"{value(w)} \cdot {value(s)}" for w, s in zip(unit.weights, unit.sources)]
     return " + ".join([*terms, value(unit.bias)])
 
 
 def forward_lines(model: Model, sample: SampleValues, p) -> dict:
-    g = model.spec.notation_for("activation", "g")
     lines = []
+    outputs = [u for u in model.units if u.is_output]
     for unit in model.units:
-        lines.append(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}")
+        lines.append(wrap_row(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}"))
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
-            applied = rf"\mathrm{{softmax}}(\cdot)_{{{unit.index + 1}}}" if unit.activation == "softmax" else f"{g}({inner})"
-            lines.append(rf"{unit.out.latex} &= {applied} = {p.short(sample.values[unit.out.name])}")
+            if unit.activation == "softmax":
+                total = " + ".join(rf"e^{{{p.plain(sample.values[u.pre.name])}}}" for u in outputs)
+                applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
+            else:
+                applied = f"{function_name(model, unit)}({inner})"
+            out = sample.values[unit.out.name]
+            lines.append(wrap_row(rf"{unit.out.latex} &= {applied} = {p.plain(out) if out.is_Rational else p.number(out)}"))
     return {"number": sample.number, "lines": lines, "prediction": p.number(sample.prediction)}
 
 
-def _loss_line(model: Model, samples, p) -> str:
-    n = len(samples)
-    if model.spec.outputs != 1 or model.spec.loss not in ("squared_error", "half_squared_error"):
-        return rf"\frac{{1}}{{{n}}}\left[" + " + ".join(p.plain(s.loss) for s in samples) + r"\right]"
-    half = r"\frac{1}{2}" if model.spec.loss == "half_squared_error" else ""
-    terms = " + ".join(
-        rf"{half}\left({p.plain(s.prediction)} - {_paren(p.plain(s.values['y']))}\right)^2" for s in samples)
-    return rf"\frac{{1}}{{{n}}}\left[{terms}\right]"
-
-
-def backward_lines(model: Model, sample: SampleValues, p) -> dict:
-    g = model.spec.notation_for("activation", "g")
+def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
+    """The backward pass of one sample, each δ and each gradient entry with its numbers substituted."""
+    model = solution.model
+    g = relu_name(model)
     lines = []
-    for unit in reversed(model.units):
-        lines.append(rf"{unit.delta.latex} &= {p.plain(sample.values[unit.delta.name])}")
-    if any(u.activation == "relu" for u in model.units):
-        for unit in model.units:
-            if unit.activation == "relu":
-                z = sample.values[unit.pre.name]
-                lines.insert(0, rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+    for unit in model.units:
+        if unit.activation == "relu":
+            z = sample.values[unit.pre.name]
+            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+    lines.extend(map(wrap_row, delta_working(solution, sample, p)))
     return {"number": sample.number, "lines": lines,
+            "gradient_lines": list(map(wrap_row, gradient_working(solution, sample, p))),
+            "show_vector": len(sample.gradient) <= 6,
             "gradient": r"\left(" + ", ".join(p.plain(v) for v in sample.gradient) + r"\right)"}
 
 
-def chain_context(checked: CheckedChain, p, heading: str) -> dict:
+def chain_context(checked: CheckedChain, p, heading: str, solution: Solution) -> dict:
     steps = checked.chain.steps
     return {
         "subject": checked.chain.subject,
         "heading": heading,
         "lhs": steps[0].latex,
         "steps": [
-            {"latex": step.latex, "reason": step.reason, "mark": VERDICT_MARK[proof.verdict],
+            {"latex": step.latex, "pieces": split_sum(step.latex, CHAIN_BUDGET), "reason": step.reason,
+             "mark": VERDICT_MARK[proof.verdict],
              "verdict": proof.verdict.value}
             for step, proof in zip(steps[1:], checked.steps)
         ],
         "justification": checked.chain.justification,
         "verdict": checked.verdict.value,
         "identity": proof_context(checked.identity, p),
+        "established": established(checked, solution),
     }
+
+
+def appendix_context(solution: Solution, p) -> list[dict]:
+    """The region-by-region detail of every identity proved on more than one region (Appendix A)."""
+    entries = []
+    headings = [rf"The regions of ${u.delta.latex}$" for u in reversed(solution.model.units)] + \
+        [f"The regions of equality ({i})" for i in range(1, len(solution.identities) + 1)]
+    for heading, checked in zip(headings, (*solution.delta_proofs, *solution.identities)):
+        proof = checked.identity
+        if proof.verdict is Verdict.PROVED and len(proof.regions) > 1:
+            entries.append({"heading": heading, "regions": named_regions(proof, solution, p)})
+    return entries
 
 
 def proof_context(proof: Proof, p) -> dict:
@@ -212,9 +271,10 @@ def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     for piece in analysis.pieces:
         end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
         pieces.append({"interval": rf"{_short(piece.start, p)} < \eta < {end}",
-                       "loss": sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta}))})
+                       "loss": split_sum(sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta})), 34)})
+    unit_latex = {symbol.name: text for symbol, text in p.names.items()}
     changes = [
-        {"sample": c.sample, "unit": c.unit, "eta": p.number(c.eta), "becomes": c.becomes}
+        {"sample": c.sample, "unit": unit_latex.get(c.unit, c.unit), "eta": p.number(c.eta), "becomes": c.becomes}
         for c in analysis.region_changes
     ]
     decrease = [
@@ -256,6 +316,10 @@ def _is_simple(value) -> bool:
     return value.is_Integer or len(str(value)) <= 4
 
 
+SPACING = 1.6  # cm between the units of a column
+COLUMN_GAP = 3.6  # cm between the layers
+
+
 def network_picture(model: Model) -> dict:
     """Node positions and labelled edges for the TikZ figure of the network."""
     g = model.spec.notation_for("activation", "g")
@@ -270,21 +334,26 @@ def network_picture(model: Model) -> dict:
         columns.append(column)
     nodes, edges = [], []
     for c, column in enumerate(columns):
-        height = len(column) + (1 if c < len(columns) - 1 else 0)
+        top = (len(column) - 1) / 2 * SPACING
         for r, (ident, label, style) in enumerate(column):
-            nodes.append({"id": ident, "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - r * 1.6:.1f}",
+            nodes.append({"id": ident, "x": f"{COLUMN_GAP * c:.1f}", "y": f"{top - r * SPACING:.1f}",
                           "label": label, "style": style})
-        if c < len(columns) - 1:
-            nodes.append({"id": f"bias{c}", "x": f"{3.6 * c:.1f}", "y": f"{(height - 1) / 2 - len(column) * 1.6:.1f}",
+        if c < len(columns) - 1:  # the bias box: just below the column, a little to the right of it
+            nodes.append({"id": f"bias{c}", "x": f"{COLUMN_GAP * c + 1.0:.1f}", "y": f"{-top - SPACING * 0.8:.1f}",
                           "label": "1", "style": "bias"})
     ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
+    targets_in_layer = {layer: sum(1 for u in model.units if u.layer == layer) for layer in layers}
     for unit in model.units:
         target = f"u{unit.layer}_{unit.index}"
         ids[unit.out.symbol] = target
+        # labels on the edges only where they cannot collide: every edge of the layer ends in one unit
+        labelled = targets_in_layer[unit.layer] == 1
         for weight, source in zip(unit.weights, unit.sources):
-            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex})
-        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex})
-    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12}
+            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex if labelled else None})
+        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None})
+    unlabelled = any(e["label"] is None for e in edges)
+    return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12,
+            "unlabelled": unlabelled}
 
 
 def _g(value, cap=None) -> str:
@@ -293,6 +362,41 @@ def _g(value, cap=None) -> str:
     if cap is not None:
         number = min(number, cap)
     return f"{number:.6g}"
+
+
+# One colour and one dash pattern per training curve, so they read apart in print and in grey.
+CURVE_STYLES = ("blue, solid", "red, dashed", "black, dotted", "orange!85!black, dashdotted",
+                "teal, densely dashed", "violet, loosely dotted", "brown, densely dotted")
+DIVERGED = 1e6  # a curve is drawn up to the first loss past this multiple of its start
+
+
+def _pow10_floor(value: float) -> float:
+    return 10.0 ** math.floor(math.log10(value)) if value > 0 else 1e-12
+
+
+def _pow10_ceil(value: float) -> float:
+    return 10.0 ** math.ceil(math.log10(value)) if value > 0 else 1.0
+
+
+def _curve(curve, style: str, p, steps: int) -> dict:
+    """A training curve's points, cut where it diverges (with a marker and a label there)."""
+    values, end = [], None
+    start = to_float(curve.losses[0])
+    for k, loss in enumerate(curve.losses):
+        number = to_float(loss)
+        if not math.isfinite(number) or number > max(start, 1e-300) * DIVERGED:
+            end = {"step": k - 1, "label": f"diverges at step {k}"}
+            break
+        values.append(max(number, 1e-12))
+    if end is None and curve.outcome == "diverges":
+        end = {"step": len(values) - 1, "label": "diverging"}
+    if end is not None:
+        end["loss"] = f"{values[-1]:.6g}"
+        # the label goes on the side with room: right of an early end, left of a late one
+        end["anchor"] = "west" if end["step"] < steps / 2 else "east"
+    return {"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape_tex(curve.label)}, {curve.outcome})",
+            "coordinates": " ".join(f"({k},{v:.6g})" for k, v in enumerate(values)),
+            "values": values, "style": style, "end": end}
 
 
 def figures_context(solution: Solution, p) -> dict | None:
@@ -305,13 +409,9 @@ def figures_context(solution: Solution, p) -> dict | None:
     plot = one_step_plot(analysis, training.learning_rate)
     y_max = float(plot.y_max)
     clip = y_max * 1.05
-    curves = []
-    floor = min(to_float(v) for c in solution.curves for v in c.losses if to_float(v) > 0)
-    cap = max(to_float(c.losses[0]) for c in solution.curves) * 1e6
-    for curve in solution.curves:
-        points = " ".join(f"({k},{_g(max(to_float(v), floor), cap)})" for k, v in enumerate(curve.losses))
-        curves.append({"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape_tex(curve.label)}, {curve.outcome})",
-                       "coordinates": points})
+    steps = max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0
+    curves = [_curve(curve, style, p, steps) for curve, style in zip(solution.curves, CURVE_STYLES)]
+    drawn = [float(v) for c in curves for v in c["values"]]
     return {
         "x_max": _g(plot.x_max), "y_max": _g(y_max),
         "coordinates": " ".join(f"({_g(e)},{_g(v, clip)})" for e, v in zip(plot.etas, plot.losses)),
@@ -321,4 +421,6 @@ def figures_context(solution: Solution, p) -> dict | None:
         "initial": _g(analysis.initial_loss),
         "curves": curves,
         "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
+        "curve_y_min": f"{_pow10_floor(min(drawn)):.6g}" if drawn else "1",
+        "curve_y_max": f"{_pow10_ceil(max(drawn)):.6g}" if drawn else "10",
     }

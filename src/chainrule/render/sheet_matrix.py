@@ -30,6 +30,8 @@ def matrix_problem_context(model: Model, p) -> dict:
         "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
         "layers_count": last,
         "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
+                         "words": "linear" if units[0].activation == "identity" else
+                         ("the output layer applies the " if l == last else "") + ACTIVATIONS[units[0].plain_name.activation],
                          "definition": ACTIVATIONS[units[0].activation].latex} for l, units in layers],
         "initial": _matrices(model, p, theta),
         "output_delta": _output_delta(model),
@@ -52,7 +54,7 @@ def matrix_context(solution: Solution, p) -> dict:
                          "delta": _column(p, [sample.values[u.delta.name] for u in units])})
         samples.append({"number": sample.number, "layers": rows})
     return {
-        **sheet_context(solution, p),
+        **sheet_context(solution, p, written=False),
         **matrix_problem_context(model, p),
         "updated": _matrices(model, p, after.theta),
         "matrix_samples": samples,
@@ -102,11 +104,19 @@ def compact(p, value: sp.Expr) -> str:
     return text if len(text) <= LONG else truncated(value)
 
 
+WIDE = 10  # entries in a row beyond which a matrix is shown transposed (and a vector as a column)
+
+
 def _matrix(p, rows) -> dict:
-    body = r" \\ ".join(" & ".join(compact(p, v) for v in row) for row in rows)
-    return {"latex": rf"\begin{{pmatrix}} {body} \end{{pmatrix}}"}
+    """A matrix; one wider than WIDE columns and taller than wide is fine, a wider one is shown transposed."""
+    transpose = len(rows[0]) > WIDE and len(rows) < len(rows[0])
+    shown = [list(column) for column in zip(*rows)] if transpose else rows
+    body = r" \\ ".join(" & ".join(compact(p, v) for v in row) for row in shown)
+    return {"latex": rf"\begin{{pmatrix}} {body} \end{{pmatrix}}" + (r"^{\!\top}" if transpose else "")}
 
 
 def _column(p, values) -> dict:
-    """A column vector, written as a transposed row to save height."""
+    """A column vector, written as a transposed row to save height; a long one as a real column."""
+    if len(values) > WIDE:
+        return {"latex": r"\begin{pmatrix} " + r" \\ ".join(compact(p, v) for v in values) + r" \end{pmatrix}"}
     return {"latex": r"\begin{pmatrix} " + " & ".join(compact(p, v) for v in values) + r" \end{pmatrix}^{\!\top}"}

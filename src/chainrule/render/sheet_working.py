@@ -1,0 +1,345 @@
+"""What the answer sheet says in words and working: each layer's activation, the loss with its
+numbers substituted, δ and gradient lines with their substitution, and how each identity was
+established. Everything is computed from what a Solution already holds."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import sympy as sp
+
+from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.model import Model, Unit
+from chainrule.core.numerics import SampleValues
+from chainrule.core.proof import Proof, Verdict
+from chainrule.core.solution import CheckedChain, Solution
+from chainrule.numbers import truncated
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 sample`, `2 samples`, `1 local identity`, `3 local identities`."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def function_name(model: Model, unit: Unit) -> str | None:
+    """How the sheet writes this unit's activation: g for hidden units (as the chain rule does), the
+    output layer's own name (σ, tanh, …) for an output activation; None for a linear unit."""
+    if unit.activation == "identity":
+        return None
+    if not unit.is_output:
+        return model.spec.notation_for("activation", "g")
+    return ACTIVATIONS[unit.activation].latex_name
+
+
+def _layers(model: Model) -> list[tuple[int, Unit]]:
+    seen: dict[int, Unit] = {}
+    for unit in model.units:
+        seen.setdefault(unit.layer, unit)
+    return sorted(seen.items())
+
+
+def _definition(kind: str, options: dict, name: str) -> str:
+    body = ACTIVATIONS[kind].latex
+    if kind == "leaky_relu":
+        alpha = sp.Rational(options.get("alpha", sp.Rational(1, 100)))
+        body = body.replace(r"\alpha", sp.latex(alpha) + r" \cdot ")
+    return rf"${name}(t) = {body}$"
+
+
+def activation_sentences(model: Model) -> list[str]:
+    """One sentence per layer kind, true to the model: which function each layer applies."""
+    hidden = [(layer, unit) for layer, unit in _layers(model) if not unit.is_output]
+    sentences = []
+    kinds = {(u.activation, tuple(sorted(dict(u.options).items()))) for _, u in hidden}
+    g = model.spec.notation_for("activation", "g")
+    if len(kinds) == 1:
+        _, unit = hidden[0]
+        layers, verb = ("hidden layer", "applies") if len(hidden) == 1 else ("hidden layers", "apply")
+        if unit.activation == "identity":
+            sentences.append(f"The {layers} {'is' if len(hidden) == 1 else 'are'} linear: ${g}(t) = t$.")
+        else:
+            sentences.append(f"The {layers} {verb} the {ACTIVATIONS[unit.activation].plain_name} activation "
+                             f"{_definition(unit.activation, dict(unit.options), g)}.")
+    else:
+        for layer, unit in hidden:
+            sentences.append(f"Hidden layer {layer} applies the {ACTIVATIONS[unit.activation].plain_name} activation "
+                             f"{_definition(unit.activation, dict(unit.options), g)}.")
+    output = model.units[-1]
+    k = model.spec.outputs
+    if output.activation == "identity":
+        sentences.append("The output layer is linear (no activation).")
+    elif output.activation == "softmax":
+        sentences.append(rf"The output layer applies the softmax to its {k} pre-activations: "
+                         rf"$\operatorname{{softmax}}(t)_k = \frac{{e^{{t_k}}}}{{\sum_{{j=1}}^{{{k}}} e^{{t_j}}}}$.")
+    else:
+        sentences.append(f"The output layer applies the {ACTIVATIONS[output.activation].plain_name} "
+                         f"{_definition(output.activation, dict(output.options), function_name(model, output))}.")
+    return sentences
+
+
+def relu_name(model: Model) -> str | None:
+    unit = next((u for u in model.units if u.activation == "relu"), None)
+    return None if unit is None else function_name(model, unit)
+
+
+def number(p, value: sp.Expr) -> str:
+    """A number as substituted into a formula: short decimal, fraction or cut decimal; negatives in parentheses."""
+    short = value.is_Rational and len(str(value)) <= 12  # 101/240 stays a fraction; 31205788471/58593750000 does not
+    text = p.plain(value) if short else truncated(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def substitute(latex: str, values: dict[str, str]) -> str:
+    """`2 \\left(\\widehat{y} - y\\right)` with each name replaced by its number, longest names first.
+
+    A name is only replaced where it stands alone: never inside a longer name or a command.
+    """
+    pattern = _names_pattern(tuple(sorted(values)))
+    return pattern.sub(lambda match: values[match.group(0)], latex)
+
+
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern:
+    """One regular expression matching any of the names, the longest first, each only where it stands alone."""
+    alternatives = []
+    for name in sorted(names, key=len, reverse=True):
+        pattern = re.escape(name)
+        if name[0].isalpha():
+            pattern = r"(?<![\\A-Za-z])" + pattern
+        if name[-1].isalpha():
+            pattern += r"(?![A-Za-z_^])"
+        elif name[-1] == "}":
+            pattern += r"(?![_^])"
+        alternatives.append(pattern)
+    return re.compile("|".join(alternatives))
+
+
+def sample_names(model: Model, sample: SampleValues, p) -> dict[str, str]:
+    """LaTeX name -> this sample's number, for every node with a value; g'(z) for each unit."""
+    names = {text: number(p, sample.values[symbol.name])
+             for symbol, text in model.latex_names().items() if symbol.name in sample.values}
+    g = model.spec.notation_for("activation", "g")
+    for unit in model.units:
+        if unit.pre.name in sample.values and unit.activation != "softmax":
+            slope = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(sample.values[unit.pre.name])
+            names[rf"{g}'({unit.pre.latex})"] = number(p, sp.nsimplify(slope) if slope.is_Float else slope)
+    return names
+
+
+def delta_working(solution: Solution, sample: SampleValues, p) -> list[str]:
+    """`δ_ŷ &= 2(ŷ − y) = 2(3 − 1.3) = 3.4`, one align row per unit, output first."""
+    model = solution.model
+    names = sample_names(model, sample, p)
+    rows = []
+    for checked, unit in zip(solution.delta_proofs, reversed(model.units)):
+        formula = checked.chain.steps[-1].latex
+        value = sample.values[unit.delta.name]
+        filled = substitute(formula, names)
+        rows.append(rf"{unit.delta.latex} &= {formula}{_then(filled, formula, value, p)}")
+    return rows
+
+
+def _then(filled: str, formula: str, value: sp.Expr, p) -> str:
+    """` = 2(3 - 1.3) = 3.4`, without repeating a step that is already the number."""
+    result = p.plain(value)
+    if filled == formula or filled.strip("()") == result:
+        return f" = {result}"
+    return f" = {filled} = {result}"
+
+
+def gradient_working(solution: Solution, sample: SampleValues, p) -> list[str]:
+    """`∂L/∂w_0 &= δ_h · x[0] = 3.4 · 2 = 6.8`, one align row per parameter."""
+    model = solution.model
+    names = sample_names(model, sample, p)
+    rows = []
+    for checked, value in zip(solution.identities, sample.gradient):
+        steps = checked.chain.steps
+        formula = steps[-1].latex
+        filled = substitute(formula, names)
+        rows.append(rf"{steps[0].latex} &= {formula}{_then(filled, formula, value, p)}")
+    return rows
+
+
+def loss_terms(model: Model, sample: SampleValues, p) -> str:
+    """One sample's loss with its predictions and targets substituted, in the loss's own function names."""
+    kind = model.spec.loss
+    pairs = [(number(p, sample.values[q.name]), sample.values[t.name], number(p, sample.values[t.name]))
+             for q, t in zip(model.predictions, model.targets)]
+    if kind in ("squared_error", "half_squared_error"):
+        body = " + ".join(rf"\left({q} - {t}\right)^2" for q, _, t in pairs)
+        return (r"\tfrac{1}{2}" + (rf"\bigl[{body}\bigr]" if len(pairs) > 1 else body)) \
+            if kind == "half_squared_error" else body
+    if kind == "absolute_error":
+        return " + ".join(rf"\left|{q} - {t}\right|" for q, _, t in pairs)
+    if kind == "binary_cross_entropy":
+        (q, y, t), = pairs
+        if y == 1:
+            return rf"-\ln {q}"
+        if y == 0:
+            return rf"-\ln\left(1 - {q}\right)"
+        return rf"-\left[{t} \ln {q} + (1 - {t}) \ln\left(1 - {q}\right)\right]"
+    terms = [rf"-\ln {q}" if y == 1 else rf"- {t} \ln {q}" for q, y, t in pairs if y != 0]
+    return " ".join(terms) if terms else "0"
+
+
+def loss_rows(model: Model, samples, total, p) -> list[str]:
+    """`𝓛(D) = 1/N [ … ] = value` as align rows, broken between terms so it fits the page."""
+    n = len(samples)
+    terms = [loss_terms(model, s, p) for s in samples]
+    terms = [rf"\bigl({t}\bigr)" if n > 1 and " + " in t else t for t in terms]
+    body = "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}") for i, t in enumerate(terms))
+    return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{body}\Bigr] = {p.number(total)}")]
+
+
+def _pre_names(solution: Solution) -> dict[sp.Expr, str]:
+    """Each kink polynomial (a pre-activation written out in x and θ) -> the name it has on the sheet."""
+    names = {}
+    for unit in solution.model.units:
+        try:
+            names[sp.expand(solution.derivation.compose(unit.pre.symbol))] = unit.pre.latex
+        except Exception:  # noqa: BLE001 - a name is only a nicety; the polynomial is shown instead
+            continue
+    return names
+
+
+def established(checked: CheckedChain, solution: Solution) -> str:
+    """One line saying how this identity was established: proved symbolically for all real values,
+    or verified by exact / 45-digit evaluation at each sample."""
+    proof = checked.identity
+    if proof.verdict is Verdict.REFUTED:
+        return ""
+    if proof.verdict is Verdict.UNKNOWN:
+        return ""
+    n = len(solution.spec.x)
+    if solution.proof_mode == "structural":
+        local = sum(1 for s in checked.steps if s.method != "chain rule over the computation graph")
+        how = ("by 45-digit evaluation (in 60-digit arithmetic)" if "45 significant digits" in proof.method
+               else "by exact evaluation")
+        each = "at the sample" if n == 1 else f"at each of the {n} samples"
+        return (f"Established in two parts: {plural(local, 'local identity', 'local identities')} proved "
+                f"symbolically for all real values and composed by the chain rule; the whole identity verified {how} "
+                f"against forward-mode differentiation {each}.")
+    return f"Proved symbolically for all real inputs, targets and parameters, {regions_text(proof, solution)}."
+
+
+def regions_text(proof: Proof, solution: Solution) -> str:
+    regions = proof.regions
+    if len(regions) <= 1:
+        return "decided exactly by expanding both sides"
+    names = _pre_names(solution)
+    kinks = []
+    for poly, _ in regions[0].signs:
+        kinks.append(names.get(sp.expand(poly), None))
+    if all(kinks) and len(kinks) == 1:
+        return f"region by region: checked on both sides of the kink, ${kinks[0]} \\le 0$ and ${kinks[0]} > 0$ (see the appendix)"
+    if all(kinks):
+        signs = ", ".join(f"${k}$" for k in kinks)
+        return (f"region by region: checked on each of the {len(regions)} regions of the signs of {signs} "
+                f"(see the appendix)")
+    return f"region by region: checked on each of the {len(regions)} regions of its kinks (see the appendix)"
+
+
+STATE = {"le": r"\le 0", "gt": "> 0", "lt": "< 0", "ge": r"\ge 0", "eq": "= 0"}
+
+
+def named_regions(proof: Proof, solution: Solution, p) -> list[dict]:
+    """Each proved region's condition, with a kink written as its pre-activation's name where it is one."""
+    names = _pre_names(solution)
+    regions = []
+    for region in proof.regions:
+        if region.value is None:
+            continue
+        condition = r",\ ".join(f"{names.get(sp.expand(poly)) or p.expr(poly)} {STATE[s]}" for poly, s in region.signs)
+        regions.append({"condition": condition, "value": p.expr(region.value)})
+    return regions
+
+
+def visible_length(latex: str) -> int:
+    """A rough width of printed LaTeX in characters: a command counts as one, braces and scripts as none.
+
+    It overestimates a fraction (both numerator and denominator count), which only breaks lines sooner.
+    """
+    text = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b", "", latex)
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    return len(re.sub(r"[{}_^\s]", "", text))
+
+
+def split_sum(latex: str, budget: int) -> list[str]:
+    """Break a long sum at its top-level + and − signs into pieces of about `budget` characters each.
+
+    The first piece is the start of the sum, the others begin with their sign.
+    """
+    if visible_length(latex) <= budget:
+        return [latex]
+    pieces = _split(latex, budget)
+    if max(map(visible_length, pieces)) > budget and r"\left(" in latex:
+        # a long bracket: \bigl( … \bigr) need not be closed on the same line, so break inside it
+        pieces = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
+    return pieces
+
+
+def _split(latex: str, budget: int) -> list[str]:
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if latex.startswith(r"\left", i) or latex.startswith(r"\begin", i) or latex[i] == "{":
+            depth += 1
+        elif latex.startswith(r"\right", i) or latex.startswith(r"\end", i) or latex[i] == "}":
+            depth -= 1
+        elif depth == 0 and latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
+            terms.append(latex[start:i].rstrip())
+            start = i
+        i += 1
+    terms.append(latex[start:].strip())
+    pieces = [terms[0]]
+    for term in terms[1:]:
+        if visible_length(pieces[-1]) + visible_length(term) <= budget:
+            pieces[-1] = f"{pieces[-1]} {term}"
+        else:
+            pieces.append(term)
+    return pieces
+
+
+def _top_level(text: str, separator: str) -> list[str]:
+    """`text` split at `separator` where no brace or \\left…\\right is open."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i) or text[i] == "{":
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i) or text[i] == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def wrap_row(row: str, budget: int = 58) -> str:
+    """An align row `lhs &= a = b = c` broken into lines that fit: a new line at an `=` or,
+    inside a long sum, at a + or −. Rows that fit are returned unchanged."""
+    if "&" not in row or visible_length(row) <= budget + 8:
+        return row
+    lhs, _, rest = row.partition("&")
+    relation, body = ("=", rest[1:]) if rest.startswith("=") else ("", rest)
+    if not relation:
+        for arrow in (r"\leftarrow",):
+            if rest.startswith(arrow):
+                relation, body = arrow, rest[len(arrow):]
+    segments = [seg.strip() for seg in _top_level(body, " = ")]
+    lines: list[str] = []
+    for k, segment in enumerate(segments):
+        head = relation if k == 0 else "="
+        pieces = split_sum(segment, budget)
+        first = f"&{head} {pieces[0]}"
+        if lines and k > 0 and visible_length(lines[-1]) + visible_length(pieces[0]) + 2 <= budget \
+                and len(pieces) == 1:
+            lines[-1] = f"{lines[-1]} = {pieces[0]}"
+        else:
+            lines.append(first)
+        lines.extend(rf"&\qquad {piece}" for piece in pieces[1:])
+    lines[0] = lhs + lines[0]
+    return " \\\\\n".join(lines)

@@ -1,0 +1,98 @@
+"""The sheet's working: substitution into printed formulas, line breaking, plurals, per-layer wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from chainrule import load, solve
+from chainrule.core.model import build
+from chainrule.render.sheet_working import (
+    activation_sentences,
+    plural,
+    split_sum,
+    substitute,
+    visible_length,
+    wrap_row,
+)
+
+HAT_Y, DELTA = r"\widehat{y}", r"\delta_{\widehat{y}}"
+
+
+@pytest.mark.parametrize("latex, values, expected", [
+    (r"2 \left(\widehat{y} - y\right)", {HAT_Y: "3", "y": "1.3"}, r"2 \left(3 - 1.3\right)"),
+    # the longer name wins: δ_ŷ is not read as δ_ followed by ŷ
+    (r"\delta_{\widehat{y}} \cdot w_{3} \cdot g'(z)", {DELTA: "3.4", HAT_Y: "3", "w_{3}": "1", "g'(z)": "1", "z": "9"},
+     r"3.4 \cdot 1 \cdot 1"),
+    # a one-letter name is never replaced inside a command (\right has an h) or a longer name
+    (r"\left(h + h_{1}\right)", {"h": "7"}, r"\left(7 + h_{1}\right)"),
+    (r"w_{1} + w_{10}", {"w_{1}": "2", "w_{10}": "5"}, "2 + 5"),
+])
+def test_substitute(latex, values, expected):
+    assert substitute(latex, values) == expected
+
+
+@pytest.mark.parametrize("latex, budget, pieces", [
+    ("a + b", 40, ["a + b"]),
+    ("a + b - c", 2, ["a", "+ b", "- c"]),
+    (r"\left(a + b\right) \cdot c + d", 8, [r"\left(a + b\right) \cdot c", "+ d"]),
+    # a long bracket is opened up: \bigl( … \bigr) need not close on the same line
+    (r"\left(aaaa + bbbb\right) \cdot c", 6, [r"\bigl(aaaa", r"+ bbbb\bigr) \cdot c"]),
+    # never inside an environment
+    (r"\begin{cases} a - b & x \end{cases} + c", 4, [r"\begin{cases} a - b & x \end{cases}", "+ c"]),
+])
+def test_split_sum(latex, budget, pieces):
+    assert split_sum(latex, budget) == pieces
+
+
+def test_wrap_row_breaks_a_long_row_and_keeps_a_short_one():
+    short = r"z &= 1 \cdot 2 + 1 = 3"
+    assert wrap_row(short) == short
+    long = "z &= " + " + ".join(f"{k} \\cdot {k}" for k in range(40)) + " = 1"
+    lines = wrap_row(long, budget=40).split(" \\\\\n")
+    assert len(lines) > 2 and lines[0].startswith("z &= 0 \\cdot 0")
+    assert all(visible_length(line) <= 48 for line in lines)
+
+
+@pytest.mark.parametrize("count, word, many, expected", [
+    (1, "sample", None, "1 sample"), (3, "sample", None, "3 samples"),
+    (1, "local identity", "local identities", "1 local identity"),
+    (2, "local identity", "local identities", "2 local identities"),
+])
+def test_plural(count, word, many, expected):
+    assert plural(count, word, many) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("inf264_hw4", ["The hidden layer applies the ReLU activation $g(t) = \\max(0, t)$.",
+                    "The output layer is linear (no activation)."]),
+    ("softmax_classifier", ["The hidden layer applies the ReLU activation $g(t) = \\max(0, t)$.",
+                            "The output layer applies the softmax to its 3 pre-activations: "
+                            "$\\operatorname{softmax}(t)_k = \\frac{e^{t_k}}{\\sum_{j=1}^{3} e^{t_j}}$."]),
+    ("sigmoid_bce", ["The hidden layer applies the sigmoid activation $g(t) = \\frac{1}{1 + e^{-t}}$.",
+                     "The output layer applies the sigmoid $\\sigma(t) = \\frac{1}{1 + e^{-t}}$."]),
+])
+def test_each_layer_is_named_as_the_model_uses_it(name, expected):
+    assert activation_sentences(build(load(name))) == expected
+
+
+def test_identity_wording_for_a_structural_sheet_says_45_digits():
+    from chainrule.render.sheet_working import established
+
+    solution = solve("softmax_classifier")
+    text = established(solution.identities[0], solution)
+    assert "45-digit evaluation" in text and "1 local identity proved" in text and "each of the 3 samples" in text
+
+
+def test_training_curves_read_apart_and_a_diverging_one_says_where():
+    from chainrule.render.printer import Printer
+    from chainrule.render.sheet import figures_context
+
+    solution = solve("inf264_hw4")
+    figures = figures_context(solution, Printer(solution.model))
+    styles = [c["style"] for c in figures["curves"]]
+    assert len(set(styles)) == len(styles) == 5
+    assert len({s.split(",")[0] for s in styles}) == 5 and len({s.split(",")[1] for s in styles}) == 5
+    ends = [c["end"] for c in figures["curves"] if c["end"]]
+    assert [e["label"] for e in ends] == ["diverges at step 3"]  # η = 0.64, past the edge
+    drawn = [v for c in figures["curves"] for v in c["values"]]
+    assert float(figures["curve_y_min"]) <= min(drawn) and max(drawn) <= float(figures["curve_y_max"]) < 10 * max(drawn)
