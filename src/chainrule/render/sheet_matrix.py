@@ -31,7 +31,7 @@ def matrix_problem_context(model: Model, p) -> dict:
         "layers_count": last,
         "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
                          "words": "linear" if units[0].activation == "identity" else
-                         ("the output layer applies the " if l == last else "") + ACTIVATIONS[units[0].plain_name.activation],
+                         ("the output layer applies the " if l == last else "") + ACTIVATIONS[units[0].activation].plain_name,
                          "definition": ACTIVATIONS[units[0].activation].latex} for l, units in layers],
         "initial": _matrices(model, p, theta),
         "output_delta": _output_delta(model),
