@@ -10,7 +10,7 @@ import sympy as sp
 from chainrule.check.answer_key import AnswerKey, Judgement, answer_key
 from chainrule.check.notation import canonical_names, parse_chain
 from chainrule.check.tokens import NotationError
-from chainrule.core.proof import Proof, Verdict, prove_equal
+from chainrule.core.proof import Basis, Proof, Verdict, prove_equal
 from chainrule.numbers import exact
 
 _STATE_WORDS = {"le": "≤ 0", "gt": "> 0", "lt": "< 0", "ge": "≥ 0", "eq": "= 0"}
@@ -79,7 +79,7 @@ def decide(local: tuple[sp.Expr, sp.Expr], composed: tuple[sp.Expr, sp.Expr], ke
         return _prove(*composed, remaining())
     point = _counterexample(*composed)
     if point is not None:
-        return Proof(Verdict.REFUTED, "exact evaluation at a point", counterexample=point)
+        return Proof(Verdict.REFUTED, "exact evaluation at a point", counterexample=point, basis=Basis.EXACT_EVALUATION)
     return _prove(*composed, remaining())
 
 

@@ -38,6 +38,15 @@ class Verdict(enum.Enum):
     UNKNOWN = "unknown"
 
 
+class Basis(enum.Enum):
+    """What a verdict rests on: code and templates branch on this, never on the method's words."""
+
+    SYMBOLIC = "an identity in x, y and θ, decided symbolically (region by region)"
+    CHAIN_RULE = "the chain rule over the computation graph"
+    EXACT_EVALUATION = "exact evaluation at points"
+    DIGITS_45 = "agreement to 45 significant digits in 60-digit arithmetic"
+
+
 @dataclass(frozen=True)
 class Region:
     """One sign pattern of the kinks, and what both sides reduce to there."""
@@ -54,6 +63,7 @@ class Proof:
     regions: tuple[Region, ...] = ()
     counterexample: tuple[tuple[sp.Symbol, sp.Expr], ...] | None = None
     reason: str | None = None
+    basis: Basis = Basis.SYMBOLIC
 
     @property
     def proved(self) -> bool:

@@ -18,7 +18,7 @@ from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, c
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, build
 from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
-from chainrule.core.proof import Proof, Prover, Verdict
+from chainrule.core.proof import Basis, Proof, Prover, Verdict
 from chainrule.core.spec import Spec
 from chainrule.core.spec_reader import load
 
@@ -116,7 +116,7 @@ def _local(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
 
 def check_chain_structurally(derivation: Derivation, chain: Chain, prover: Prover, agreement: Proof) -> CheckedChain:
     """Each step rests on a small local identity (proved) or on the chain rule over the graph."""
-    rule = Proof(Verdict.PROVED, "chain rule over the computation graph")
+    rule = Proof(Verdict.PROVED, "chain rule over the computation graph", basis=Basis.CHAIN_RULE)
     proofs = []
     for before, step in zip(chain.steps, chain.steps[1:]):
         if step.lemma is not None:
@@ -133,7 +133,7 @@ def check_chain_structurally(derivation: Derivation, chain: Chain, prover: Prove
         identity = next(p for p in (*local, agreement) if p.verdict is Verdict.UNKNOWN)
     else:
         identity = Proof(Verdict.PROVED, f"structural: {len(local)} local {'identity' if len(local) == 1 else 'identities'} proved exactly, composed by "
-                         f"the chain rule; {agreement.method}")
+                         f"the chain rule; {agreement.method}", basis=agreement.basis)
     return CheckedChain(chain, tuple(proofs), identity)
 
 
@@ -151,16 +151,18 @@ def _agreement(derivation: Derivation, training: Training) -> Proof:
             for parameter, a, b in zip(derivation.model.parameters, sample.gradient, forward):
                 if a != b:
                     return Proof(Verdict.REFUTED, "exact evaluation", reason=f"{parameter.name} differs at sample "
-                                 f"{sample.number}: backpropagation {a}, forward mode {b}")
-        how = "exactly"
+                                 f"{sample.number}: backpropagation {a}, forward mode {b}",
+                                 basis=Basis.EXACT_EVALUATION)
+        how, basis = "exactly", Basis.EXACT_EVALUATION
     else:
         differences = numeric_check(derivation, theta)
         if differences:
             number, i, a, b = differences[0]
             return Proof(Verdict.REFUTED, "60-digit evaluation", reason=f"{derivation.model.parameters[i].name} "
-                         f"differs at sample {number}: backpropagation {a}, forward mode {b}")
-        how = "to 45 significant digits in 60-digit arithmetic"
-    return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation at all {len(samples)} samples, {how}")
+                         f"differs at sample {number}: backpropagation {a}, forward mode {b}", basis=Basis.DIGITS_45)
+        how, basis = "to 45 significant digits in 60-digit arithmetic", Basis.DIGITS_45
+    return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation at all {len(samples)} samples, {how}",
+                 basis=basis)
 
 
 def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0, like: Solution | None = None) -> Solution:

@@ -153,6 +153,7 @@ def activation_text(model: Model) -> dict:
         "g": relu_name(model) or model.spec.notation_for("activation", "g"),
         "definitions": activation_sentences(model),
         "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
+        "left_derivative": at_zero == 0,  # the homework's convention: g'(0) is the left derivative
     }
 
 
@@ -252,7 +253,8 @@ def proof_context(proof: Proof, p) -> dict:
     counterexample = None
     if proof.counterexample:
         counterexample = ", ".join(f"{p.expr(v)} = {p.expr(x)}" for v, x in proof.counterexample)
-    return {"verdict": proof.verdict.value, "method": proof.method, "regions": regions,
+    return {"verdict": proof.verdict.value, "proved": proof.verdict is Verdict.PROVED,
+            "refuted": proof.verdict is Verdict.REFUTED, "method": proof.method, "regions": regions,
             "counterexample": counterexample, "reason": proof.reason}
 
 
@@ -278,7 +280,7 @@ def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
         for c in analysis.region_changes
     ]
     decrease = [
-        {"start": _short(a, p), "end": r"\infty" if b is sp.oo else _short(b, p),
+        {"start": _short(a, p), "end": r"\infty" if b is sp.oo else _short(b, p), "bounded": b is not sp.oo,
          "end_polynomial": None if b is sp.oo or b.is_Rational else _root_polynomial(b)}
         for a, b in analysis.decrease
     ]

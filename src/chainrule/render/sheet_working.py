@@ -12,7 +12,7 @@ import sympy as sp
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
-from chainrule.core.proof import Proof, Verdict
+from chainrule.core.proof import Basis, Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import truncated
 
@@ -213,8 +213,8 @@ def established(checked: CheckedChain, solution: Solution) -> str:
         return ""
     n = len(solution.spec.x)
     if solution.proof_mode == "structural":
-        local = sum(1 for s in checked.steps if s.method != "chain rule over the computation graph")
-        how = ("by 45-digit evaluation (in 60-digit arithmetic)" if "45 significant digits" in proof.method
+        local = sum(1 for s in checked.steps if s.basis is not Basis.CHAIN_RULE)
+        how = ("by 45-digit evaluation (in 60-digit arithmetic)" if proof.basis is Basis.DIGITS_45
                else "by exact evaluation")
         each = "at the sample" if n == 1 else f"at each of the {n} samples"
         return (f"Established in two parts: {plural(local, 'local identity', 'local identities')} proved "
