@@ -9,7 +9,8 @@ import pytest
 import sympy as sp
 
 from chainrule.check.answer_key import answer_key
-from chainrule.check.grading import judge_number, literal, match, read_number
+from chainrule.check.answers import load_answers
+from chainrule.check.grading import check, judge_number, literal, match, read_number
 from chainrule.cli.commands import CheckJob, _check_one
 from chainrule.core.spec import Tolerance
 from chainrule.core.spec_reader import parse
@@ -147,3 +148,45 @@ def test_tolerance_tables_survive_a_dump():
 
     spec = parse(_homework() + _TABLES)
     assert parse(dump(spec)).tolerance == spec.tolerance
+
+
+# ---------------------------------------------------------------- the student's other answers pick the mistake
+
+_FROM_FILES = {}
+
+
+def _judged(name: str, key: str):
+    if name not in _FROM_FILES:
+        report = check(load_answers(ANSWERS / f"{name}.toml"))
+        _FROM_FILES[name] = {j.key: j for j in report.judgements}
+    return _FROM_FILES[name][key]
+
+
+@pytest.mark.parametrize("file, key, mistakes, feedback", [
+    # right gradients, wrong-signed update: residual-sign would have flipped the gradients
+    ("update_sign", "updated.w0", ("update-sign",),
+     "Not 'residual-sign': it would make gradient.w0 -17/5 ≈ -3.4, but yours is 3.4, which is right."),
+    ("update_sign", "updated.w3", ("update-sign",),
+     "Not 'residual-sign': it would make gradient.w3 -51/10 ≈ -5.1, but yours is 5.1, which is right."),
+    # flipped gradients, updates that follow from them: not update-sign, which leaves the gradients alone
+    ("residual_sign", "updated.w1", ("residual-sign", "carried-error"),
+     "Not 'update-sign': it would make gradient.w1 17/10 ≈ 1.7, but yours is -1.7."),
+    ("residual_sign", "gradient.w0", ("residual-sign", "carried-error"),
+     "your answer matches the mistake 'residual-sign' (δŷ taken as 2(y − ŷ): the residual's sign is flipped) "
+     "or 'carried-error'"),
+])
+def test_the_other_answers_pick_the_mistake(file, key, mistakes, feedback):
+    judgement = _judged(file, key)
+    assert judgement.verdict == "incorrect" and judgement.mistakes == mistakes
+    assert feedback in judgement.feedback
+
+
+@pytest.mark.parametrize("given, mistakes", [
+    ({}, ("residual-sign", "update-sign")),  # nothing else to go by: both stay
+    ({"gradient.w0": "3.4"}, ("update-sign",)),
+    ({"gradient.w0": "-3.4"}, ("residual-sign", "carried-error")),
+    ({"gradient.w0": "7"}, ("residual-sign", "update-sign")),  # a gradient neither explains rules out neither
+])
+def test_evidence_from_one_earlier_answer(key, given, mistakes):
+    values = {k: read_number(t) for k, t in given.items()}
+    assert judge_number("updated.w0", "1.034", key, values, Tolerance(), given).mistakes == mistakes

@@ -169,17 +169,20 @@ def _matches(kind: str | None) -> bool:
     return kind is not None and kind != "undecided"
 
 
-def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance) -> Judgement:
+def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance,
+                 texts: dict | None = None) -> Judgement:
+    """One numeric answer. `given_all`, `texts`: the student's other answers (values, as written),
+    which explain a carried error and rule out mistakes that would have changed them."""
     expected = answer_key.values[key]
     shown = _shown(expected)
-    tolerance = tolerance.for_key(key)
+    rule = tolerance.for_key(key)
     if text is None:
         return Judgement(key, "missing", shown, None, (), f"No answer for {key}; expected {shown}.")
     try:
         given = read_number(text)
     except NotationError as error:
         return Judgement(key, "unparseable", shown, text, (), f"Could not read the answer: {error}.")
-    kind = match(text, given, expected, tolerance)
+    kind = match(text, given, expected, rule)
     if kind in ("exact", "rounded"):
         return Judgement(key, "correct", shown, text, (), "Correct.")
     if kind == "undecided":
@@ -188,23 +191,72 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
                          "it is counted neither right nor wrong.")
     if kind == "too-few-digits":
         return Judgement(key, "incorrect", shown, text, ("rounding",),
-                         f"The value is right but too coarse: give at least {tolerance.sigfigs} significant figures ({shown}).")
-    mistakes = []
-    for mistake, values in answer_key.variants:
-        wrong = values.get(key)
-        if wrong is not None and _equal(wrong, expected) is False and _matches(match(text, given, wrong, tolerance)) \
-                and mistake not in mistakes:
-            mistakes.append(mistake)
+                         f"The value is right but too coarse: give at least {rule.sigfigs} significant figures ({shown}).")
+    matched = [(mistake, values) for mistake, values in answer_key.variants
+               if (wrong := values.get(key)) is not None and _equal(wrong, expected) is False
+               and _matches(match(text, given, wrong, rule))]
+    mistakes, ruled_out = _consistent(key, matched, answer_key, given_all, texts or {}, tolerance)
     carried = _carried(key, answer_key, given_all)
-    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, tolerance)):
+    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, rule)):
         mistakes.append("carried-error")
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
         feedback = f"Expected {shown}; your answer matches the mistake {named}."
-
+        for mistake, (other, would_be) in ruled_out.items():
+            feedback += _ruled_out(mistake, other, would_be, answer_key, texts, tolerance)
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+
+
+# The order in which the homework computes its answers: a mistake shows in its own stage and after.
+_STAGES = {"prediction": 0, "loss": 1, "sample_gradient": 2, "gradient": 3, "updated": 4, "new_loss": 5}
+
+
+def _consistent(key: str, matched: list, answer_key: AnswerKey, given: dict, texts: dict,
+                tolerance: Tolerance) -> tuple[list[str], dict]:
+    """The mistakes that explain this value, narrowed by the student's own earlier answers.
+
+    When several mistakes give this value, one is ruled out by an earlier answer it would have
+    changed that the student has another way: right (a wrong-signed update with right gradients is
+    not residual-sign), or as another of the candidates gives it — unless that rules out all of
+    them. Returns (mistake ids, {ruled-out id: (earlier key, the value that mistake gives it)}).
+    """
+    ids = list(dict.fromkeys(mistake for mistake, _ in matched))
+    if len(ids) < 2:
+        return ids, {}
+    stage = _STAGES.get(key.split(".", 1)[0], 0)
+    earlier = [k for k in answer_key.values if _STAGES.get(k.split(".", 1)[0], 0) < stage and k in given and k in texts]
+    suffix = key.rsplit(".", 1)[-1]
+    earlier.sort(key=lambda k: not k.endswith(f".{suffix}"))  # updated.w1: gradient.w1 is the best witness
+    fits = lambda k, value: _matches(match(texts[k], given[k], value, tolerance.for_key(k)))  # noqa: E731
+    evidence: dict[str, tuple[str, sp.Expr]] = {}
+    kept = []
+    for mistake, values in matched:
+        against = None
+        for k in earlier:
+            if k not in values or fits(k, values[k]):
+                continue
+            explained = [answer_key.values[k]] + [v[k] for m, v in matched if m != mistake and k in v]
+            if any(fits(k, value) for value in explained):
+                against = (k, values[k])
+                break
+        if against is None:
+            kept.append(mistake)
+        else:
+            evidence.setdefault(mistake, against)
+    kept = list(dict.fromkeys(kept))
+    if not kept:
+        return ids, {}
+    return kept, {m: evidence[m] for m in ids if m not in kept}
+
+
+def _ruled_out(mistake: str, key: str, would_be: sp.Expr, answer_key: AnswerKey, texts: dict, tolerance: Tolerance) -> str:
+    """" Not 'residual-sign': it would make gradient.w0 -17/5 ≈ -3.4, but yours is 3.4, which is right." """
+    written = texts[key].strip()
+    right = match(written, read_number(written), answer_key.values[key], tolerance.for_key(key)) in ("exact", "rounded")
+    return (f" Not '{mistake}': it would make {key} {_shown(would_be)}, but yours is {written}"
+            f"{', which is right' if right else ''}.")
 
 
 def _shown(value: sp.Expr) -> str:
@@ -267,7 +319,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
     judgements = []
     for name, _ in answer_keys(spec):
         judgements.append(_bounded(name, texts.get(name), seconds,
-                                   lambda n=name: judge_number(n, texts.get(n), key, given, tolerance)))
+                                   lambda n=name: judge_number(n, texts.get(n), key, given, tolerance, texts)))
     proofs = {name: text for name, text in answers.proofs if text.strip()}
     for parameter in spec.parameter_names:
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
