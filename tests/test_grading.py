@@ -110,7 +110,8 @@ def _homework() -> str:
 @pytest.mark.parametrize("table, message", [
     ('[tolerance.keys]\n"new_los" = {sigfigs = 4}\n', "tolerance.keys.new_los': unknown 'new_los'; did you mean 'new_loss'"),
     ('[tolerance.keys]\n"gradient.w9" = {sigfigs = 4}\n', "tolerance.keys.gradient.w9': unknown"),
-    ('[tolerance.questions]\n3 = {sigfigs = 4}\n', "tolerance.questions.3': unknown '3'; expected one of 1, 2, 4, 5, 6"),
+    ('[tolerance.questions]\n3 = {sigfigs = 4}\n', "tolerance.questions.3': question 3 is the proofs, which have no tolerance; expected one of 1, 2, 4, 5, 6"),
+    ('[tolerance.questions]\n7 = {sigfigs = 4}\n', "tolerance.questions.7': unknown '7'; expected one of 1, 2, 4, 5, 6"),
     ('[tolerance.keys]\nloss = {sigfigs = 0}\n', "tolerance.keys.loss.sigfigs': expected an integer from 1 to 30"),
     ('[tolerance.keys]\nloss = 3\n', "tolerance.keys.loss': expected a table"),
     ('[tolerance.keys]\nloss = {keys = {}}\n', "tolerance.keys.loss.keys': unknown key 'keys'"),

@@ -456,6 +456,9 @@ def _rules(table, fail, where: str, allowed: tuple[str, ...], order) -> tuple:
     rules = []
     for name, rule in table.items():
         if name not in allowed:
+            if where == "tolerance.questions" and name == "3":
+                raise fail(f"{where}.3", "question 3 is the proofs, which have no tolerance; expected one of "
+                           f"{', '.join(allowed)}")
             shown = ", ".join(allowed) if len(allowed) <= 8 else f"{', '.join(allowed[:6])}, …"
             raise fail(f"{where}.{name}", f"unknown{suggest(name, allowed)}; expected one of {shown}")
         rules.append((name, read_tolerance(rule, fail, None, f"{where}.{name}")))
