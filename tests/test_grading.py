@@ -122,6 +122,18 @@ def test_bad_tolerance_tables_are_one_clear_error(table, message):
         parse(_homework() + "\n" + table)
 
 
+@pytest.mark.parametrize("table, where", [
+    ('[tolerance.keys]\n"new_los" = {sigfigs = 4}\n', "key 'tolerance.keys.new_los'"),
+    ('[tolerance.keys]\n"gradient.w0" = {sigfigs = 0}\n', "key 'tolerance.keys.gradient.w0.sigfigs'"),
+    ('[tolerance.questions]\n4 = {relative = 2}\n', "key 'tolerance.questions.4.relative'"),
+])
+def test_a_bad_rule_names_its_line(table, where):
+    text = _homework() + "\n" + table
+    line = len(text.splitlines())
+    with pytest.raises(SpecError, match=f"^<spec>:{line}: {where}"):
+        parse(text)
+
+
 def test_the_spec_rules_grade_a_file():
     """tests/answers/sigfigs.toml against tests/answers/hw4_tolerance.toml (sigfigs 2, new_loss 4, question 4 ±1%)."""
     report = _check_one(CheckJob(str(ANSWERS / "sigfigs.toml"), None, 5.0, None, None))

@@ -501,11 +501,29 @@ def kind_of(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _line_in_subtable(text: str, parts: list[str]) -> int | None:
+    """A key in a [a.b] table whose own name may hold dots: tolerance.keys.gradient.w0.sigfigs."""
+    table, rest = ".".join(parts[:2]), parts[2:]
+    lines = list(enumerate(text.splitlines(), start=1))
+    for n in range(len(rest), 0, -1):
+        key, current = ".".join(rest[:n]), ""
+        for number, line in lines:
+            stripped = line.strip()
+            header = re.match(r"\[\s*([A-Za-z0-9_.\"-]+)\s*\]", stripped)
+            if header:
+                current = header.group(1)
+            elif current == table and re.match(rf"['\"]?{re.escape(key)}['\"]?\s*=", stripped):
+                return number
+    return None
+
+
 def line_of(text: str, dotted: str) -> int | None:
     """Best-effort line number of a dotted key such as `network.sizes` or `data.x[1]`."""
     parts = re.sub(r"\[\d+\]", "", dotted).split(".")
     if parts[0].startswith("("):
         return None
+    if len(parts) > 2 and (nested := _line_in_subtable(text, parts)) is not None:
+        return nested
     table, key = (".".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", parts[0])
     if len(parts) > 2:  # e.g. parameters.init.w3 or notation.key: find the key inside [parameters] first
         table, key = parts[0], parts[1]
