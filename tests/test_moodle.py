@@ -309,3 +309,21 @@ def test_by_question_groups_every_variants_version_of_a_question(batch, xml_text
 def test_an_unknown_grouping_is_an_error(batch):
     with pytest.raises(ChainruleError, match="--by"):
         quiz(batch, by="student")
+
+
+
+@pytest.fixture(scope="module")
+def ruled(tmp_path_factory) -> dict[str, ET.Element]:
+    """One variant of a spec with tolerance rules per key and per question (tests/answers/hw4_tolerance.toml)."""
+    spec = Path(__file__).parent / "answers" / "hw4_tolerance.toml"
+    return by_name(ET.fromstring(quiz(make_batch(str(spec), tmp_path_factory.mktemp("ruled"), 1)).encode("utf-8")))
+
+
+@pytest.mark.parametrize("key, precision", [
+    ("new_loss", "as a decimal with at least 4 significant figures"),  # [tolerance.keys]
+    ("gradient.w0", "within a relative error of 0.01"),  # [tolerance.questions] 4
+    ("sample_gradient.1.w3", "within a relative error of 0.01"),
+    ("loss", "as a decimal with at least 2 significant figures"),  # [tolerance]
+])
+def test_each_question_takes_its_own_tolerance_rule(ruled, key, precision):
+    assert f", {precision}.</p>" in ruled[f"v001 {key}"].findtext("questiontext/text")

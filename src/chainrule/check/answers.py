@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec
+from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, answer_keys, prediction_keys  # noqa: F401 (re-exported)
 from chainrule.core.spec_reader import line_of, read_toml
 from chainrule.errors import ChainruleError, suggest
 from chainrule.intake import read_regular
@@ -32,32 +32,6 @@ class Answers:
     proofs: tuple[tuple[str, str], ...]  # (parameter, chain text)
     variant: int | None = None  # which variant of a batch (`chainrule variants`) the student solved
     ignored: tuple[str, ...] = ()  # keys the grader decides, not the student: ("tolerance",)
-
-
-def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
-    """Every numeric key an answers file may have for this spec, with what it asks."""
-    keys = []
-    for n in range(1, len(spec.x) + 1):
-        for k, key in enumerate(prediction_keys(spec, n), start=1):
-            output = "" if spec.outputs == 1 else f" of output {k}"
-            keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
-    keys.append(("loss", "the loss on the dataset (question 2)"))
-    for name in spec.parameter_names:
-        keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
-    for n in range(1, len(spec.x) + 1):
-        for name in spec.parameter_names:
-            keys.append((f"sample_gradient.{n}.{name}", f"dL/d{name} for sample {n} alone (question 4)"))
-    for name in spec.parameter_names:
-        keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
-    keys.append(("new_loss", "the loss after the step (question 6)"))
-    return tuple(keys)
-
-
-def prediction_keys(spec: Spec, sample: int) -> list[str]:
-    """`prediction.2` for one output; `prediction.2.1`, `prediction.2.2`, ... for several."""
-    if spec.outputs == 1:
-        return [f"prediction.{sample}"]
-    return [f"prediction.{sample}.{k}" for k in range(1, spec.outputs + 1)]
 
 
 def load_answers(path: str | Path) -> Answers:

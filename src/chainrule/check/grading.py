@@ -8,7 +8,9 @@ Each answer is bounded in time; past the limit it is `unknown` with the reason "
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -33,9 +35,6 @@ from chainrule.core.spec import Tolerance
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.numbers import exact, rational
 
-_DECIMAL = re.compile(r"\s*([-+]?)(\d*)(?:\.(\d*))?\s*")
-
-
 # ---------------------------------------------------------------- numbers
 
 @lru_cache(maxsize=4096)
@@ -53,23 +52,63 @@ def read_number(text: str) -> sp.Expr:
     return value
 
 
+# A decimal as a person or a program writes it: `-0.0105`, `1170`, `1.05e-3`, `1.05E-3`,
+# `1.05 \times 10^{-3}`, `1.05·10^-3`. Its digits state its precision.
+_LITERAL = re.compile(r"""\s*(?P<sign>[-+]?)(?P<whole>\d*)(?P<point>\.(?P<fraction>\d*))?
+    (?:\s*(?:[eE](?P<e>[-+]?\d{1,3})
+          |(?:\\times|\\cdot|·|×|\*)\s*10\s*\^\s*(?:\{\s*(?P<braced>[-+]?\d{1,3})\s*\}|(?P<bare>[-+]?\d{1,3}))))?
+    \s*""", re.VERBOSE)
+FLOAT_ULPS = 4  # a float64 printout may be this many units in the last place from the exact value
+FLOAT_DIGITS = 15  # from this many significant digits on, a decimal may be a float64 printout
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A decimal literal: its exact value, significant digits, trailing zeros and last stated place."""
+
+    value: sp.Rational
+    digits: int  # significant digits as written: 3 for 1.05e-3, 4 for 1170, 3 for 0.00105
+    zeros: int  # trailing zeros of an integer mantissa (1170: 1); they may or may not be significant
+    last: int  # the power of ten of the last digit written: -5 for 1.05e-3, 0 for 1170
+    text: str  # normalised for float(): '1.05e-3'
+
+
+def literal(text: str) -> Literal | None:
+    """The decimal a text states, with its precision; None if it is not a plain decimal."""
+    found = _LITERAL.fullmatch(text)
+    if not found or not (found["whole"] or found["fraction"]):
+        return None
+    whole, fraction = found["whole"], found["fraction"] or ""
+    exponent = int(found["e"] or found["braced"] or found["bare"] or 0)
+    mantissa = (whole + fraction).lstrip("0")
+    zeros = 0 if found["point"] or not mantissa else len(mantissa) - len(mantissa.rstrip("0"))
+    value = sp.Rational(int(whole + fraction or "0"), 10 ** len(fraction)) * sp.Rational(10) ** exponent
+    return Literal(-value if found["sign"] == "-" else value, len(mantissa), zeros, exponent - len(fraction),
+                   f"{found['sign']}{whole or '0'}.{fraction or '0'}e{exponent}")
+
+
 def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> str | None:
     """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', 'undecided', or None (no match).
 
-    Every comparison is certified (certify.py): equal, within the rounding bound, or not — and
-    'undecided' when that cannot be shown. No numeric cutoff ever counts as equality.
+    A decimal is read as the precision its digits state: `1.05e-3` is 1.05·10⁻³ ± 0.005·10⁻³, `1170`
+    may be 1170 ± 5, and a printout of 15 or more digits may be a float64 within FLOAT_ULPS units in
+    the last place. Every comparison is certified (certify.py): equal, within the bound, or not —
+    and 'undecided' when that cannot be shown. No numeric cutoff ever counts as equality.
     """
     same = _equal(given, target)
     if same:
         return "exact"
-    literal = _DECIMAL.fullmatch(text)
-    if not literal or not (literal.group(2) or literal.group(3)):
+    stated = literal(text)
+    if stated is None:
         return None if same is False else "undecided"
-    difference = target - given
+    difference = target - stated.value
     direction = certify.sign(difference)
     if direction is None:
         return "undecided"
     error = direction * difference  # |target - given|, exactly
+    as_float = _float_printout(stated, error)
+    if as_float == "rounded":
+        return as_float
     if tolerance.absolute is not None or tolerance.relative is not None:
         if tolerance.absolute is not None:
             bound = _rational(tolerance.absolute)
@@ -78,11 +117,34 @@ def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> s
             if size is None:
                 return "undecided"
             bound = _rational(tolerance.relative) * size * target
-        return _within(error, bound, "rounded")
-    places = len(literal.group(3) or "")
-    digits = (literal.group(2) + (literal.group(3) or "")).lstrip("0")
-    return _within(error, sp.Rational(5, 10 ** (places + 1)),
-                   "rounded" if len(digits) >= tolerance.sigfigs else "too-few-digits")
+        return _within(error, bound, "rounded") or as_float
+    return _rounded(stated, error, tolerance.sigfigs) or as_float
+
+
+def _rounded(stated: Literal, error: sp.Expr, sigfigs: int) -> str | None:
+    """Within half a unit of the last significant figure the literal states.
+
+    An integer's trailing zeros count as significant only as far as the required figures need
+    them: `1170` for 1174.3 is 3 figures (± 5) when 3 are required, and right but too coarse when 4 are.
+    """
+    fewest = stated.digits - stated.zeros
+    read_as = min(max(fewest, sigfigs), stated.digits)
+    half_unit = lambda figures: sp.Rational(5) * sp.Rational(10) ** (stated.last + stated.digits - figures - 1)  # noqa: E731
+    kind = _within(error, half_unit(read_as), "rounded" if read_as >= sigfigs else "too-few-digits")
+    if kind is None and read_as > fewest:
+        return _within(error, half_unit(fewest), "too-few-digits")
+    return kind
+
+
+def _float_printout(stated: Literal, error: sp.Expr) -> str | None:
+    """'rounded' when a long decimal is a float64 within FLOAT_ULPS ulps of the exact value."""
+    if stated.digits < FLOAT_DIGITS:
+        return None
+    double = float(stated.text)
+    if not math.isfinite(double) or double == 0:
+        return None
+    ulp = Fraction(math.ulp(double))
+    return _within(error, FLOAT_ULPS * sp.Rational(ulp.numerator, ulp.denominator), "rounded")
 
 
 def _within(error: sp.Expr, bound: sp.Expr, kind: str) -> str | None:
@@ -107,16 +169,20 @@ def _matches(kind: str | None) -> bool:
     return kind is not None and kind != "undecided"
 
 
-def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance) -> Judgement:
+def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance,
+                 texts: dict | None = None) -> Judgement:
+    """One numeric answer. `given_all`, `texts`: the student's other answers (values, as written),
+    which explain a carried error and rule out mistakes that would have changed them."""
     expected = answer_key.values[key]
     shown = _shown(expected)
+    rule = tolerance.for_key(key)
     if text is None:
         return Judgement(key, "missing", shown, None, (), f"No answer for {key}; expected {shown}.")
     try:
         given = read_number(text)
     except NotationError as error:
         return Judgement(key, "unparseable", shown, text, (), f"Could not read the answer: {error}.")
-    kind = match(text, given, expected, tolerance)
+    kind = match(text, given, expected, rule)
     if kind in ("exact", "rounded"):
         return Judgement(key, "correct", shown, text, (), "Correct.")
     if kind == "undecided":
@@ -125,23 +191,72 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
                          "it is counted neither right nor wrong.")
     if kind == "too-few-digits":
         return Judgement(key, "incorrect", shown, text, ("rounding",),
-                         f"The value is right but too coarse: give at least {tolerance.sigfigs} significant figures ({shown}).")
-    mistakes = []
-    for mistake, values in answer_key.variants:
-        wrong = values.get(key)
-        if wrong is not None and _equal(wrong, expected) is False and _matches(match(text, given, wrong, tolerance)) \
-                and mistake not in mistakes:
-            mistakes.append(mistake)
+                         f"The value is right but too coarse: give at least {rule.sigfigs} significant figures ({shown}).")
+    matched = [(mistake, values) for mistake, values in answer_key.variants
+               if (wrong := values.get(key)) is not None and _equal(wrong, expected) is False
+               and _matches(match(text, given, wrong, rule))]
+    mistakes, ruled_out = _consistent(key, matched, answer_key, given_all, texts or {}, tolerance)
     carried = _carried(key, answer_key, given_all)
-    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, tolerance)):
+    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, rule)):
         mistakes.append("carried-error")
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
         feedback = f"Expected {shown}; your answer matches the mistake {named}."
-
+        for mistake, (other, would_be) in ruled_out.items():
+            feedback += _ruled_out(mistake, other, would_be, answer_key, texts, tolerance)
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+
+
+# The order in which the homework computes its answers: a mistake shows in its own stage and after.
+_STAGES = {"prediction": 0, "loss": 1, "sample_gradient": 2, "gradient": 3, "updated": 4, "new_loss": 5}
+
+
+def _consistent(key: str, matched: list, answer_key: AnswerKey, given: dict, texts: dict,
+                tolerance: Tolerance) -> tuple[list[str], dict]:
+    """The mistakes that explain this value, narrowed by the student's own earlier answers.
+
+    When several mistakes give this value, one is ruled out by an earlier answer it would have
+    changed that the student has another way: right (a wrong-signed update with right gradients is
+    not residual-sign), or as another of the candidates gives it — unless that rules out all of
+    them. Returns (mistake ids, {ruled-out id: (earlier key, the value that mistake gives it)}).
+    """
+    ids = list(dict.fromkeys(mistake for mistake, _ in matched))
+    if len(ids) < 2:
+        return ids, {}
+    stage = _STAGES.get(key.split(".", 1)[0], 0)
+    earlier = [k for k in answer_key.values if _STAGES.get(k.split(".", 1)[0], 0) < stage and k in given and k in texts]
+    suffix = key.rsplit(".", 1)[-1]
+    earlier.sort(key=lambda k: not k.endswith(f".{suffix}"))  # updated.w1: gradient.w1 is the best witness
+    fits = lambda k, value: _matches(match(texts[k], given[k], value, tolerance.for_key(k)))  # noqa: E731
+    evidence: dict[str, tuple[str, sp.Expr]] = {}
+    kept = []
+    for mistake, values in matched:
+        against = None
+        for k in earlier:
+            if k not in values or fits(k, values[k]):
+                continue
+            explained = [answer_key.values[k]] + [v[k] for m, v in matched if m != mistake and k in v]
+            if any(fits(k, value) for value in explained):
+                against = (k, values[k])
+                break
+        if against is None:
+            kept.append(mistake)
+        else:
+            evidence.setdefault(mistake, against)
+    kept = list(dict.fromkeys(kept))
+    if not kept:
+        return ids, {}
+    return kept, {m: evidence[m] for m in ids if m not in kept}
+
+
+def _ruled_out(mistake: str, key: str, would_be: sp.Expr, answer_key: AnswerKey, texts: dict, tolerance: Tolerance) -> str:
+    """" Not 'residual-sign': it would make gradient.w0 -17/5 ≈ -3.4, but yours is 3.4, which is right." """
+    written = texts[key].strip()
+    right = match(written, read_number(written), answer_key.values[key], tolerance.for_key(key)) in ("exact", "rounded")
+    return (f" Not '{mistake}': it would make {key} {_shown(would_be)}, but yours is {written}"
+            f"{', which is right' if right else ''}.")
 
 
 def _shown(value: sp.Expr) -> str:
@@ -204,7 +319,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
     judgements = []
     for name, _ in answer_keys(spec):
         judgements.append(_bounded(name, texts.get(name), seconds,
-                                   lambda n=name: judge_number(n, texts.get(n), key, given, tolerance)))
+                                   lambda n=name: judge_number(n, texts.get(n), key, given, tolerance, texts)))
     proofs = {name: text for name, text in answers.proofs if text.strip()}
     for parameter in spec.parameter_names:
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,

@@ -8,6 +8,7 @@ from functools import lru_cache
 import sympy as sp
 
 from chainrule.check.answer_key import AnswerKey, Judgement, answer_key
+from chainrule.check.differences import describe
 from chainrule.check.notation import canonical_names, parse_chain
 from chainrule.check.tokens import NotationError
 from chainrule.core.proof import Basis, Proof, Verdict, prove_equal
@@ -26,6 +27,18 @@ def kink_name(polynomial: sp.Expr, answer_key: AnswerKey) -> str:
         if ratio is not None:
             return unit.pre.name if ratio > 0 else f"-{unit.pre.name}"
     return str(polynomial)
+
+
+def derivative_names(answer_key: AnswerKey) -> dict[sp.Expr, str]:
+    """Each unit's activation derivative as the local forms write it, named as a person would: g′(z)."""
+    from chainrule.core.activations import ACTIVATIONS
+
+    names = {}
+    for unit in answer_key.derivation.model.units:
+        derivative = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+        if isinstance(derivative, sp.Piecewise):
+            names.setdefault(derivative, f"g′({unit.pre.name})")
+    return names
 
 
 def where(proof: Proof, answer_key: AnswerKey, verdict: Verdict) -> str:
@@ -136,9 +149,11 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
         if proof.verdict is Verdict.REFUTED:
             holds = where(proof, answer_key, Verdict.PROVED)
             side = f" It holds only where {holds}, not where {where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
+            what = describe(local[index - 1], local[index], derivative_names(answer_key))
+            differ = f"{what}. The two sides differ at" if what else "the two sides differ at"
             return Judgement(key, "incorrect", expected, text, (),
-                             f"Step {index} (between expression {index} and {index + 1}) is wrong: the two sides "
-                             f"differ at {_point(proof, left, right)}.{side}")
+                             f"Step {index} (between expression {index} and {index + 1}) is wrong: {differ} "
+                             f"{_point(proof, left, right)}.{side}")
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
             unknown = (index, proof.reason)
     vocabulary = answer_key.local

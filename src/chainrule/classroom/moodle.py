@@ -179,9 +179,9 @@ def category(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Category:
         mistakes = tuple((mid, approx(values[key])) for mid, values in wrong if _finite(values[key]))
         questions.append(Question(
             name=f"{folder_of(number)} {key}",
-            text=data + f"<p>Give {_escape(asks)}, {_escape(_precision(rule))}.</p>",
+            text=data + f"<p>Give {_escape(asks)}, {_escape(_precision(rule.for_key(key)))}.</p>",
             feedback=f"<p>The exact value is {_escape(row.exact[key])}.</p>",
-            choices=choices(value, mistakes, rule),
+            choices=choices(value, mistakes, rule.for_key(key)),
         ))
     base = spec.name.removesuffix(f"-{folder_of(number)}")
     return Category(f"$course$/top/chainrule/{base}/variant {number:03d}", tuple(questions))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -19,6 +20,7 @@ MAX_EXPONENT = 30
 
 STYLES = ("auto", "flat", "layered")
 TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
+TOLERANCE_TABLES = ("keys", "questions")  # [tolerance.keys], [tolerance.questions]: rules per key or question
 # The `[variants]` table: how per-student variants are drawn, and what keeps them instructive.
 VARIANT_RANGES = ("x", "y", "parameters")
 VARIANT_SWITCHES = ("dead_and_active", "avoid_kinks", "loss_decreases", "gradient_nonzero")
@@ -92,11 +94,63 @@ ABSOLUTE_TOLERANCE_RANGE = Range(Fraction(0), Fraction(1000), places=MAX_DIGITS)
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How close a decimal answer must be: correctly rounded to `sigfigs`, or within a bound."""
+    """How close a decimal answer must be: correctly rounded to `sigfigs`, or within a bound.
+
+    `keys` and `questions` hold rules for one answers-file key or one question; the most specific
+    rule wins, whole (key, then question, then this one): `for_key` picks it.
+    """
 
     sigfigs: int = 3  # the fewest significant figures a decimal answer may have
     relative: Decimal | None = None
     absolute: Decimal | None = None
+    keys: tuple[tuple[str, Tolerance], ...] = ()  # ("new_loss", Tolerance(sigfigs=4)), sorted
+    questions: tuple[tuple[int, Tolerance], ...] = ()  # (4, Tolerance(relative=...)), sorted
+
+    def for_key(self, key: str) -> Tolerance:
+        """The rule for one answers-file key: its own, else its question's, else this one."""
+        for name, rule in self.keys:
+            if name == key:
+                return rule
+        question = question_of(key)
+        for number, rule in self.questions:
+            if number == question:
+                return rule
+        return dataclasses.replace(self, keys=(), questions=())
+
+
+QUESTIONS = {"prediction": 1, "loss": 2, "gradient": 4, "sample_gradient": 4, "updated": 5, "new_loss": 6}
+NUMERIC_QUESTIONS = (1, 2, 4, 5, 6)  # question 3 is the proofs
+
+
+def question_of(key: str) -> int | None:
+    """The homework question an answers-file key belongs to: 'updated.w0' -> 5."""
+    return QUESTIONS.get(key.split(".", 1)[0])
+
+
+def prediction_keys(spec: Spec, sample: int) -> list[str]:
+    """`prediction.2` for one output; `prediction.2.1`, `prediction.2.2`, ... for several."""
+    if spec.outputs == 1:
+        return [f"prediction.{sample}"]
+    return [f"prediction.{sample}.{k}" for k in range(1, spec.outputs + 1)]
+
+
+def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
+    """Every numeric key an answers file may have for this spec, with what it asks."""
+    keys = []
+    for n in range(1, len(spec.x) + 1):
+        for k, key in enumerate(prediction_keys(spec, n), start=1):
+            output = "" if spec.outputs == 1 else f" of output {k}"
+            keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
+    keys.append(("loss", "the loss on the dataset (question 2)"))
+    for name in spec.parameter_names:
+        keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
+    for n in range(1, len(spec.x) + 1):
+        for name in spec.parameter_names:
+            keys.append((f"sample_gradient.{n}.{name}", f"dL/d{name} for sample {n} alone (question 4)"))
+    for name in spec.parameter_names:
+        keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
+    keys.append(("new_loss", "the loss after the step (question 6)"))
+    return tuple(keys)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,11 @@ def _document(spec: Spec) -> dict:
         document["sheet"] = {"layout": spec.layout, "matrix_above": spec.matrix_above}
     if spec.tolerance is not None:
         t = spec.tolerance
-        document["tolerance"] = {"sigfigs": t.sigfigs, **{k: _number(Fraction(v)) for k, v in
-                                 (("relative", t.relative), ("absolute", t.absolute)) if v is not None}}
+        document["tolerance"] = _tolerance(t)
+        if t.keys:
+            document["tolerance"]["keys"] = {key: _tolerance(rule) for key, rule in t.keys}
+        if t.questions:
+            document["tolerance"]["questions"] = {str(q): _tolerance(rule) for q, rule in t.questions}
     return document
 
 
@@ -60,6 +63,11 @@ def _check(spec: Spec, text: str) -> None:
         raise ChainruleError(f"{spec.path}: the spec cannot be written as a file that reads back ({error})") from None
     if dataclasses.replace(again, variants=spec.variants) != spec:
         raise ChainruleError(f"{spec.path}: the spec, written as TOML, reads back to different values")
+
+
+def _tolerance(t) -> dict:
+    return {"sigfigs": t.sigfigs, **{k: _number(Fraction(v)) for k, v in
+                                     (("relative", t.relative), ("absolute", t.absolute)) if v is not None}}
 
 
 def _number(value: Fraction) -> int | Decimal | str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from decimal import Decimal
@@ -23,12 +24,14 @@ from chainrule.core.spec import (
     MAX_SPEC_BYTES,
     MAX_STEPS,
     NOTATION_KEYS,
+    NUMERIC_QUESTIONS,
     OPTION_RANGE,
     RELATIVE_TOLERANCE_RANGE,
     SAFE_CONTROL_WORDS,
     SHEET_KEYS,
     STYLES,
     TOLERANCE_KEYS,
+    TOLERANCE_TABLES,
     TOP_LEVEL,
     VALUE_RANGE,
     VARIANT_KEYS,
@@ -37,6 +40,7 @@ from chainrule.core.spec import (
     Spec,
     Tolerance,
     VariantRules,
+    answer_keys,
     parameter_count,
     resolve_path,
 )
@@ -200,12 +204,14 @@ class Reader:
             if key not in TOP_LEVEL:
                 raise self.fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
         variants = self.variants(self.table(data, "variants", required=False), x, y, init)
-        tolerance = None
-        if "tolerance" in data:
-            tolerance = read_tolerance(self.table(data, "tolerance"), self.fail)
         layout, above = self.sheet(self.table(data, "sheet", required=False))
-        return Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
-                    options, loss_options, variants, tolerance, layout, above)
+        spec = Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
+                    options, loss_options, variants, None, layout, above)
+        if "tolerance" in data:
+            keys = tuple(key for key, _ in answer_keys(spec))
+            tolerance = read_tolerance(self.table(data, "tolerance"), self.fail, keys)
+            spec = dataclasses.replace(spec, tolerance=tolerance)
+        return spec
 
     def sheet(self, table: dict) -> tuple[str, int]:
         for key in table:
@@ -408,16 +414,22 @@ class Reader:
         return tuple(pairs)
 
 
-def read_tolerance(table, fail) -> Tolerance:
-    """A `[tolerance]` table (in a spec or an answers file); `fail(key, why)` builds the error."""
+def read_tolerance(table, fail, keys: tuple[str, ...] | None = None, where: str = "tolerance") -> Tolerance:
+    """A `[tolerance]` table; `fail(key, why)` builds the error.
+
+    With `keys` (a spec's answers-file keys) it may hold `[tolerance.keys]` and
+    `[tolerance.questions]`: a rule for one key or one question, each a table like the outer one.
+    """
     if not isinstance(table, dict):
-        raise fail("tolerance", "expected a table [tolerance]")
+        raise fail(where, f"expected a table [{where}]")
+    tables = TOLERANCE_TABLES if keys is not None and where == "tolerance" else ()
+    allowed_keys = (*TOLERANCE_KEYS, *tables)
     for key in table:
-        if key not in TOLERANCE_KEYS:
-            raise fail(f"tolerance.{key}", f"unknown key{suggest(key, TOLERANCE_KEYS)}; expected one of {', '.join(TOLERANCE_KEYS)}")
+        if key not in allowed_keys:
+            raise fail(f"{where}.{key}", f"unknown key{suggest(key, allowed_keys)}; expected one of {', '.join(allowed_keys)}")
     sigfigs = table.get("sigfigs", 3)
     if isinstance(sigfigs, bool) or not isinstance(sigfigs, int) or not 1 <= sigfigs <= 30:
-        raise fail("tolerance.sigfigs", "expected an integer from 1 to 30")
+        raise fail(f"{where}.sigfigs", "expected an integer from 1 to 30")
     bounds = {}
     for key, allowed in (("relative", RELATIVE_TOLERANCE_RANGE), ("absolute", ABSOLUTE_TOLERANCE_RANGE)):
         value = table.get(key)
@@ -426,9 +438,31 @@ def read_tolerance(table, fail) -> Tolerance:
             continue
         number = None if isinstance(value, bool) or not isinstance(value, (int, Decimal)) else exact_number(value)
         if number is None or not allowed.admits(number):
-            raise fail(f"tolerance.{key}", f"expected {allowed}, got {short_text(value)}")
+            raise fail(f"{where}.{key}", f"expected {allowed}, got {short_text(value)}")
         bounds[key] = Decimal(value)
-    return Tolerance(sigfigs, bounds["relative"], bounds["absolute"])
+    per_key, per_question = (), ()
+    if tables:
+        per_key = _rules(table.get("keys", {}), fail, "tolerance.keys", keys, str)
+        questions = tuple(str(q) for q in NUMERIC_QUESTIONS)
+        per_question = tuple((int(q), rule) for q, rule in
+                             _rules(table.get("questions", {}), fail, "tolerance.questions", questions, int))
+    return Tolerance(sigfigs, bounds["relative"], bounds["absolute"], per_key, per_question)
+
+
+def _rules(table, fail, where: str, allowed: tuple[str, ...], order) -> tuple:
+    """`[tolerance.keys]` or `[tolerance.questions]`: name -> a tolerance table, sorted by name."""
+    if not isinstance(table, dict):
+        raise fail(where, f"expected a table [{where}]")
+    rules = []
+    for name, rule in table.items():
+        if name not in allowed:
+            if where == "tolerance.questions" and name == "3":
+                raise fail(f"{where}.3", "question 3 is the proofs, which have no tolerance; expected one of "
+                           f"{', '.join(allowed)}")
+            shown = ", ".join(allowed) if len(allowed) <= 8 else f"{', '.join(allowed[:6])}, …"
+            raise fail(f"{where}.{name}", f"unknown{suggest(name, allowed)}; expected one of {shown}")
+        rules.append((name, read_tolerance(rule, fail, None, f"{where}.{name}")))
+    return tuple(sorted(rules, key=lambda pair: order(pair[0])))
 
 
 def check_notation_latex(value: str, fail) -> None:
@@ -467,11 +501,29 @@ def kind_of(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _line_in_subtable(text: str, parts: list[str]) -> int | None:
+    """A key in a [a.b] table whose own name may hold dots: tolerance.keys.gradient.w0.sigfigs."""
+    table, rest = ".".join(parts[:2]), parts[2:]
+    lines = list(enumerate(text.splitlines(), start=1))
+    for n in range(len(rest), 0, -1):
+        key, current = ".".join(rest[:n]), ""
+        for number, line in lines:
+            stripped = line.strip()
+            header = re.match(r"\[\s*([A-Za-z0-9_.\"-]+)\s*\]", stripped)
+            if header:
+                current = header.group(1)
+            elif current == table and re.match(rf"['\"]?{re.escape(key)}['\"]?\s*=", stripped):
+                return number
+    return None
+
+
 def line_of(text: str, dotted: str) -> int | None:
     """Best-effort line number of a dotted key such as `network.sizes` or `data.x[1]`."""
     parts = re.sub(r"\[\d+\]", "", dotted).split(".")
     if parts[0].startswith("("):
         return None
+    if len(parts) > 2 and (nested := _line_in_subtable(text, parts)) is not None:
+        return nested
     table, key = (".".join(parts[:-1]), parts[-1]) if len(parts) > 1 else ("", parts[0])
     if len(parts) > 2:  # e.g. parameters.init.w3 or notation.key: find the key inside [parameters] first
         table, key = parts[0], parts[1]
