@@ -260,7 +260,7 @@ def check(args) -> int:
     limits = Limits(seconds=args.file_time_limit, memory_mb=args.memory_limit or None)
     workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
     started = time.monotonic()
-    with bar(len(jobs), "grading") as advance:
+    with bar(len(jobs), "grading", " files") as advance:
         outcomes = run_bounded(_check_one, jobs, limits, workers, done=advance)
     results = [o.value if not isinstance(o.value, Failure) else FileError(job.path, o.value.reason)
                for job, o in zip(jobs, outcomes)]

@@ -27,7 +27,7 @@ def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
                 "to get PDFs; the .tex files are written"]
     workers = min(jobs or os.cpu_count() or 1, len(sources))
     pdfs = []
-    with ThreadPoolExecutor(max_workers=workers) as pool, bar(len(sources), "compiling PDFs") as advance:
+    with ThreadPoolExecutor(max_workers=workers) as pool, bar(len(sources), "compiling PDFs", " PDFs") as advance:
         # each job is a latexmk process
         for pdf in pool.map(lambda s: compile_pdf(s.read_text(encoding="utf-8"), s.with_suffix(".pdf")), sources):
             pdfs.append(pdf)
@@ -98,7 +98,7 @@ def variants(args) -> int:
     notes = []
     with staged(out) as staging:  # locked; the previous batch stays until this one is complete
         check_replaceable(out)
-        with bar(count, "drawing variants") as advance:
+        with bar(count, "drawing variants", " variants") as advance:
             files = generate(spec, count, args.seed, jobs=args.jobs, done=advance)
         with reporting(f"--out {out}", "cannot write the batch"):
             sources = write(spec, files, args.seed, staging, students)
@@ -122,7 +122,7 @@ def stress(args) -> int:
     if args.check > MAX_VARIANTS:
         raise ChainruleError(f"--check {args.check}: expected at most {MAX_VARIANTS} variants")
     spec = load(args.spec)
-    with bar(args.check, "verifying variants") as advance:
+    with bar(args.check, "verifying variants", " variants") as advance:
         report = run(spec, args.check, args.seed, pdf=not args.no_pdf, jobs=args.jobs, done=advance)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
     parser.add_argument("--version", action="version", version=f"chainrule {_version()}",
                         help="print the version and exit")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="what to do; `chainrule COMMAND --help` describes its arguments")
     solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
     solve.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")
     solve.add_argument("--out", default="out", help="output folder (default: out)")

@@ -21,14 +21,14 @@ def wanted(stream=None) -> bool:
 
 
 @contextlib.contextmanager
-def bar(total: int, what: str):
+def bar(total: int, what: str, unit: str = "it"):
     """Yield `advance(n=1)`; on a terminal a bar `what: k/total` is drawn on stderr and cleared at the end."""
     if not wanted() or total < 2:
         yield lambda n=1: None
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=what, unit="", file=sys.stderr, leave=False, dynamic_ncols=True,
+    with tqdm(total=total, desc=what, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
               ascii=not _unicode(sys.stderr)) as meter:
         yield lambda n=1: meter.update(n)
 
