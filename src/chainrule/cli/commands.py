@@ -39,7 +39,7 @@ from chainrule.errors import ChainruleError
 from chainrule.intake import STDIN, read_regular, read_stdin, student_spec
 from chainrule.numbers import decimal, decimal_text, exact
 from chainrule.safe_io import write_text
-from chainrule.untrusted import cell, json_text, shown
+from chainrule.untrusted import json_text, shown
 
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
 
