@@ -113,3 +113,98 @@ def test_irrational_values_are_exact_expression_strings(tmp_path):
     assert "exp(" in data["loss"]  # exact, in the plain-text notation
     assert float(data["decimals"]["loss"]) == pytest.approx(0.762884190467294, abs=1e-12)
     assert {i["verdict"] for i in data["identities"]} == {"proved"}
+
+
+# ------------------------------------------------------------------ conventions: --version, -, help, encodings
+
+def run_bytes(*args: str, stdin: bytes = b"", env: dict | None = None, cwd: Path | None = None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], input=stdin, capture_output=True,
+                          cwd=cwd, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_version_prints_and_exits_0():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("chainrule ") and not result.stderr
+
+
+def test_every_argument_has_help_text():
+    from chainrule.cli.main import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in [("chainrule", parser), *commands.items()]:
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+
+
+SPEC = (ROOT / "derivations" / "inf264_hw4.toml").read_bytes()
+CORRECT = (ROOT / "tests" / "answers" / "correct.toml").read_bytes()
+
+
+@pytest.mark.parametrize("args, stdin, code, out", [
+    (["check", "-"], CORRECT, 0, "<stdin> (model answer, inf264_hw4): 29/29 correct"),
+    (["check", "-", "--json"], CORRECT, 0, '"file": "<stdin>"'),
+    (["check", "-"], b'[answers]\n"loss" = "6.5"\n', 1, "<stdin> (<stdin>, inf264_hw4): 0/29 correct"),
+    (["lr", "-", "--json"], SPEC, 0, '"name": "inf264_hw4"'),
+])
+def test_dash_reads_standard_input(args, stdin, code, out, tmp_path):
+    result = run_bytes(*args, stdin=stdin, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert out in result.stdout.decode()
+
+
+def test_solve_reads_a_spec_from_standard_input(tmp_path):
+    result = run_bytes("solve", "-", "--json", "--no-pdf", "--out", str(tmp_path), stdin=SPEC)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["loss"] == "13/4" and data["name"] == "inf264_hw4"
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["check", "-"], b"\x00", "<stdin>: key '(file)': binary data"),
+    (["check", "-"], b"", "<stdin>: key '(file)': the file is empty"),
+    (["check", "-"], b"x" * 300_000, "<stdin>: larger than 256000 bytes"),
+    (["check", "-", "-"], CORRECT, "standard input can be read once"),
+    (["solve", "-", "--no-pdf"], b"name = 3\n", "<stdin>:1: key 'name'"),
+    (["solve", "-", "--no-pdf"], b"y" * 1_100_000, "<stdin>: key '(file)': larger than 1000000 bytes"),
+])
+def test_bad_standard_input_is_one_line_and_exit_2(args, stdin, message, tmp_path):
+    result = run_bytes(*args, "--out", str(tmp_path), stdin=stdin, cwd=tmp_path) if args[0] == "solve" else \
+        run_bytes(*args, stdin=stdin, cwd=tmp_path)
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii", "latin-1"])
+@pytest.mark.parametrize("args, code", [
+    (["solve", "--no-pdf"], 0),
+    (["lr"], 0),
+    (["check", str(ROOT / "tests" / "answers" / "correct.toml")], 0),
+    (["check", "-"], 1),  # a wrong answer stays exit 1 (student wrong), not a crash
+    (["equiv", "dL/dw0", r"\delta_h \cdot x[0]"], 0),
+])
+def test_output_a_terminal_cannot_encode_is_escaped_not_a_traceback(encoding, args, code, tmp_path):
+    extra = ["--out", str(tmp_path)] if args[0] == "solve" else []
+    result = run_bytes(*args, *extra, stdin=b'[answers]\n"loss" = "6.5"\n', cwd=tmp_path,
+                       env={"PYTHONIOENCODING": encoding})
+    err = result.stderr.decode(encoding)
+    assert result.returncode == code, err
+    assert "Traceback" not in err
+    result.stdout.decode(encoding)  # it is the terminal's encoding throughout
+
+
+def test_check_escapes_the_marks_on_an_ascii_terminal():
+    result = run_bytes("check", str(ROOT / "tests" / "answers" / "correct.toml"), env={"PYTHONIOENCODING": "ascii"})
+    assert "\\u2713 loss 3.25" in result.stdout.decode("ascii")
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
+    files = []
+    for n in range(3):
+        (tmp_path / f"s{n}.toml").write_bytes(CORRECT)
+        files.append(f"s{n}.toml")
+    result = run_bytes("check", *files, "--jobs", "2", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == b""

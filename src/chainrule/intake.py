@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 
 BUNDLED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -34,6 +35,20 @@ def read_regular(path: str | Path, limit: int, fail) -> bytes:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped after the first look
             raise fail("not a regular file")
         data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise fail(f"larger than {limit} bytes")
+    return data
+
+
+STDIN = "<stdin>"  # how standard input is named in messages
+
+
+def read_stdin(limit: int, fail) -> bytes:
+    """At most `limit` bytes of standard input (`-` on the command line); more is `fail(why)`."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise fail("standard input is not available")
+    data = stream.read(limit + 1)
     if len(data) > limit:
         raise fail(f"larger than {limit} bytes")
     return data

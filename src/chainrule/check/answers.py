@@ -37,6 +37,11 @@ class Answers:
 def load_answers(path: str | Path) -> Answers:
     shown = str(path)
     raw = read_regular(path, MAX_ANSWERS_BYTES, lambda why: AnswersError(shown, "(file)", why))
+    return answers_from_bytes(raw, shown)
+
+
+def answers_from_bytes(raw: bytes, shown: str) -> Answers:
+    """An answers file from its bytes (a file's, or standard input's shown as `<stdin>`)."""
     if not raw.strip():
         raise AnswersError(shown, "(file)", "the file is empty")
     if b"\0" in raw:

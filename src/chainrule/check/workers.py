@@ -157,8 +157,12 @@ class BoundedPool:
             self._discard(self._live[-1])
         self._idle.clear()
 
-    def map(self, jobs) -> list[Outcome]:
-        """One Outcome per job, in job order; a job past a limit or raising gets a Failure."""
+    def map(self, jobs, done=None) -> list[Outcome]:
+        """One Outcome per job, in job order; a job past a limit or raising gets a Failure.
+
+        `done()`, if given, is called as each job finishes (for a progress bar).
+        """
+        done = done or (lambda: None)
         jobs = list(jobs)
         outcomes: list[Outcome | None] = [None] * len(jobs)
         pending = deque(enumerate(jobs))
@@ -169,6 +173,7 @@ class BoundedPool:
                 worker = self._hand_over(job)
                 if worker is None:
                     outcomes[index] = Outcome(Failure("internal error: a worker process could not start"), 0.0, None)
+                    done()
                     continue
                 busy[id(worker)] = (worker, index, time.monotonic())
             if not busy:
@@ -187,6 +192,7 @@ class BoundedPool:
                 else:
                     continue
                 del busy[key]
+                done()
         return outcomes  # type: ignore[return-value]
 
     def _hand_over(self, job) -> _Worker | None:
@@ -260,7 +266,7 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the pool's `with`, which kills the workers
 
 
-def run(function, jobs, limits: Limits = Limits(), workers: int = 1) -> list[Outcome]:
-    """`BoundedPool(function, limits, workers).map(jobs)`, with the pool closed afterwards."""
+def run(function, jobs, limits: Limits = Limits(), workers: int = 1, done=None) -> list[Outcome]:
+    """`BoundedPool(function, limits, workers).map(jobs, done)`, with the pool closed afterwards."""
     with BoundedPool(function, limits, workers) as pool:
-        return pool.map(jobs)
+        return pool.map(jobs, done)

@@ -80,18 +80,28 @@ def _work(job: tuple[Spec, str, tuple[int, ...], bool]) -> list[Files]:
     return [_files(make_variant(spec, seed, n, base), base, like, tex) for n in numbers]
 
 
-def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int = 0, first: int = 1) -> list[Files]:
-    """Variants first..first+count-1, drawn in parallel; the result does not depend on `jobs`."""
+def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int = 0, first: int = 1,
+             done=None) -> list[Files]:
+    """Variants first..first+count-1, drawn in parallel; the result does not depend on `jobs`.
+
+    `done(n)`, if given, is told as each n variants are drawn (for a progress bar).
+    """
+    done = done or (lambda n: None)
     if not 1 <= count <= MAX_VARIANTS:
         raise ChainruleError(f"--count {count}: expected 1 to {MAX_VARIANTS}")
     numbers = list(range(first, first + count))
     workers = min(jobs or os.cpu_count() or 1, count)
-    if workers == 1:
-        return _work((spec, seed, tuple(numbers), tex))
-    size = max(1, min(25, count // (4 * workers)))
+    size = 1 if workers == 1 else max(1, min(25, count // (4 * workers)))
     chunks = [tuple(numbers[i:i + size]) for i in range(0, count, size)]
+    if workers == 1:
+        return [f for c in chunks for f in _done(_work((spec, seed, c, tex)), done)]
     with worker_pool(workers) as pool:
-        return [f for part in pool.map(_work, [(spec, seed, c, tex) for c in chunks]) for f in part]
+        return [f for part in pool.map(_work, [(spec, seed, c, tex) for c in chunks]) for f in _done(part, done)]
+
+
+def _done(part: list[Files], done) -> list[Files]:
+    done(len(part))
+    return part
 
 
 def write(spec: Spec, files: list[Files], seed: str, out: Path, students: tuple[str, ...] = ()) -> list[Path]:

@@ -98,19 +98,25 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
     return difference == 0 or abs(difference) < sp.Float("1e-40")
 
 
-def run(spec: Spec, count: int, seed: str, *, pdf: bool = True, jobs: int = 0) -> dict:
-    """Verify variants 1..count of `seed`; a JSON-ready report."""
+def run(spec: Spec, count: int, seed: str, *, pdf: bool = True, jobs: int = 0, done=None) -> dict:
+    """Verify variants 1..count of `seed`; a JSON-ready report. `done()` is called per variant verified."""
     from chainrule.render.documents import latexmk_available
 
     started = time.perf_counter()
     compile_pdfs = pdf and latexmk_available()
     work = [(spec, seed, n, compile_pdfs) for n in range(1, count + 1)]
     workers = min(jobs or os.cpu_count() or 1, count)
+    done = done or (lambda: None)
+    results = []
     if workers == 1:
-        results = [_verify(job) for job in work]
+        for job in work:
+            results.append(_verify(job))
+            done()
     else:
         with worker_pool(workers) as pool:
-            results = list(pool.map(_verify, work, chunksize=max(1, count // (4 * workers))))
+            for result in pool.map(_verify, work, chunksize=max(1, count // (4 * workers))):
+                results.append(result)
+                done()
     draws = sorted(r["draws"] for r in results if r["draws"] is not None)
     keys = list(results[0]["answers"]) if results and results[0]["answers"] else []
     distribution = {}

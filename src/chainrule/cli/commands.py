@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import csv
 import dataclasses
-import io
 import json
 import os
 import sys
@@ -21,8 +19,10 @@ from chainrule.check.answers import (
     MAX_ANSWERS_BYTES,
     AnswersError,
     answer_keys,
+    answers_from_bytes,
     load_answers,
 )
+from chainrule.check.gradebook import IGNORED, FileError, gradebook
 from chainrule.check.grading import check as check_file
 from chainrule.check.notation import canonical_names, parse
 from chainrule.check.proofs import decide
@@ -31,14 +31,15 @@ from chainrule.check.workers import Failure, Limits
 from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
+from chainrule.cli.progress import bar
 from chainrule.core.spec import Tolerance, derivations_dir, resolve_path
 from chainrule.core.spec_reader import line_of, load
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
-from chainrule.intake import read_regular, student_spec
+from chainrule.intake import STDIN, read_regular, read_stdin, student_spec
 from chainrule.numbers import decimal, decimal_text, exact
 from chainrule.safe_io import write_text
-from chainrule.untrusted import cell, json_text, shown
+from chainrule.untrusted import json_text, shown
 
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
 
@@ -151,11 +152,23 @@ class _NoNames:
         return ()
 
 
+def load_spec(given: str):
+    """`load(given)`, or for `-` the spec read from standard input (named <stdin> in messages)."""
+    if given != "-":
+        return load(given)
+    from chainrule.core.spec import MAX_SPEC_BYTES
+    from chainrule.core.spec_reader import from_bytes
+    from chainrule.errors import SpecError
+
+    raw = read_stdin(MAX_SPEC_BYTES, lambda why: SpecError(STDIN, "(file)", why))
+    return from_bytes(raw, STDIN, default_name="stdin")
+
+
 def learning_rate(args) -> int:
     from chainrule.core.solution import solve
     from chainrule.render import report
 
-    solution = solve(load(args.spec))
+    solution = solve(load_spec(args.spec))
     if args.json:
         print(json.dumps({"name": solution.spec.name, **report.solution_json(solution)["learning_rate"]}, indent=2))
     else:
@@ -195,21 +208,14 @@ class CheckJob:
     seconds: float  # per answer
     variants: str | None  # --variants DIR
     tolerance: Tolerance | None  # --tolerance; None: the spec's
-
-
-@dataclass(frozen=True)
-class FileError:
-    """A file that has no grade: unreadable, or past its time or memory limit, or an internal error."""
-
-    path: str
-    reason: str  # one line
+    stdin: bytes | None = None  # the file was `-`: standard input, read once by the parent
 
 
 def _check_one(job: CheckJob) -> FileReport | FileError:
     """Grade one file (in a worker process); a bad file is a FileError, never an exception."""
     path = job.path
     try:
-        answers = load_answers(path)
+        answers = load_answers(path) if job.stdin is None else answers_from_bytes(job.stdin, path)
         number, spec, shown = None, job.spec, job.spec
         if job.variants is not None:  # the student's own variant, from `variant = N` or the roster
             batch = read_batch(job.variants)
@@ -218,7 +224,7 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
         if spec is None:
             shown = answers.spec
             spec = student_spec(answers.spec, path, derivations_dir(),
-                                lambda why: AnswersError(path, "spec", why, _line_of_key(path, "spec")))
+                                lambda why: AnswersError(path, "spec", why, _line_of_key(job, "spec")))
         report = check_file(dataclasses.replace(answers, spec=spec), job.seconds, job.tolerance)
         return dataclasses.replace(report, variant=number, spec=shown)
     except ChainruleError as error:
@@ -228,27 +234,34 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
     # MemoryError is left to the worker: the file's row says "memory limit" and the worker is replaced
 
 
-def _line_of_key(path: str, key: str) -> int | None:
+def _line_of_key(job: CheckJob, key: str) -> int | None:
     with contextlib.suppress(OSError, UnicodeDecodeError, ChainruleError):
-        text = read_regular(path, MAX_ANSWERS_BYTES, ChainruleError).decode("utf-8")
-        return line_of(text, key)
+        raw = job.stdin if job.stdin is not None else read_regular(job.path, MAX_ANSWERS_BYTES, ChainruleError)
+        return line_of(raw.decode("utf-8-sig"), key)
     return None
 
 
 def check(args) -> int:
     if args.spec is not None and args.variants is not None:
         raise ChainruleError("--spec and --variants: give one; with --variants each file is graded against its variant")
+    if args.lms is not None and args.csv is None:
+        raise ChainruleError(f"--lms {args.lms}: also give --csv FILE, the gradebook to write")
     if args.csv is not None and os.path.isdir(args.csv):
         raise ChainruleError(f"--csv {args.csv}: is a folder, expected a file")
     if args.variants is not None:
         read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:
         answer_key(args.spec)  # a bad --spec is a usage error before any file is read; workers inherit it
-    jobs = [CheckJob(path, args.spec, args.time_limit, args.variants, args.tolerance) for path in args.files]
+    if args.files.count("-") > 1:
+        raise ChainruleError("-: standard input can be read once; give `-` at most once")
+    stdin = read_stdin(MAX_ANSWERS_BYTES, lambda why: ChainruleError(f"{STDIN}: {why}")) if "-" in args.files else None
+    jobs = [CheckJob(STDIN, args.spec, args.time_limit, args.variants, args.tolerance, stdin) if path == "-"
+            else CheckJob(path, args.spec, args.time_limit, args.variants, args.tolerance) for path in args.files]
     limits = Limits(seconds=args.file_time_limit, memory_mb=args.memory_limit or None)
     workers = min(args.jobs or os.cpu_count() or 1, len(jobs))
     started = time.monotonic()
-    outcomes = run_bounded(_check_one, jobs, limits, workers)
+    with bar(len(jobs), "grading", " files") as advance:
+        outcomes = run_bounded(_check_one, jobs, limits, workers, done=advance)
     results = [o.value if not isinstance(o.value, Failure) else FileError(job.path, o.value.reason)
                for job, o in zip(jobs, outcomes)]
     failed = [r for r in results if isinstance(r, FileError)]
@@ -262,7 +275,7 @@ def check(args) -> int:
             if not isinstance(report, FileError):
                 print(_report_text(report, verbose=len(jobs) == 1))
     if args.csv:
-        _gradebook(args.csv, jobs, results)
+        write_text(args.csv, gradebook(results, args.lms, args.assignment))
     specs = collections.Counter(r.spec for r in results if not isinstance(r, FileError))
     if len(specs) > 1 and args.spec is None and args.variants is None:
         counts = ", ".join(f"{name}: {n}" for name, n in sorted(specs.items()))
@@ -300,7 +313,7 @@ def _summary(report: FileReport) -> dict:
 def _report_json(report: FileReport) -> dict:
     return {
         "file": report.path, "student": report.student, "variant": report.variant, "spec": report.spec,
-        "summary": _summary(report), "ignored": [_IGNORED[k] for k in report.ignored],
+        "summary": _summary(report), "ignored": [IGNORED[k] for k in report.ignored],
         "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
         "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
                             "mistakes": list(j.mistakes), "feedback": j.feedback} for j in report.judgements},
@@ -313,7 +326,7 @@ def _report_text(report: FileReport, verbose: bool) -> str:
             f"{s['incorrect']} incorrect, {s['unparseable']} unparseable, {s['unknown']} unknown, {s['missing']} missing")
     lines = [head]
     for key in report.ignored:
-        lines.append(f"  ! {_IGNORED[key]}")
+        lines.append(f"  ! {IGNORED[key]}")
     for key, message in report.problems:
         lines.append(f"  ! {shown(key)}: {shown(message)}")
     for j in report.judgements:
@@ -325,29 +338,3 @@ def _report_text(report: FileReport, verbose: bool) -> str:
         detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
         lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
     return "\n".join(lines)
-
-
-def _gradebook(path: str, jobs, results) -> None:
-    """The CSV gradebook, written whole; text cells cannot run as spreadsheet formulas."""
-    graded = [r for r in results if not isinstance(r, FileError)]
-    keys = [j.key for j in graded[0].judgements] if graded else []
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(["file", "student", "variant", "spec", "correct", "incorrect", "unparseable",
-                     "unknown", "missing", "total", "mistakes", "error", "ignored", *(cell(k) for k in keys)])
-    for job, result in zip(jobs, results):
-        if isinstance(result, FileError):
-            writer.writerow([cell(job.path), *[""] * 10, cell(result.reason), "", *["error"] * len(keys)])
-            continue
-        s = _summary(result)
-        mistakes = sorted({m for j in result.judgements for m in j.mistakes})
-        verdicts = {j.key: j.verdict for j in result.judgements}
-        writer.writerow([cell(job.path), cell(result.student), "" if result.variant is None else result.variant,
-                         cell(result.spec), s["correct"], s["incorrect"], s["unparseable"], s["unknown"],
-                         s["missing"], s["total"], cell(" ".join(mistakes)), "",
-                         cell("; ".join(_IGNORED[k] for k in result.ignored)),
-                         *(cell(verdicts.get(k, "")) for k in keys)])
-    write_text(path, buffer.getvalue())
-
-
-_IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK
+from chainrule.cli.progress import bar
 from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
 
@@ -25,8 +26,12 @@ def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
         return ["latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra texlive-pictures) "
                 "to get PDFs; the .tex files are written"]
     workers = min(jobs or os.cpu_count() or 1, len(sources))
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # each job is a latexmk process
-        pdfs = list(pool.map(lambda s: compile_pdf(s.read_text(encoding="utf-8"), s.with_suffix(".pdf")), sources))
+    pdfs = []
+    with ThreadPoolExecutor(max_workers=workers) as pool, bar(len(sources), "compiling PDFs", " PDFs") as advance:
+        # each job is a latexmk process
+        for pdf in pool.map(lambda s: compile_pdf(s.read_text(encoding="utf-8"), s.with_suffix(".pdf")), sources):
+            pdfs.append(pdf)
+            advance()
     return [f"wrote {len(pdfs)} PDFs"]
 
 
@@ -93,7 +98,8 @@ def variants(args) -> int:
     notes = []
     with staged(out) as staging:  # locked; the previous batch stays until this one is complete
         check_replaceable(out)
-        files = generate(spec, count, args.seed, jobs=args.jobs)
+        with bar(count, "drawing variants", " variants") as advance:
+            files = generate(spec, count, args.seed, jobs=args.jobs, done=advance)
         with reporting(f"--out {out}", "cannot write the batch"):
             sources = write(spec, files, args.seed, staging, students)
             if not args.no_pdf:
@@ -116,7 +122,8 @@ def stress(args) -> int:
     if args.check > MAX_VARIANTS:
         raise ChainruleError(f"--check {args.check}: expected at most {MAX_VARIANTS} variants")
     spec = load(args.spec)
-    report = run(spec, args.check, args.seed, pdf=not args.no_pdf, jobs=args.jobs)
+    with bar(args.check, "verifying variants", " variants") as advance:
+        report = run(spec, args.check, args.seed, pdf=not args.no_pdf, jobs=args.jobs, done=advance)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:

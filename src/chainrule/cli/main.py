@@ -61,42 +61,68 @@ def _tolerance(text: str):
     return read_tolerance(table, fail)
 
 
+SPEC_HELP = "a spec: a path to a .toml file, or a name in derivations/ (default: inf264_hw4)"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
+    from chainrule.check.gradebook import LMS
+
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"chainrule {_version()}",
+                        help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="what to do; `chainrule COMMAND --help` describes its arguments")
     solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
-    solve.add_argument("spec", nargs="?", default="inf264_hw4", help="a spec path, or a name in derivations/")
+    solve.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")
     solve.add_argument("--out", default="out", help="output folder (default: out)")
     solve.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     solve.add_argument("--json", action="store_true", help="print one JSON object with exact values")
     solve.add_argument("--templates", help="a folder of templates overriding the bundled ones")
 
     equiv = commands.add_parser("equiv", help="are two expressions equal as identities? (exit 0 yes, 1 no, 3 unknown)")
-    equiv.add_argument("a")
-    equiv.add_argument("b")
+    equiv.add_argument("a", help="an expression in LaTeX or plain notation, e.g. 'dL/dw0' or '\\delta_h \\cdot x[0]'")
+    equiv.add_argument("b", help="the expression to compare it with")
     equiv.add_argument("--spec", default="inf264_hw4", help="whose names (w0, z, delta_h, ...) the expressions use")
-    equiv.add_argument("--json", action="store_true")
+    equiv.add_argument("--json", action="store_true", help="print one JSON object: verdict, method, reason, "
+                       "counterexample")
     equiv.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds (default 5)")
 
     evaluate = commands.add_parser("eval", help="substitute values into an expression; exact value and decimal")
-    evaluate.add_argument("expr")
-    evaluate.add_argument("--spec", default="inf264_hw4")
+    evaluate.add_argument("expr", help="an expression in LaTeX or plain notation, e.g. 'dL/dw3'")
+    evaluate.add_argument("--spec", default="inf264_hw4", help="whose names and values the expression uses "
+                          "(default: inf264_hw4)")
     evaluate.add_argument("--sample", type=int, help="use sample N's x and y (1-based)")
     evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a variable")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="print {\"exact\": ..., \"decimal\": ...}")
 
     lr = commands.add_parser("lr", help="question 7: the loss after one step as a function of η, and training curves")
-    lr.add_argument("spec", nargs="?", default="inf264_hw4")
-    lr.add_argument("--json", action="store_true")
+    lr.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")
+    lr.add_argument("--json", action="store_true", help="print one JSON object with exact values")
 
     template = commands.add_parser("template", help="print a blank answers file for a spec")
-    template.add_argument("spec", nargs="?", default="inf264_hw4")
+    template.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP)
 
     check = commands.add_parser("check", help="grade answers files (exit 0 all correct, 1 not, 2 unreadable)")
-    check.add_argument("files", nargs="+")
-    check.add_argument("--spec", help="override the spec named in the files")
-    check.add_argument("--json", action="store_true")
-    check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file")
+    check.add_argument("files", nargs="+", metavar="FILE", help="answers files (TOML); - reads one from standard input")
+    check.add_argument("--spec", help="grade every file against this spec (a path or a name in derivations/) "
+                       "instead of the one each file names")
+    check.add_argument("--json", action="store_true", help="print the reports as JSON (one object for one file)")
+    check.add_argument("--csv", metavar="OUT", help="write a gradebook, one row per file, with points and percent")
+    check.add_argument("--lms", choices=LMS, help="with --csv: write the gradebook as this LMS's grade import "
+                       "(moodle: identifier, grade, feedback; canvas: Student, ID, SIS User ID, SIS Login ID, "
+                       "Section, then the assignment's points)")
+    check.add_argument("--assignment", default="chainrule", metavar="NAME",
+                       help="with --lms: the grade column's name, e.g. 'Homework 4 (1234)' for Canvas's "
+                            "assignment 1234 (default: chainrule)")
     check.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
     check.add_argument("--file-time-limit", type=_seconds, default=30.0, metavar="SECONDS",
                        help="wall-clock seconds for a whole file; past it the file's row is an error (default 30)")
@@ -112,14 +138,15 @@ def _parser() -> argparse.ArgumentParser:
                        "(from `variant = N`, or its student id in DIR/manifest.json)")
 
     handout = commands.add_parser("handout", help="the problem sheet: network, data and questions, no answers")
-    handout.add_argument("spec", nargs="?", default="inf264_hw4")
+    handout.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP)
     handout.add_argument("--out", default="out", help="output folder (default: out)")
     handout.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     handout.add_argument("--templates", help="a folder of templates overriding the bundled ones")
 
     variants = commands.add_parser("variants", help="per-student variants with answer key and manifest; "
                                    "--check N verifies N variants completely")
-    variants.add_argument("spec", nargs="?", default="inf264_hw4")
+    variants.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + " (its [variants] table "
+                          "sets the ranges)")
     variants.add_argument("--count", type=_count(1), help="how many variants (default: one per student)")
     variants.add_argument("--seed", default="1", help="the same seed gives byte-identical files (default: 1)")
     variants.add_argument("--out", default="variants", help="output folder (default: variants)")
@@ -139,7 +166,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """Text the terminal's encoding cannot show is written as backslash escapes, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a TextIOWrapper, or closed
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
@@ -181,7 +216,7 @@ def _run(args) -> int:
 
 def _solve(args) -> int:
     from chainrule.core.solution import solve
-    from chainrule.core.spec_reader import load
+    from chainrule.cli.commands import load_spec
     from chainrule.render import report
     from chainrule.render.documents import (
         compile_pdf,
@@ -191,7 +226,7 @@ def _solve(args) -> int:
     )
     from chainrule.safe_io import folder, write_text
 
-    solution = solve(load(args.spec))
+    solution = solve(load_spec(args.spec))
     tex = render(solution, user_templates(args.templates))
     out = folder(args.out)
     tex_path = write_text(out / f"{solution.spec.name}-solution.tex", tex)

@@ -53,11 +53,16 @@ def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
     path = resolve_path(name_or_path)
     shown = str(path)
     raw = read_regular(path, MAX_SPEC_BYTES, lambda why: SpecError(shown, "(file)", why))
+    return from_bytes(raw, shown, path.stem)
+
+
+def from_bytes(raw: bytes, shown: str, default_name: str = "spec") -> Spec:
+    """A spec from the bytes of a file (or of standard input, shown as `<stdin>`)."""
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark at the start is allowed
     except UnicodeDecodeError:
         raise SpecError(shown, "(file)", "expected UTF-8 text") from None
-    return parse(text, shown, default_name=path.stem)
+    return parse(text, shown, default_name=default_name)
 
 
 def parse(text: str, path: str = "<spec>", default_name: str = "spec") -> Spec:
