@@ -338,3 +338,47 @@ def _report_text(report: FileReport, verbose: bool) -> str:
         detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
         lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
     return "\n".join(lines)
+
+
+def gradescope(args) -> int:
+    """`gradescope SOURCE --out ZIP` builds the autograder; `gradescope --run` is what it runs on Gradescope."""
+    if args.run:
+        if args.source is not None:
+            raise ChainruleError("gradescope --run: takes no SOURCE; it grades $AUTOGRADER_ROOT/submission")
+        return _gradescope_run()
+    if args.source is None:
+        raise ChainruleError("gradescope: give a spec or a variants folder (or --run inside the autograder)")
+    from chainrule.classroom.gradescope import autograder
+    from chainrule.safe_io import write_bytes
+
+    if os.path.isdir(args.out):
+        raise ChainruleError(f"--out {args.out}: is a folder, expected a file")
+    path = write_bytes(args.out, autograder(args.source, args.time_limit, args.visibility))
+    print(f"wrote {path}: upload it as the assignment's autograder (Gradescope: Configure Autograder, "
+          "Ubuntu 24.04 base image)")
+    return EXIT_OK
+
+
+def _gradescope_run() -> int:
+    """Grade the one submission and write results.json; a submission that cannot be graded gets a score of 0 and the reason."""
+    from chainrule.check.gradescope_results import results_text
+    from chainrule.classroom.gradescope import places, read_config, submitted_file
+    from chainrule.safe_io import folder
+
+    where = places()
+    config = read_config(where)  # a broken autograder is the instructor's error: one line, exit 2
+    try:
+        path = submitted_file(where)
+        job = CheckJob(str(path), config.spec, config.time_limit, config.variants, None)
+        outcome = run_bounded(_check_one, [job], Limits(), 1)[0]
+        result = outcome.value if not isinstance(outcome.value, Failure) else FileError(job.path, outcome.value.reason)
+    except ChainruleError as error:
+        result = FileError(str(where.submission), str(error))
+    folder(where.results.parent, "results")
+    write_text(where.results, results_text(result, config.visibility))
+    if isinstance(result, FileError):
+        print(f"chainrule: {shown(_error_line(result))}", file=sys.stderr)
+    else:
+        print(_report_text(result, verbose=True))
+    print(f"wrote {where.results}")
+    return EXIT_OK

@@ -163,6 +163,17 @@ def _parser() -> argparse.ArgumentParser:
     moodle.add_argument("--by", choices=("variant", "question"), default="variant",
                         help="one category per variant (default), or per question with every variant's "
                              "version of it, for Moodle's random questions")
+
+    gradescope = commands.add_parser("gradescope", help="a Gradescope autograder zip for a spec or a variants folder")
+    gradescope.add_argument("source", nargs="?", help="a folder written by `chainrule variants` (each submission "
+                            "is graded against its variant), or " + SPEC_HELP)
+    gradescope.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    gradescope.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
+    gradescope.add_argument("--visibility", choices=("visible", "after_due_date", "after_published", "hidden"),
+                            default="visible", help="when students see the results (Gradescope's setting; "
+                            "default visible)")
+    gradescope.add_argument("--run", action="store_true", help="inside the autograder: grade the submission in "
+                            "$AUTOGRADER_ROOT/submission (default /autograder) and write results/results.json")
     return parser
 
 
@@ -210,7 +221,8 @@ def _run(args) -> int:
 
     handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
                "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
-               "variants": instructor.variants, "moodle": instructor.moodle}[args.command]
+               "variants": instructor.variants, "moodle": instructor.moodle,
+               "gradescope": commands.gradescope}[args.command]
     return handler(args)
 
 
