@@ -27,12 +27,14 @@ ANSWERS = Path(__file__).parent / "answers"
 
 # Written from Gradescope's "Autograder Specifications", "Output format"
 # (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the fields chainrule writes, with the
-# documented types and values; a score is required at the top level or on every test.
+# documented types and values (the example's fields, the four visibilities, the five output formats);
+# a score is required at the top level or on every test. Unknown fields are refused.
 TEST_SCHEMA = {
     "type": "object",
     "required": ["name", "score", "max_score", "output"],
     "properties": {
         "name": {"type": "string"},
+        "name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
         "score": {"type": "number"},
         "max_score": {"type": "number"},
         "status": {"enum": ["passed", "failed"]},
@@ -53,7 +55,10 @@ RESULTS_SCHEMA = {
         "execution_time": {"type": "number"},
         "output": {"type": "string"},
         "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+        "test_output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+        "test_name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
         "visibility": {"enum": list(VISIBILITY)},
+        "leaderboard": {"type": "array"},
         "stdout_visibility": {"enum": list(VISIBILITY)},
         "extra_data": {"type": "object"},
         "tests": {"type": "array", "items": TEST_SCHEMA},
