@@ -261,16 +261,19 @@ def test_the_wheel_records_every_file_and_bundles_templates_and_specs():
 def class_autograder(tmp_path_factory) -> tuple[Path, Path, Path]:
     base = tmp_path_factory.mktemp("class")
     batch = base / "class"
+    roster = base / "roster.txt"
+    roster.write_text("s1\ns2\n")  # variant 3 has no student
     assert main(["variants", "inf264_hw4", "--count", "3", "--seed", "5", "--out", str(batch), "--no-pdf",
-                 "--jobs", "1"]) == 0
+                 "--students", str(roster), "--jobs", "1"]) == 0
     zip_path = base / "autograder.zip"
     assert main(["gradescope", str(batch), "--out", str(zip_path)]) == 0
     return batch, unpack(zip_path, base / "root"), wheel_install(zip_path, base / "wheel")
 
 
-def _variant_answers(batch: Path, number: int, variant_line: str) -> bytes:
+def _variant_answers(batch: Path, number: int, header: str) -> bytes:
+    """Variant `number`'s exact answers, under `header` (the variant or student lines), no proofs."""
     row = next(r for r in json.loads((batch / "answer_key.json").read_text()) if r["variant"] == number)
-    lines = [variant_line, 'student = "s2"', "[answers]", *(f'"{k}" = "{v}"' for k, v in row["answers"].items())]
+    lines = [header, "[answers]", *(f'"{k}" = "{v}"' for k, v in row["answers"].items())]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -280,15 +283,26 @@ def test_a_class_zip_bundles_specs_and_manifest_and_grades_the_student_s_variant
                if p.is_file()}
     assert bundled == {"manifest.json", "v001/inf264_hw4-v001.toml", "v002/inf264_hw4-v002.toml",
                        "v003/inf264_hw4-v003.toml"}
-    _, data = run_autograder(root, site, {"answers.toml": _variant_answers(batch, 2, "variant = 2")})
-    validate(data)
-    assert data["output"].startswith("24/29 correct (variant 2)")
-    assert {t["name"] for t in data["tests"] if t["status"] == "failed"} == {f"proofs.w{i}" for i in range(5)}
+    for header in ("variant = 2", 'student = "s2"', 'variant = 2\nstudent = "s2"'):
+        _, data = run_autograder(root, site, {"answers.toml": _variant_answers(batch, 2, header)})
+        validate(data)
+        assert data["output"].startswith("24/29 correct (variant 2)"), header
+        assert {t["name"] for t in data["tests"] if t["status"] == "failed"} == {f"proofs.w{i}" for i in range(5)}
     _, other = run_autograder(root, site, {"answers.toml": _variant_answers(batch, 2, "variant = 3")})
-    assert other["score"] < 24
-    _, missing = run_autograder(root, site, {"answers.toml": _variant_answers(batch, 2, "variant = 9")})
-    validate(missing)
-    assert missing["score"] == 0 and "9 is not in" in missing["output"]
+    assert "correct (variant 3)" in other["output"] and other["score"] < 24  # variant 2's numbers, graded as 3
+
+
+@pytest.mark.parametrize("header, reason", [
+    ("variant = 9", "9 is not in"),
+    ('student = "s9"', "student 's9' is not in"),
+    ('variant = 3\nstudent = "s2"', "assigns student 's2' variant 2"),
+])
+def test_a_class_submission_without_its_variant_is_not_graded(class_autograder, header, reason):
+    batch, root, site = class_autograder
+    done, data = run_autograder(root, site, {"answers.toml": _variant_answers(batch, 2, header)})
+    validate(data)
+    assert done.returncode == 0 and data["score"] == 0 and data["tests"] == []
+    assert data["output"].startswith("Not graded:") and reason in data["output"]
 
 
 # ---------------------------------------------------------------- choosing the file, and usage errors

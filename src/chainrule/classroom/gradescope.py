@@ -229,11 +229,11 @@ def submitted_file(where: Places) -> Path:
     if not folder.is_dir():
         raise ChainruleError(f"{folder}: no submission folder")
     found = []
-    for path in sorted(folder.rglob("*.toml")):
+    for path in folder.rglob("*.toml"):  # lazily: a submission of a million files is not listed whole
         found.append(path)
         if len(found) > MAX_SUBMISSION_FILES:
-            break
-    regular = [p for p in found if p.is_file() and not p.is_symlink()]
+            raise ChainruleError(f"more than {MAX_SUBMISSION_FILES} .toml files in the submission: upload one")
+    regular = sorted(p for p in found if p.is_file() and not p.is_symlink())
     if len(regular) == 1:
         return regular[0]
     named = [p for p in regular if p.name == "answers.toml"]
@@ -241,5 +241,5 @@ def submitted_file(where: Places) -> Path:
         return named[0]
     if not regular:
         raise ChainruleError("no answers file in the submission: upload one .toml file (from `chainrule template`)")
-    shown = ", ".join(p.relative_to(folder).as_posix() for p in regular[:5])
-    raise ChainruleError(f"{len(regular)} .toml files in the submission ({shown}): upload one, or name it answers.toml")
+    listed = ", ".join(p.relative_to(folder).as_posix() for p in regular[:5])
+    raise ChainruleError(f"{len(regular)} .toml files in the submission ({listed}): upload one, or name it answers.toml")
