@@ -19,7 +19,13 @@ import pytest
 from chainrule.check.answer_key import FileReport, Judgement
 from chainrule.check.gradebook import FileError
 from chainrule.check.gradescope_results import VISIBILITY, results
-from chainrule.classroom.gradescope import EPOCH, Places, autograder, submitted_file, wheel
+from chainrule.classroom.gradescope import (
+    EPOCH,
+    Places,
+    autograder,
+    submitted_file,
+    wheel,
+)
 from chainrule.cli.main import main
 from chainrule.errors import ChainruleError
 

@@ -274,7 +274,7 @@ def test_has_piecewise_agrees_with_sympys_has(value):
     ("a + b + c", [0, 3, 0], 3), ("a*b + c", [Fraction(1, 2), 0, Fraction(1, 3)], Fraction(1, 3)),
 ])
 def test_exact_compiled_sums_and_products(expr, values, expected):
-    from chainrule.core.numerics import compile_numeric
+    from chainrule.core.compiled import compile_numeric
 
     symbols = sp.symbols("a b c", real=True)
     compiled = compile_numeric(sp.sympify(expr, locals=dict(zip("abc", symbols))), {s: i for i, s in enumerate(symbols)},

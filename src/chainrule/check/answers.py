@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from chainrule.core.spec import MAX_DIGITS, MAX_EXPONENT, Spec, answer_keys, prediction_keys  # noqa: F401 (re-exported)
+from chainrule.core.spec import (  # noqa: F401 (re-exported)
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    Spec,
+    answer_keys,
+    prediction_keys,
+)
 from chainrule.core.spec_reader import line_of, read_toml
 from chainrule.errors import ChainruleError, suggest
 from chainrule.intake import read_regular

@@ -143,7 +143,7 @@ def wheel() -> tuple[str, bytes]:
     files.update(_tree(derivations_dir(), "chainrule/derivations"))
     version = _version()
     info = f"chainrule-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", "Name: chainrule", f"Version: {version}", "Requires-Python: >=3.11",
+    metadata = ["Metadata-Version: 2.1", "Name: chainrule", f"Version: {version}", "Requires-Python: >=3.11",
                 *(f"Requires-Dist: {r}" for r in _requirements())]
     files[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: chainrule\nRoot-Is-Purelib: true\nTag: py3-none-any\n"

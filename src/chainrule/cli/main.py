@@ -227,8 +227,8 @@ def _run(args) -> int:
 
 
 def _solve(args) -> int:
-    from chainrule.core.solution import solve
     from chainrule.cli.commands import load_spec
+    from chainrule.core.solution import solve
     from chainrule.render import report
     from chainrule.render.documents import (
         compile_pdf,

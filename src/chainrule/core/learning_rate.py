@@ -284,7 +284,7 @@ def _size(theta) -> int:
 def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: int = CURVE_STEPS,
                    trainers=None) -> Curve:
     """Train with rate η: exact fractions while θ stays small, then floats, from the same formulas."""
-    from chainrule.core.numerics import FastTrainer
+    from chainrule.core.compiled import FastTrainer
 
     exact, approximate = trainers or (FastTrainer(derivation, Fraction), FastTrainer(derivation, float))
     theta = [Fraction(v) for v in derivation.model.spec.init]
@@ -349,7 +349,7 @@ PAST_EDGE = (sp.Rational(3, 2), sp.Integer(2), sp.Integer(3), sp.Integer(5), sp.
 def curves(derivation: Derivation, analysis: LearningRateAnalysis, spec_eta: sp.Rational,
            steps: int = CURVE_STEPS) -> tuple[Curve, ...]:
     """Curves for the chosen η, plus the smallest multiple of the edge that diverges or oscillates."""
-    from chainrule.core.numerics import FastTrainer
+    from chainrule.core.compiled import FastTrainer
 
     trainers = (FastTrainer(derivation, Fraction), FastTrainer(derivation, float))
     result = [training_curve(derivation, eta, label, steps, trainers) for label, eta in chosen_rates(analysis, spec_eta)]
