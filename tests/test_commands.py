@@ -91,6 +91,8 @@ def eval_in_process(capsys, *args: str) -> tuple[int, str, str]:
     (r"\ln(2)", lambda: mpmath.log(2)),
     (r"\tanh(1)", lambda: mpmath.tanh(1)),
     (r"\exp(-200)", lambda: mpmath.exp(-200)),  # scientific notation
+    (r"\exp(10^6)", lambda: mpmath.exp(10**6)),  # 434,295 digits before the point
+    (r"0-\sqrt{2}/10^{20}", lambda: -mpmath.sqrt(2) / 10**20),
     (r"e^{\pi \sqrt{163}}", lambda: mpmath.exp(mpmath.pi * mpmath.sqrt(163))),  # 262537412640768743.99999999999925…
 ])
 @pytest.mark.parametrize("digits", [50, 1000])

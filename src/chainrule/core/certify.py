@@ -106,19 +106,22 @@ def _enclosed_digits(value: sympy.Expr, digits: int, bits: int, deadline: float)
     saved = mpmath.iv.prec
     mpmath.iv.prec = bits
     try:
-        low, high = _interval(value, deadline)._mpi_
+        box = _interval(value, deadline)
+        if any(end in (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan) for end in box._mpi_):
+            return None
+        if box.a == box.b == 0:
+            return Decimal(0)
+        if box.a <= 0 <= box.b:
+            return None  # the sign is undecided, so the leading digits are too
+        # Scale by 10^shift (outward rounded, so still an enclosure) to about digits + 5 digits before
+        # the point: the exact ends are then small fractions, and rounding commutes with the shift.
+        shift = digits + 5 - int(mpmath.floor(mpmath.log10(abs(mpmath.mpf(box.a._mpi_[0])))))
+        low, high = (_fraction(end) for end in (box * mpmath.iv.mpf(10) ** shift)._mpi_)
     except _Undefined:
         return None
     finally:
         mpmath.iv.prec = saved
-    if any(end in (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan) for end in (low, high)):
-        return None
-    low, high = _fraction(low), _fraction(high)
-    if low == high == 0:
-        return Decimal(0)
-    if low <= 0 <= high:
-        return None  # the sign is undecided, so the leading digits are too
-    low, high = _round(low, digits), _round(high, digits)
+    low, high = _round(low, digits, shift), _round(high, digits, shift)
     return low if low == high else None
 
 
@@ -129,12 +132,13 @@ def _fraction(end: tuple) -> Fraction:
     return -magnitude if sign else magnitude
 
 
-def _round(value: Fraction, digits: int) -> Decimal:
-    """A Fraction correctly rounded (half to even) to `digits` significant digits."""
+def _round(value: Fraction, digits: int, shift: int = 0) -> Decimal:
+    """value · 10^-shift correctly rounded (half to even) to `digits` significant digits."""
     if value == 0:
         return Decimal(0)
     with localcontext(prec=digits, rounding=ROUND_HALF_EVEN, Emax=10**9, Emin=-10**9):
-        return Decimal(value.numerator) / Decimal(value.denominator)
+        # exact ints, one correct rounding; the shift is exact at this precision
+        return (Decimal(value.numerator) / Decimal(value.denominator)).scaleb(-shift)
 
 
 def holds(condition, seconds: float = DEFAULT_SECONDS) -> bool | None:
