@@ -164,8 +164,9 @@ def _print_digits(value: sp.Expr, digits: int, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"exact": exact(value), "decimal": approx, "digits": digits}))
     elif approx is None:
-        print(f"{exact(value)} (its first {digits} significant digits could not be certified: "
-              "interval arithmetic did not separate them, or it may be 0 where no bounded simplification shows it)")
+        print(f"{exact(value)} (its first {digits} significant digits could not be certified: interval "
+              f"arithmetic did not decide them within {DIGITS_SECONDS:g} s — the value is too large, or "
+              "sits on a rounding boundary, or may be 0 where no bounded simplification shows it)")
     else:
         _print_value(value, approx, found == 0 or _is(value, approx))  # found is 0 only when proved 0
     return EXIT_UNKNOWN if approx is None else EXIT_OK
