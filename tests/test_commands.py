@@ -8,10 +8,15 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import mpmath
 import pytest
+
+from chainrule.cli.main import main
+from chainrule.core import certify
 
 ANSWERS = Path(__file__).parent / "answers"
 
@@ -68,6 +73,74 @@ def test_eval(args, output):
 def test_eval_errors_are_one_line(args, message):
     result = run("eval", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------ eval --digits N
+
+
+def eval_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["eval", *args])
+    out, err = capsys.readouterr()
+    return code, out.strip(), err
+
+
+@pytest.mark.parametrize("expr, oracle", [
+    (r"\pi", lambda: mpmath.pi),
+    (r"\mathrm{e}", lambda: mpmath.e),
+    (r"\sqrt{2}", lambda: mpmath.sqrt(2)),
+    (r"\ln(2)", lambda: mpmath.log(2)),
+    (r"\tanh(1)", lambda: mpmath.tanh(1)),
+    (r"\exp(-200)", lambda: mpmath.exp(-200)),  # scientific notation
+    (r"\exp(10^6)", lambda: mpmath.exp(10**6)),  # 434,295 digits before the point
+    (r"0-\sqrt{2}/10^{20}", lambda: -mpmath.sqrt(2) / 10**20),
+    (r"e^{\pi \sqrt{163}}", lambda: mpmath.exp(mpmath.pi * mpmath.sqrt(163))),  # 262537412640768743.99999999999925…
+])
+@pytest.mark.parametrize("digits", [50, 1000])
+def test_eval_digits_agree_with_mpmath(capsys, expr, oracle, digits):
+    code, out, _ = eval_in_process(capsys, expr, "--digits", str(digits), "--json")
+    assert code == 0
+    shown = Decimal(json.loads(out)["decimal"])
+    assert len(shown.as_tuple().digits) == digits  # exactly N significant digits, trailing zeros kept
+    with mpmath.workdps(digits + 30):
+        expected = Decimal(mpmath.nstr(oracle(), digits + 20, strip_zeros=False))
+    assert abs(shown - expected) <= Decimal(5).scaleb(expected.adjusted() - digits)  # half a unit in the last place
+    assert json.loads(out)["digits"] == digits
+
+
+@pytest.mark.parametrize("args, output", [
+    (["1/128", "--digits", "3"], "1/128 ≈ 0.00781"),
+    (["1/128", "--digits", "5"], "1/128 = 0.0078125"),
+    (["1/8", "--digits", "2"], "1/8 ≈ 0.12"),  # a tie rounds to even
+    (["3/8", "--digits", "2"], "3/8 ≈ 0.38"),
+    (["dL/dw3", "--sample", "1", "--digits", "4"], "51/5 = 10.20"),
+    (["2/3", "--digits", "1"], "2/3 ≈ 0.7"),
+    (["10^{40}/3", "--digits", "3"], "10000000000000000000000000000000000000000/3 ≈ 3.33e+39"),
+    (["sin(1)^2+cos(1)^2-1", "--digits", "8"], "-1 + cos(1)**2 + sin(1)**2 = 0"),  # proved zero
+    (["1/128"], "1/128 ≈ 0.007812"),  # the default 6 places: rounded, so not "="
+])
+def test_eval_digits_text(capsys, args, output):
+    code, out, _ = eval_in_process(capsys, *args)
+    assert code == 0 and out == output
+
+
+def test_eval_digits_undecided_is_exit_3_and_null(capsys, monkeypatch):
+    monkeypatch.setattr(certify, "_simplifies_to_zero", lambda value, deadline: False)
+    code, out, _ = eval_in_process(capsys, "sin(1)^2+cos(1)^2-1", "--digits", "5", "--json")
+    assert code == 3 and json.loads(out) == {"exact": "-1 + cos(1)**2 + sin(1)**2", "decimal": None, "digits": 5}
+    code, out, _ = eval_in_process(capsys, "sin(1)^2+cos(1)^2-1", "--digits", "5")
+    assert code == 3 and "could not be certified" in out and "≈" not in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["1", "--digits", "0"], "from 1 to 1000"),
+    (["1", "--digits", "1001"], "from 1 to 1000"),
+    (["1", "--digits", "many"], "expected an integer"),
+    ([r"\ln(-1)"], "not a real number"),
+    ([r"\ln(-1)", "--digits", "5"], "not a real number"),
+])
+def test_eval_digits_errors_are_exit_2(capsys, args, message):
+    code, _, err = eval_in_process(capsys, *args)
+    assert code == 2 and message in err and "Traceback" not in err
 
 
 def test_template_is_a_valid_answers_file_with_every_key(tmp_path):

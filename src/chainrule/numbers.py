@@ -137,6 +137,22 @@ def significant(value: sp.Expr, digits: int = 30) -> str:
         return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
 
 
+def significant_text(number: Decimal, digits: int) -> str:
+    """A rounded Decimal shown with exactly `digits` significant digits (trailing zeros kept).
+
+    Fixed point from 1e-6 up to where the digits run out, else scientific: `10.200`, `0.0000120`,
+    `1.2346e+5`, `-1.0e-40`; zero is `0`.
+    """
+    if number == 0:
+        return "0"
+    exponent = number.adjusted()
+    with localcontext(prec=digits + 10):
+        if -6 <= exponent < digits:
+            return format(number.quantize(Decimal(1).scaleb(exponent - digits + 1)), "f")
+        mantissa = number.scaleb(-exponent).quantize(Decimal(1).scaleb(1 - digits))
+    return f"{mantissa:f}e{exponent:+d}"
+
+
 def truncated(value: sp.Expr, digits: int = 6) -> str:
     """`1.286699\\ldots`: the value's decimal expansion cut (not rounded) after `digits` places.
 

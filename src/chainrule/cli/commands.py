@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import sympy as sp
@@ -32,15 +33,17 @@ from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
 from chainrule.cli.progress import bar
+from chainrule.core import certify
 from chainrule.core.spec import Tolerance, derivations_dir, resolve_path
 from chainrule.core.spec_reader import line_of, load
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
 from chainrule.intake import STDIN, read_regular, read_stdin, student_spec
-from chainrule.numbers import decimal, decimal_text, exact
+from chainrule.numbers import decimal, exact, significant_text
 from chainrule.safe_io import write_text
 from chainrule.untrusted import json_text, shown
 
+DIGITS_SECONDS = 10.0  # `eval --digits`: time to certify the digits before saying they are undecided
 MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
 
 
@@ -129,13 +132,44 @@ def evaluate(args) -> int:
     if result.has(sp.Piecewise):
         result = sp.piecewise_fold(result)
     result = sp.nsimplify(result) if result.is_Float else result
+    if result.has(sp.I, sp.nan, sp.zoo) or result in (sp.oo, -sp.oo):
+        raise ChainruleError(f"EXPR: its value {exact(result)} is not a real number")
+    if args.digits is not None:
+        return _print_digits(result, args.digits, args.json)
     if args.json:
         print(json.dumps({"exact": exact(result), "decimal": decimal(result, 12)}))
     else:
-        approx = decimal(result)
-        print(exact(result) if exact(result) == approx else f"{exact(result)} = {approx}"
-              if result.is_Rational and decimal_text(Fraction(int(result.p), int(result.q))) is not None else f"{exact(result)} ≈ {approx}")
+        _print_value(result, decimal(result), _is(result, decimal(result)))
     return EXIT_OK
+
+
+def _is(value: sp.Expr, approx: str) -> bool:
+    """Is the decimal the value itself, not a rounding of it? (Decided exactly, for rationals.)"""
+    return value.is_Rational and Fraction(Decimal(approx)) == Fraction(int(value.p), int(value.q))
+
+
+def _print_value(value: sp.Expr, approx: str, equal: bool) -> None:
+    """`51/5 = 10.2` when the decimal is the value, `1/3 ≈ 0.333333` when it is rounded."""
+    text = exact(value)
+    if text == approx:
+        print(text)
+    else:
+        print(f"{text} {'=' if equal else '≈'} {approx}")
+
+
+def _print_digits(value: sp.Expr, digits: int, as_json: bool) -> int:
+    """`eval --digits N`: the decimal correctly rounded to N significant digits, or exit 3 if undecided."""
+    found = certify.rounded(value, digits, seconds=DIGITS_SECONDS)
+    approx = None if found is None else significant_text(found, digits)
+    if as_json:
+        print(json.dumps({"exact": exact(value), "decimal": approx, "digits": digits}))
+    elif approx is None:
+        print(f"{exact(value)} (its first {digits} significant digits could not be certified: interval "
+              f"arithmetic did not decide them within {DIGITS_SECONDS:g} s — the value is too large, or "
+              "sits on a rounding boundary, or may be 0 where no bounded simplification shows it)")
+    else:
+        _print_value(value, approx, found == 0 or _is(value, approx))  # found is 0 only when proved 0
+    return EXIT_UNKNOWN if approx is None else EXIT_OK
 
 
 class _NoNames:

@@ -13,16 +13,19 @@ from chainrule.errors import ChainruleError
 from chainrule.processes import Terminated, terminate_unwinds
 from chainrule.untrusted import shown
 
+MAX_DIGITS = 1000  # `eval --digits`: enough for any check by hand, small enough to stay instant
 
-def _count(low: int):
-    """An argparse type: an integer of at least `low`."""
+
+def _count(low: int, high: int | None = None):
+    """An argparse type: an integer of at least `low` (and at most `high`, if given)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer of at least {low}, got {value}")
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {value}")
         return value
     return parse
 
@@ -102,7 +105,11 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: inf264_hw4)")
     evaluate.add_argument("--sample", type=int, help="use sample N's x and y (1-based)")
     evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a variable")
-    evaluate.add_argument("--json", action="store_true", help="print {\"exact\": ..., \"decimal\": ...}")
+    evaluate.add_argument("--digits", type=_count(1, MAX_DIGITS), metavar="N",
+                          help=f"print the decimal correctly rounded to N significant digits (1 to {MAX_DIGITS}; "
+                          "exit 3 if they cannot be certified); default: 6 decimal places, 12 with --json")
+    evaluate.add_argument("--json", action="store_true", help="print {\"exact\": ..., \"decimal\": ...} "
+                          "(with --digits, also \"digits\": N)")
 
     lr = commands.add_parser("lr", help="question 7: the loss after one step as a function of η, and training curves")
     lr.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")

@@ -15,6 +15,8 @@ None. No numeric cutoff ever decides that a difference is zero.
 from __future__ import annotations
 
 import time
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 
 import mpmath
 import sympy
@@ -62,6 +64,81 @@ def equal(a: sympy.Expr, b: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> boo
         return a == b
     found = sign(a - b, seconds)
     return None if found is None else found == 0
+
+
+def rounded(value: sympy.Expr, digits: int, seconds: float = DEFAULT_SECONDS) -> Decimal | None:
+    """`value` correctly rounded (half to even) to `digits` significant digits; None when undecided.
+
+    Exact for rationals. Otherwise an interval enclosure is narrowed (rising precision) until both
+    of its ends round to the same digits: rounding is monotone, so every point between them, the
+    value included, rounds to those digits too. A value proved zero is 0; a value that may be zero
+    but is not proved so, is undefined, not real, or runs out of time, is None.
+
+        >>> rounded(sympy.pi, 5)
+        Decimal('3.1416')
+    """
+    deadline = time.monotonic() + seconds
+    try:
+        value = sympy.Integer(value) if isinstance(value, int) else value
+        if not isinstance(value, sympy.Basic) or value.free_symbols:
+            return None
+        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
+            return None
+        value = _branches(value, deadline)
+        if value is None:
+            return None
+        if value.is_Rational:
+            return _round(Fraction(int(value.p), int(value.q)), digits)
+        bits = int(digits * 3.33) + 32  # log2(10) < 3.33: `digits` decimal digits and a guard
+        for precision in (bits, 2 * bits, 4 * bits):
+            found = _enclosed_digits(value, digits, precision, deadline)
+            if found is not None:
+                return found
+        return Decimal(0) if _simplifies_to_zero(value, deadline) else None
+    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _enclosed_digits(value: sympy.Expr, digits: int, bits: int, deadline: float) -> Decimal | None:
+    """The rounded digits of `value` if a `bits`-bit enclosure decides them, else None."""
+    if time.monotonic() > deadline:
+        return None
+    saved = mpmath.iv.prec
+    mpmath.iv.prec = bits
+    try:
+        box = _interval(value, deadline)
+        if any(end in (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan) for end in box._mpi_):
+            return None
+        if box.a == box.b == 0:
+            return Decimal(0)
+        if box.a <= 0 <= box.b:
+            return None  # the sign is undecided, so the leading digits are too
+        # Scale by 10^shift (outward rounded, so still an enclosure) to about digits + 5 digits before
+        # the point: the exact ends are then small fractions, and rounding commutes with the shift.
+        shift = digits + 5 - int(mpmath.floor(mpmath.log10(abs(mpmath.mpf(box.a._mpi_[0])))))
+        low, high = (_fraction(end) for end in (box * mpmath.iv.mpf(10) ** shift)._mpi_)
+    except _Undefined:
+        return None
+    finally:
+        mpmath.iv.prec = saved
+    low, high = _round(low, digits, shift), _round(high, digits, shift)
+    return low if low == high else None
+
+
+def _fraction(end: tuple) -> Fraction:
+    """An mpmath (sign, mantissa, exponent, bits) number as the exact Fraction it stands for."""
+    sign, mantissa, exponent, _ = end
+    magnitude = Fraction(int(mantissa)) * (Fraction(2) ** exponent)
+    return -magnitude if sign else magnitude
+
+
+def _round(value: Fraction, digits: int, shift: int = 0) -> Decimal:
+    """value · 10^-shift correctly rounded (half to even) to `digits` significant digits."""
+    if value == 0:
+        return Decimal(0)
+    with localcontext(prec=digits, rounding=ROUND_HALF_EVEN, Emax=10**9, Emin=-10**9):
+        # exact ints, one correct rounding; the shift is exact at this precision
+        return (Decimal(value.numerator) / Decimal(value.denominator)).scaleb(-shift)
 
 
 def holds(condition, seconds: float = DEFAULT_SECONDS) -> bool | None:

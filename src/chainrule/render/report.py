@@ -9,6 +9,8 @@ from chainrule.core.learning_rate import minimal_polynomial
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, exact, less, significant
 
+FORWARD_KINDS = ("preactivation", "hidden", "prediction", "loss")  # the nodes a forward pass computes
+
 
 def _number(value: sp.Expr) -> str:
     """Exact and decimal, for the terminal; a long exact expression is left to --json."""
@@ -100,9 +102,11 @@ def solution_json(solution: Solution) -> dict:
         "name": spec.name,
         "title": spec.title,
         "parameters": names,
+        "units": _units_json(solution),
         "initial_parameters": keyed(initial.theta),
         "predictions": [_per_output(s.predictions, exact) for s in initial.samples],
         "loss": exact(initial.loss),
+        "forward_pass": _forward_pass(solution, initial, exact),
         "deltas": [
             {u.delta.name: exact(s.values[u.delta.name]) for u in solution.model.units} for s in initial.samples
         ],
@@ -110,6 +114,7 @@ def solution_json(solution: Solution) -> dict:
         "gradient": keyed(initial.gradient),
         "updated_parameters": keyed(after.theta),
         "new_predictions": [_per_output(s.predictions, exact) for s in after.samples],
+        "new_forward_pass": _forward_pass(solution, after, exact),
         "new_loss": exact(after.loss),
         "loss_decreased": less(after.loss, initial.loss),
         "training": [
@@ -124,6 +129,19 @@ def solution_json(solution: Solution) -> dict:
         "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
         "decimals": _decimals(solution),
     }
+
+
+def _units_json(solution: Solution) -> list[dict]:
+    """Each unit, layer by layer: where its z, its output a and its δ are in the per-sample values."""
+    return [{"layer": u.layer, "unit": u.index + 1, "activation": u.activation,
+             "z": u.pre.name, "a": u.out.name, "delta": u.delta.name} for u in solution.model.units]
+
+
+def _forward_pass(solution: Solution, evaluation, show) -> list[dict]:
+    """Per sample, every computed node of the forward pass by name, in the order it is computed:
+    each unit's z and a (h, ŷ; an identity output's z is ŷ itself), then the sample's loss L."""
+    nodes = [n.name for n in solution.model.nodes if n.kind in FORWARD_KINDS]
+    return [{name: show(s.values[name]) for name in nodes} for s in evaluation.samples]
 
 
 def _per_output(predictions, show):
@@ -141,12 +159,14 @@ def _decimals(solution: Solution) -> dict:
         "initial_parameters": keyed(initial.theta),
         "predictions": [_per_output(s.predictions, significant) for s in initial.samples],
         "loss": significant(initial.loss),
+        "forward_pass": _forward_pass(solution, initial, significant),
         "deltas": [{u.delta.name: significant(s.values[u.delta.name]) for u in solution.model.units}
                    for s in initial.samples],
         "sample_gradients": [keyed(s.gradient) for s in initial.samples],
         "gradient": keyed(initial.gradient),
         "updated_parameters": keyed(after.theta),
         "new_predictions": [_per_output(s.predictions, significant) for s in after.samples],
+        "new_forward_pass": _forward_pass(solution, after, significant),
         "new_loss": significant(after.loss),
         "training": [{"step": k, "parameters": keyed(e.theta), "loss": significant(e.loss)}
                      for k, e in enumerate(training.evaluations)],
