@@ -23,7 +23,7 @@ from chainrule.check.answer_key import (
     answer_key,
 )
 from chainrule.check.answers import Answers, answer_keys, check_keys, prediction_keys
-from chainrule.check.mistakes import DESCRIPTIONS
+from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
 from chainrule.check.notation import FreeVocabulary, parse
 from chainrule.check.proofs import judge_proof
 from chainrule.check.tokens import NotationError
@@ -137,8 +137,8 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
         mistakes.append("carried-error")
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
-        feedback = f"Expected {shown}; your answer matches the mistake {named}."
-
+        advice = " ".join(EXPLANATIONS[m] for m in mistakes)
+        feedback = f"Expected {shown}; your answer matches the mistake {named}. {advice}"
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
@@ -152,31 +152,81 @@ def _shown(value: sp.Expr) -> str:
 
 
 def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
-    """The value this key would have if computed correctly from the student's own earlier answers."""
+    """The value this key would have if computed correctly from the student's own earlier answers.
+
+    Each answer follows from the one before it in the homework: predictions → loss and per-sample
+    gradients (the backward pass rerun with the student's predictions) → mean gradient → update →
+    new loss. An earlier answer the student did not give is taken as what follows from theirs.
+    """
+    try:
+        return _follow(key, answer_key, given)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+
+
+def _earlier(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
+    """The student's answer for an earlier key, or what follows from their answers before it."""
+    if key in given:
+        return given[key]
+    if key.startswith("prediction."):
+        return answer_key.values[key]
+    return _follow(key, answer_key, given)
+
+
+def _follow(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
     spec, model = answer_key.spec, answer_key.derivation.model
     names = spec.parameter_names
     samples = range(1, len(spec.x) + 1)
-    try:
-        if key == "loss":
-            total = []
-            for n, targets in zip(samples, spec.targets):
-                values = {p.symbol: given[k] for p, k in zip(model.predictions, prediction_keys(spec, n))}
-                values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
-                total.append(model.loss.definition.xreplace(values))
-            return sp.Add(*total) / len(spec.x)
-        if key.startswith("gradient."):
-            name = key.split(".", 1)[1]
-            return sp.Add(*(given[f"sample_gradient.{n}.{name}"] for n in samples)) / len(spec.x)
-        if key.startswith("updated."):
-            name = key.split(".", 1)[1]
-            index = names.index(name)
-            return rational(spec.init[index]) - rational(spec.learning_rate) * given[f"gradient.{name}"]
-        if key == "new_loss":
-            theta = [given[f"updated.{name}"] for name in names]
-            return evaluate(answer_key.derivation, theta).loss
-    except (KeyError, ValueError, TypeError):
-        return None
-    return None
+    if key == "loss":
+        total = []
+        for n, targets in zip(samples, spec.targets):
+            values = {p.symbol: _earlier(k, answer_key, given) for p, k in zip(model.predictions, prediction_keys(spec, n))}
+            values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
+            total.append(model.loss.definition.xreplace(values))
+        return sp.Add(*total) / len(spec.x)
+    if key.startswith("sample_gradient."):
+        _, number, name = key.split(".", 2)
+        return _backward(answer_key, int(number), given)[name]
+    if key.startswith("gradient."):
+        name = key.split(".", 1)[1]
+        return sp.Add(*(_earlier(f"sample_gradient.{n}.{name}", answer_key, given) for n in samples)) / len(spec.x)
+    if key.startswith("updated."):
+        name = key.split(".", 1)[1]
+        index = names.index(name)
+        return rational(spec.init[index]) - rational(spec.learning_rate) * _earlier(f"gradient.{name}", answer_key, given)
+    if key == "new_loss":
+        theta = [_earlier(f"updated.{name}", answer_key, given) for name in names]
+        return evaluate(answer_key.derivation, theta).loss
+    raise KeyError(key)
+
+
+def _backward(answer_key: AnswerKey, number: int, given: dict) -> dict[str, sp.Expr]:
+    """One sample's ∂L/∂w with the student's predictions put in for ŷ, the rest of the forward pass right."""
+    spec, derivation = answer_key.spec, answer_key.derivation
+    model = derivation.model
+    sample = _initial(answer_key).samples[number - 1]
+    known = {node.symbol: sample.values[node.name] for node in model.nodes}
+    for p, k in zip(model.predictions, prediction_keys(spec, number)):
+        known[p.symbol] = _earlier(k, answer_key, given)
+    for unit in reversed(model.units):
+        known[unit.delta.symbol] = derivation.delta_formula[unit.delta.name].xreplace(known)
+    gradient = {p.name: derivation.backprop[p.name].xreplace(known) for p in model.parameters}
+    if any(not value.is_number or value.has(sp.Piecewise) for value in gradient.values()):
+        raise ValueError("a branch could not be decided")
+    return gradient
+
+
+_INITIAL: dict[int, tuple] = {}
+
+
+def _initial(answer_key: AnswerKey):
+    """The forward and backward pass at the initial θ (computed once per answer key)."""
+    if id(answer_key) not in _INITIAL:
+        if len(_INITIAL) >= 64:
+            _INITIAL.clear()
+        theta = [rational(v) for v in answer_key.spec.init]
+        _INITIAL[id(answer_key)] = (answer_key, evaluate(answer_key.derivation, theta))  # keeps the key alive
+    return _INITIAL[id(answer_key)][1]
 
 
 # ---------------------------------------------------------------- proofs
