@@ -124,17 +124,16 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
                          "Could not decide whether this equals the expected value (undecided); "
                          "it is counted neither right nor wrong.")
     if kind == "too-few-digits":
-        return Judgement(key, "incorrect", shown, text, ("rounding",),
-                         f"The value is right but too coarse: give at least {tolerance.sigfigs} significant figures ({shown}).")
-    mistakes = []
-    for mistake, values in answer_key.variants:
-        wrong = values.get(key)
-        if wrong is not None and _equal(wrong, expected) is False and _matches(match(text, given, wrong, tolerance)) \
-                and mistake not in mistakes:
-            mistakes.append(mistake)
-    carried = _carried(key, answer_key, given_all)
-    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, tolerance)):
-        mistakes.append("carried-error")
+        # A coarse value that is exactly what a catalogue mistake gives ("1" where the update leaves
+        # w0 = 1 unchanged, for 0.966) is that mistake, not a rounding of the right value.
+        exactly = _named_mistakes(key, text, given, answer_key, given_all, tolerance, exact_only=True)
+        if not exactly:
+            return Judgement(key, "incorrect", shown, text, ("rounding",),
+                             f"The value is right but too coarse: give at least {tolerance.sigfigs} significant "
+                             f"figures ({shown}). {EXPLANATIONS['rounding']}")
+        mistakes = exactly
+    else:
+        mistakes = _named_mistakes(key, text, given, answer_key, given_all, tolerance)
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
         advice = " ".join(EXPLANATIONS[m] for m in mistakes)
@@ -142,6 +141,25 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+
+
+def _named_mistakes(key: str, text: str, given: sp.Expr, answer_key: AnswerKey, given_all: dict,
+                    tolerance: Tolerance, exact_only: bool = False) -> list[str]:
+    """The catalogue mistakes (and carried-error) whose value for this key the answer matches."""
+    expected = answer_key.values[key]
+
+    def matches(wrong: sp.Expr | None) -> bool:
+        if wrong is None or _equal(wrong, expected) is not False:
+            return False
+        return _equal(given, wrong) is True if exact_only else _matches(match(text, given, wrong, tolerance))
+
+    mistakes = []
+    for mistake, values in answer_key.variants:
+        if mistake not in mistakes and matches(values.get(key)):
+            mistakes.append(mistake)
+    if matches(_carried(key, answer_key, given_all)):
+        mistakes.append("carried-error")
+    return mistakes
 
 
 def _shown(value: sp.Expr) -> str:
