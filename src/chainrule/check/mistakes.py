@@ -40,8 +40,9 @@ CATALOGUE = (
             "would climb the loss. Check the sign: when ŷ is too large, δŷ must be positive."),
     Mistake("relu-derivative", "the ReLU derivative g′ is wrong for some sample (1 where z ≤ 0, or 0 where z > 0)",
             "The ReLU passes the gradient where the unit is active and blocks it where it is not: g′(z) = 1 for "
-            "z > 0 and 0 for z < 0. Look at the sign of each sample's z from your forward pass before you "
-            "use g′(z); a sample with z < 0 contributes nothing to the hidden weights' gradients."),
+            "z > 0 and 0 for z < 0. A wrong g′ shows in one sample's hidden-weight gradients: nonzero although "
+            "its z is negative, or zero although its z is positive. Look up the sign of each sample's z from "
+            "your forward pass and redo that sample's δh with the right g′(z)."),
     Mistake("relu-derivative-at-kink", "g′(0) taken as 1, but the spec's convention at the kink is different",
             "Some sample has z = 0 exactly, where the ReLU has a kink and no derivative: the value used there "
             "is a convention, and this homework states it (look for the derivative at zero in the problem). "
@@ -63,8 +64,9 @@ CATALOGUE = (
             "The loss of the dataset is the mean of the per-sample losses: divide their sum by the number of "
             "samples. Your value is that many times too large. Check the definition of L in the problem."),
     Mistake("gradient-sum-not-mean", "the gradient is summed over the samples instead of averaged",
-            "The loss is a mean over the samples, so its gradient is the mean of the per-sample gradients: "
-            "divide their sum by the number of samples. Your value is that many times too large."),
+            "The loss is a mean over the samples, so its gradient is the mean of the per-sample gradients. "
+            "Your gradient is as many times too large as there are samples, and so is the step. "
+            "Divide the sum of the per-sample gradients by the number of samples."),
     Mistake("update-sign", "the update adds the gradient: θ + η∇ instead of θ − η∇",
             "Gradient descent steps against the gradient, θ ← θ − η∇L, because the gradient points uphill. "
             "With + the loss grows after the step. Check the sign in the update rule."),
@@ -73,11 +75,13 @@ CATALOGUE = (
             "little (a decimal place slipped), or by the whole gradient (η left out). Compare the change "
             "θ_new − θ with η times your gradient, and redo the update with the stated η."),
     Mistake("rounding", "the right value, given with too few digits",
-            "The value is right but rounded too coarsely for the tolerance. Keep exact fractions or enough "
-            "digits through the computation and round only the final answer, to the digits asked for."),
+            "The value is right but rounded too coarsely for the tolerance. It agrees with the expected value "
+            "in the digits you gave. Keep exact fractions or enough digits through the computation and round "
+            "only the final answer, to the digits asked for."),
     Mistake("carried-error", "wrong, but it follows correctly from an earlier wrong answer",
-            "This value is computed correctly from your own earlier answers, which are wrong: the method here "
-            "is right. Fix the earliest wrong answer first (see its feedback) and recompute what follows from it."),
+            "This value is computed correctly from your own earlier answers, but those are wrong, so it is wrong "
+            "too. The method here is right: the mistake is upstream, in an earlier answer marked wrong. Fix the "
+            "earliest wrong answer first (see its feedback) and recompute what follows from it."),
 )
 DESCRIPTIONS: Mapping[str, str] = MappingProxyType({m.id: m.description for m in CATALOGUE})
 EXPLANATIONS: Mapping[str, str] = MappingProxyType({m.id: m.explanation for m in CATALOGUE})
