@@ -71,7 +71,8 @@ def test_the_mistake_is_not_confused_with_another(judgements, stem, key, wrong_g
 
 @pytest.mark.parametrize("key", [
     "loss", "sample_gradient.1.w0", "sample_gradient.1.w3", "sample_gradient.1.w4",  # backward pass rerun with ŷ₁ = 2.5
-    "gradient.w0", "gradient.w3", "gradient.w4", "updated.w0", "updated.w3", "updated.w4", "new_loss",
+    "gradient.w0", "gradient.w3", "gradient.w4", "updated.w0", "updated.w1", "updated.w2", "updated.w3", "updated.w4",
+    "new_loss",
 ])
 def test_an_error_in_a_prediction_is_carried_through_the_whole_chain(judgements, key):
     judgement = judgements["carried_from_prediction"][key]
