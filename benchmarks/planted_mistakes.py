@@ -11,12 +11,12 @@ Each planted file is checked with `chainrule check --json`, run from the source 
 `--src` (default: this tree), so the same planted files can be judged by older code:
 
     git archive <commit> src derivations templates | tar -x -C /tmp/before
-    python benchmarks/planted_mistakes.py --src /tmp/before/src
+    python benchmarks/planted_mistakes.py --baseline /tmp/before/src
 
 A planted key counts as *named* when the planted mistake's id is among the key's mistakes, and as
 *accounted for* when it is named or called `carried-error`. Mistakes that change no number of the
 homework (none of its z is 0, say) plant nothing and are listed as such.
-Usage: python benchmarks/planted_mistakes.py [--src DIR] [--json]
+Usage: python benchmarks/planted_mistakes.py [--src DIR] [--baseline DIR] [--json]
 """
 
 from __future__ import annotations
@@ -105,23 +105,34 @@ def count(planted: list[dict], reports: dict[str, dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the source tree whose checker judges")
+    parser.add_argument("--baseline", type=Path, help="a second source tree judging the same files, e.g. before a change")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     args = parser.parse_args()
+    trees = [args.src] + ([args.baseline] if args.baseline else [])
     with tempfile.TemporaryDirectory() as folder:
         planted = plant(Path(folder))
-        reports = judge(args.src.resolve(), [p["file"] for p in planted if p["file"]])
-        result = count(planted, reports)
+        files = [p["file"] for p in planted if p["file"]]
+        results = [count(planted, judge(tree.resolve(), files)) for tree in trees]
     if args.json:
-        print(json.dumps(result, indent=1))
+        print(json.dumps({str(tree): result for tree, result in zip(trees, results)}, indent=1))
         return 0
-    print(f"checker: {args.src}")
+    for tree, result in zip(trees, results):
+        _print(tree, result)
+    if args.baseline:
+        (keys, named, _, _), (_, before, _, _) = results[0]["totals"]["consistent"], results[1]["totals"]["consistent"]
+        print(f"named correctly (consistent planting): {named}/{keys} with {args.src} against {before}/{keys} "
+              f"with {args.baseline}")
+    return 0
+
+
+def _print(src: Path, result: dict) -> None:
+    print(f"checker: {src}")
     print(f"{'variant':30} {'mode':11} {'planted':>7} {'named':>6} {'named or carried':>17} {'later keys carried':>19}")
     for label, mode, keys, named, accounted, carried in result["rows"]:
         print(f"{label:30} {mode:11} {keys:7} {named:6} {accounted:17} {carried:19}")
     for mode, (keys, named, accounted, carried) in result["totals"].items():
         print(f"total {mode:11}: {named}/{keys} planted keys named correctly, {accounted}/{keys} named or "
               f"carried-error; {carried} keys after the first also called carried-error")
-    return 0
 
 
 if __name__ == "__main__":
