@@ -29,6 +29,7 @@ class Mistake:
     explanation: str  # one paragraph a student can act on: what went wrong, how to see it, how to fix it
 
 
+# Common mistakes first: Moodle keeps the first few that give distinct wrong values.
 CATALOGUE = (
     Mistake("missing-factor-2", "δŷ taken as ŷ − y, without the factor 2 of the squared error",
             "The derivative of (ŷ − y)² with respect to ŷ is 2(ŷ − y): the exponent comes down as a factor. "
@@ -43,23 +44,14 @@ CATALOGUE = (
             "z > 0 and 0 for z < 0. A wrong g′ shows in one sample's hidden-weight gradients: nonzero although "
             "its z is negative, or zero although its z is positive. Look up the sign of each sample's z from "
             "your forward pass and redo that sample's δh with the right g′(z)."),
-    Mistake("relu-derivative-at-kink", "g′(0) taken as 1, but the spec's convention at the kink is different",
-            "Some sample has z = 0 exactly, where the ReLU has a kink and no derivative: the value used there "
-            "is a convention, and this homework states it (look for the derivative at zero in the problem). "
-            "You used g′(0) = 1. Redo that sample's backward pass with the stated convention."),
-    Mistake("missing-downstream-weight", "the hidden δ is missing the downstream weight",
-            "The hidden δ collects the error from the units the hidden unit feeds, each through the weight "
-            "of that connection: δh = δŷ · w · g′(z). Without the weight, the hidden weights' gradients are "
-            "off by exactly that weight's factor. Follow the path from L back to z and write one factor per edge."),
     Mistake("forgot-activation", "the forward pass skipped the activation: the hidden units output z instead of g(z)",
             "The hidden unit outputs h = g(z), not z itself. For a ReLU a negative z must become 0 before it "
             "reaches the next layer; a negative prediction from a network whose hidden units should all be "
             "non-negative is the sign of it. Apply g to every hidden z and redo the forward pass."),
-    Mistake("used-target-as-prediction", "the target y was used where the prediction ŷ belongs (in δ or the loss)",
-            "The loss and δ compare the network's prediction ŷ with the target y, so both must appear: for the "
-            "squared error L = (ŷ − y)² and δŷ = 2(ŷ − y). Putting y where ŷ belongs makes them vanish "
-            "(a loss or gradient of 0 although the predictions are off). Compute ŷ from the forward pass first "
-            "and use it, not the target."),
+    Mistake("missing-downstream-weight", "the hidden δ is missing the downstream weight",
+            "The hidden δ collects the error from the units the hidden unit feeds, each through the weight "
+            "of that connection: δh = δŷ · w · g′(z). Without the weight, the hidden weights' gradients are "
+            "off by exactly that weight's factor. Follow the path from L back to z and write one factor per edge."),
     Mistake("loss-sum-not-mean", "the loss is summed over the samples instead of averaged",
             "The loss of the dataset is the mean of the per-sample losses: divide their sum by the number of "
             "samples. Your value is that many times too large. Check the definition of L in the problem."),
@@ -74,6 +66,15 @@ CATALOGUE = (
             "The step is θ − η∇L with the η the problem gives. Your update moved θ ten times too far or too "
             "little (a decimal place slipped), or by the whole gradient (η left out). Compare the change "
             "θ_new − θ with η times your gradient, and redo the update with the stated η."),
+    Mistake("used-target-as-prediction", "the target y was used where the prediction ŷ belongs (in δ or the loss)",
+            "The loss and δ compare the network's prediction ŷ with the target y, so both must appear: for the "
+            "squared error L = (ŷ − y)² and δŷ = 2(ŷ − y). Putting y where ŷ belongs makes them vanish "
+            "(a loss or gradient of 0 although the predictions are off). Compute ŷ from the forward pass first "
+            "and use it, not the target."),
+    Mistake("relu-derivative-at-kink", "g′(0) taken as 1, but the spec's convention at the kink is different",
+            "Some sample has z = 0 exactly, where the ReLU has a kink and no derivative: the value used there "
+            "is a convention, and this homework states it (look for the derivative at zero in the problem). "
+            "You used g′(0) = 1. Redo that sample's backward pass with the stated convention."),
     Mistake("rounding", "the right value, given with too few digits",
             "The value is right but rounded too coarsely for the tolerance. It agrees with the expected value "
             "in the digits you gave. Keep exact fractions or enough digits through the computation and round "
