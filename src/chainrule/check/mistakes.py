@@ -108,10 +108,6 @@ def answer_values(model: Model, training: Training) -> dict[str, sp.Expr]:
     return values
 
 
-def _run(derivation: Derivation | None, **options) -> Training | None:
-    return None if derivation is None else train(derivation, steps=1, **options)
-
-
 def _with_deltas(derivation: Derivation, change: Callable[[Unit, sp.Expr], sp.Expr]) -> Derivation:
     formulas = {u.delta.name: change(u, derivation.delta_formula[u.delta.name]) for u in derivation.model.units}
     return dataclasses.replace(derivation, delta_formula=MappingProxyType(formulas))
@@ -200,44 +196,40 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
     residual = factor is not None and all(u.pre == u.out for u in model.output_units)
     eta = rational(model.spec.learning_rate)
     kink = _kink_convention_not_one(model)
+    at_kink = lambda z: sp.Piecewise((0, z < 0), (1, True))  # noqa: E731 - g′(0) = 1, right elsewhere
+    # (mistake id, the mutated derivation or None where it does not apply, training options)
     runs = [
-        ("missing-factor-2", lambda: _run(_output_delta(derivation, lambda yh, y: yh - y))) if residual and factor == 2 else None,
-        ("residual-sign", lambda: _run(_output_delta(derivation, lambda yh, y: factor * (y - yh)))) if residual else None,
-        ("relu-derivative", lambda: _run(_relu_derivative(derivation, sp.Integer(1)))),
-        ("relu-derivative", lambda: _run(_relu_derivative(derivation, sp.Integer(0)))),
-        ("relu-derivative-at-kink",
-         lambda: _run(_relu_derivative(derivation, lambda z: sp.Piecewise((0, z < 0), (1, True))))) if kink else None,
-        ("missing-downstream-weight", lambda: _run(_without_downstream_weights(derivation))),
-        ("forgot-activation", lambda: _run(_forgot_activation(derivation, linear_backward=True))),
-        ("forgot-activation", lambda: _run(_forgot_activation(derivation, linear_backward=False))),
-        ("used-target-as-prediction", lambda: _run(_target_for_prediction(derivation, "delta"))),
-        ("used-target-as-prediction", lambda: _run(_target_for_prediction(derivation, "loss"))),
-        ("loss-sum-not-mean", lambda: _run(derivation, loss_reduction="sum")),
-        ("gradient-sum-not-mean", lambda: _run(derivation, gradient_reduction="sum")),
-        ("update-sign", lambda: _run(derivation, update_sign=1)),
-        *(("wrong-learning-rate", lambda rate=rate: _run(derivation, learning_rate=rate)) for rate in _learning_rates(eta)),
+        ("missing-factor-2", _output_delta(derivation, lambda yh, y: yh - y) if residual and factor == 2 else None, {}),
+        ("residual-sign", _output_delta(derivation, lambda yh, y: factor * (y - yh)) if residual else None, {}),
+        ("relu-derivative", _relu_derivative(derivation, sp.Integer(1)), {}),
+        ("relu-derivative", _relu_derivative(derivation, sp.Integer(0)), {}),
+        ("relu-derivative-at-kink", _relu_derivative(derivation, at_kink) if kink else None, {}),
+        ("missing-downstream-weight", _without_downstream_weights(derivation), {}),
+        ("forgot-activation", _forgot_activation(derivation, linear_backward=True), {}),
+        ("forgot-activation", _forgot_activation(derivation, linear_backward=False), {}),
+        ("used-target-as-prediction", _target_for_prediction(derivation, "delta"), {}),
+        ("used-target-as-prediction", _target_for_prediction(derivation, "loss"), {}),
+        ("loss-sum-not-mean", derivation, {"loss_reduction": "sum"}),
+        ("gradient-sum-not-mean", derivation, {"gradient_reduction": "sum"}),
+        ("update-sign", derivation, {"update_sign": 1}),
+        *(("wrong-learning-rate", derivation, {"learning_rate": rate}) for rate in _learning_rates(eta)),
     ]
     done = []
-    for run in runs:
-        if run is None:
-            continue
-        mistake, compute = run
-        training = _safely(compute)
+    for mistake, wrong, options in runs:
+        training = None if wrong is None else _safely(lambda: train(wrong, steps=1, **options))
         if training is not None:
             done.append((mistake, training))
     return tuple(done)
 
 
-def _safely(compute: Callable[[], Training | None]) -> Training | None:
-    """A mistake that does not apply to this network (None), or whose numbers cannot be computed, is left out.
+def _safely(compute: Callable[[], Training]) -> Training | None:
+    """The homework under one mistake, or None when its numbers cannot be computed (the mistake is left out).
 
     Putting y into a cross-entropy's log, say, can divide by zero: no student answer matches that.
     """
     try:
         training = compute()
     except (ArithmeticError, ValueError, NotImplementedError):
-        return None
-    if training is None:
         return None
     values = [*training.initial.gradient, training.initial.loss, *training.after_first.theta, training.after_first.loss]
     if any(v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) for v in values):
