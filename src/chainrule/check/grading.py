@@ -129,8 +129,8 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
         exactly = _named_mistakes(key, text, given, answer_key, given_all, tolerance, exact_only=True)
         if not exactly:
             return Judgement(key, "incorrect", shown, text, ("rounding",),
-                             f"The value is right but too coarse: give at least {tolerance.sigfigs} significant "
-                             f"figures ({shown}). {EXPLANATIONS['rounding']}")
+                             f"Expected {shown}; give at least {tolerance.sigfigs} significant figures. "
+                             f"{EXPLANATIONS['rounding']}")
         mistakes = exactly
     else:
         mistakes = _named_mistakes(key, text, given, answer_key, given_all, tolerance)
@@ -178,9 +178,10 @@ def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
     (except for the new loss, which needs the student's own updated parameters).
     """
     try:
-        return _follow(key, answer_key, given)
-    except (KeyError, ValueError, TypeError, IndexError):
+        value = _follow(key, answer_key, given)
+    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError):
         return None
+    return None if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) else value  # log(0) of a student's ŷ = 0
 
 
 def _earlier(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
