@@ -164,8 +164,11 @@ def test_check_json_contract(tmp_path):
     path.write_text('[answers]\n"gradient.w0" = "1.7"\n', encoding="utf-8")
     data = json.loads(run("check", str(path), "--json").stdout)
     answer = data["answers"]["gradient.w0"]
-    assert set(answer) == {"verdict", "expected", "given", "mistakes", "feedback"}
+    assert set(answer) == {"verdict", "expected", "given", "mistakes", "explanations", "feedback"}
     assert answer["verdict"] == "incorrect" and answer["mistakes"] == ["missing-factor-2"]
+    assert list(answer["explanations"]) == ["missing-factor-2"]
+    assert "power rule" in answer["explanations"]["missing-factor-2"]
+    assert answer["explanations"]["missing-factor-2"] in answer["feedback"]
     assert data["answers"]["proofs.w0"]["verdict"] == "missing"
 
 

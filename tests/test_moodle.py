@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.check.answers import answer_keys
-from chainrule.check.mistakes import DESCRIPTIONS
+from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
 from chainrule.classroom.moodle import choices, quiz, tolerance
 from chainrule.cli.main import main
 from chainrule.core.spec import Tolerance, resolve_path
@@ -185,6 +185,9 @@ def test_mistake_answers_score_zero_and_name_catalogue_mistakes(root):
             assert answer.get("fraction") == "0"
             assert answer.findtext("feedback/text").startswith("This matches the mistake")
             assert mistake_ids and all(mid in DESCRIPTIONS for mid in mistake_ids)
+            # each named mistake's explanation follows, one paragraph each
+            assert all(f"<p>{html.escape(EXPLANATIONS[mid], quote=False)}</p>" in answer.findtext("feedback/text")
+                       for mid in mistake_ids)
             assert abs(value_of(answer) - value_of(first)) > tolerance_of(first)
             assert tolerance_of(answer) > 0
             named += 1

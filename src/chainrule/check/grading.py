@@ -25,7 +25,7 @@ from chainrule.check.answer_key import (
     answer_key,
 )
 from chainrule.check.answers import Answers, answer_keys, check_keys, prediction_keys
-from chainrule.check.mistakes import DESCRIPTIONS
+from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
 from chainrule.check.notation import FreeVocabulary, parse
 from chainrule.check.proofs import judge_proof
 from chainrule.check.tokens import NotationError
@@ -189,24 +189,43 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
         return Judgement(key, "unknown", shown, text, (),
                          "Could not decide whether this equals the expected value (undecided); "
                          "it is counted neither right nor wrong.")
-    if kind == "too-few-digits":
+    # A coarse value that is exactly what a catalogue mistake gives ("1" where the update leaves
+    # w0 = 1 unchanged, for 0.966) is that mistake, not a rounding of the right value.
+    exactly = kind == "too-few-digits"
+    matched = _matched_mistakes(key, text, given, answer_key, rule, exact_only=exactly)
+    carried = _matches_value(_carried(key, answer_key, given_all), text, given, expected, rule, exact_only=exactly)
+    if exactly and not matched and not carried:
         return Judgement(key, "incorrect", shown, text, ("rounding",),
-                         f"The value is right but too coarse: give at least {rule.sigfigs} significant figures ({shown}).")
-    matched = [(mistake, values) for mistake, values in answer_key.variants
-               if (wrong := values.get(key)) is not None and _equal(wrong, expected) is False
-               and _matches(match(text, given, wrong, rule))]
+                         f"Expected {shown}; give at least {rule.sigfigs} significant figures. "
+                         f"{EXPLANATIONS['rounding']}")
     mistakes, ruled_out = _consistent(key, matched, answer_key, given_all, texts or {}, tolerance)
-    carried = _carried(key, answer_key, given_all)
-    if carried is not None and _equal(carried, expected) is False and _matches(match(text, given, carried, rule)):
+    if carried:
         mistakes.append("carried-error")
     if mistakes:
         named = " or ".join(f"'{m}' ({DESCRIPTIONS[m]})" for m in mistakes)
         feedback = f"Expected {shown}; your answer matches the mistake {named}."
         for mistake, (other, would_be) in ruled_out.items():
             feedback += _ruled_out(mistake, other, would_be, answer_key, texts, tolerance)
+        feedback += " " + " ".join(EXPLANATIONS[m] for m in mistakes)
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
     return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+
+
+def _matches_value(wrong: sp.Expr | None, text: str, given: sp.Expr, expected: sp.Expr, rule,
+                   exact_only: bool = False) -> bool:
+    """Does the answer match this wrong value (one that differs from the right one)? Exactly, if asked."""
+    if wrong is None or _equal(wrong, expected) is not False:
+        return False
+    return _equal(given, wrong) is True if exact_only else _matches(match(text, given, wrong, rule))
+
+
+def _matched_mistakes(key: str, text: str, given: sp.Expr, answer_key: AnswerKey, rule,
+                      exact_only: bool = False) -> list[tuple[str, dict]]:
+    """The catalogue's (mistake, values) whose value for this key the answer matches."""
+    expected = answer_key.values[key]
+    return [(mistake, values) for mistake, values in answer_key.variants
+            if _matches_value(values.get(key), text, given, expected, rule, exact_only)]
 
 
 # The order in which the homework computes its answers: a mistake shows in its own stage and after.
@@ -267,31 +286,85 @@ def _shown(value: sp.Expr) -> str:
 
 
 def _carried(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr | None:
-    """The value this key would have if computed correctly from the student's own earlier answers."""
+    """The value this key would have if computed correctly from the student's own earlier answers.
+
+    Each answer follows from the one before it in the homework: predictions → loss and per-sample
+    gradients (the backward pass rerun with the student's predictions) → mean gradient → update →
+    new loss. An earlier answer the student did not give is taken as what follows from theirs
+    (except for the new loss, which needs the student's own updated parameters).
+    """
+    try:
+        value = _follow(key, answer_key, given)
+    except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError):
+        return None
+    return None if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) else value  # log(0) of a student's ŷ = 0
+
+
+def _earlier(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
+    """The student's answer for an earlier key, or what follows from their answers before it."""
+    if key in given:
+        return given[key]
+    if key.startswith("prediction."):
+        return answer_key.values[key]
+    return _follow(key, answer_key, given)
+
+
+def _follow(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
     spec, model = answer_key.spec, answer_key.derivation.model
     names = spec.parameter_names
     samples = range(1, len(spec.x) + 1)
-    try:
-        if key == "loss":
-            total = []
-            for n, targets in zip(samples, spec.targets):
-                values = {p.symbol: given[k] for p, k in zip(model.predictions, prediction_keys(spec, n))}
-                values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
-                total.append(model.loss.definition.xreplace(values))
-            return sp.Add(*total) / len(spec.x)
-        if key.startswith("gradient."):
-            name = key.split(".", 1)[1]
-            return sp.Add(*(given[f"sample_gradient.{n}.{name}"] for n in samples)) / len(spec.x)
-        if key.startswith("updated."):
-            name = key.split(".", 1)[1]
-            index = names.index(name)
-            return rational(spec.init[index]) - rational(spec.learning_rate) * given[f"gradient.{name}"]
-        if key == "new_loss":
-            theta = [given[f"updated.{name}"] for name in names]
-            return evaluate(answer_key.derivation, theta).loss
-    except (KeyError, ValueError, TypeError):
-        return None
-    return None
+    if key == "loss":
+        total = []
+        for n, targets in zip(samples, spec.targets):
+            values = {p.symbol: _earlier(k, answer_key, given) for p, k in zip(model.predictions, prediction_keys(spec, n))}
+            values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
+            total.append(model.loss.definition.xreplace(values))
+        return sp.Add(*total) / len(spec.x)
+    if key.startswith("sample_gradient."):
+        _, number, name = key.split(".", 2)
+        return _backward(answer_key, int(number), given)[name]
+    if key.startswith("gradient."):
+        name = key.split(".", 1)[1]
+        return sp.Add(*(_earlier(f"sample_gradient.{n}.{name}", answer_key, given) for n in samples)) / len(spec.x)
+    if key.startswith("updated."):
+        name = key.split(".", 1)[1]
+        index = names.index(name)
+        return rational(spec.init[index]) - rational(spec.learning_rate) * _earlier(f"gradient.{name}", answer_key, given)
+    if key == "new_loss":
+        # Only from the student's own θ: one followed from earlier answers of a smooth network is an
+        # exact tower of exp whose comparison with the answer can take minutes.
+        theta = [given[f"updated.{name}"] for name in names]
+        return evaluate(answer_key.derivation, theta).loss
+    raise KeyError(key)
+
+
+def _backward(answer_key: AnswerKey, number: int, given: dict) -> dict[str, sp.Expr]:
+    """One sample's ∂L/∂w with the student's predictions put in for ŷ, the rest of the forward pass right."""
+    spec, derivation = answer_key.spec, answer_key.derivation
+    model = derivation.model
+    sample = _initial(answer_key).samples[number - 1]
+    known = {node.symbol: sample.values[node.name] for node in model.nodes}
+    for p, k in zip(model.predictions, prediction_keys(spec, number)):
+        known[p.symbol] = _earlier(k, answer_key, given)
+    for unit in reversed(model.units):
+        known[unit.delta.symbol] = derivation.delta_formula[unit.delta.name].xreplace(known)
+    gradient = {p.name: derivation.backprop[p.name].xreplace(known) for p in model.parameters}
+    if any(not value.is_number or value.has(sp.Piecewise) for value in gradient.values()):
+        raise ValueError("a branch could not be decided")
+    return gradient
+
+
+_INITIAL: dict[int, tuple] = {}
+
+
+def _initial(answer_key: AnswerKey):
+    """The forward and backward pass at the initial θ (computed once per answer key)."""
+    if id(answer_key) not in _INITIAL:
+        if len(_INITIAL) >= 64:
+            _INITIAL.clear()
+        theta = [rational(v) for v in answer_key.spec.init]
+        _INITIAL[id(answer_key)] = (answer_key, evaluate(answer_key.derivation, theta))  # keeps the key alive
+    return _INITIAL[id(answer_key)][1]
 
 
 # ---------------------------------------------------------------- proofs

@@ -20,7 +20,7 @@ from typing import Mapping
 import sympy as sp
 
 from chainrule.check.answers import answer_keys
-from chainrule.check.mistakes import CATALOGUE, DESCRIPTIONS, answer_values, variants
+from chainrule.check.mistakes import CATALOGUE, DESCRIPTIONS, EXPLANATIONS, answer_values, variants
 from chainrule.classroom.batch import (
     KEY_JSON,
     MANIFEST,
@@ -299,7 +299,8 @@ def mistake_feedback(ids: tuple[str, ...]) -> str:
     """'This matches the mistake 'id': description.', naming every mistake that gives the value."""
     named = "; ".join(f"'{mid}': {DESCRIPTIONS.get(mid, 'a catalogue mistake')}" for mid in ids)
     noun = "mistake" if len(ids) == 1 else "mistakes"
-    return _escape(f"This matches the {noun} {named}.")
+    advice = "".join(f"<p>{_escape(EXPLANATIONS[mid])}</p>" for mid in ids if mid in EXPLANATIONS)
+    return _escape(f"This matches the {noun} {named}.") + advice
 
 
 # ---------------------------------------------------------------- XML

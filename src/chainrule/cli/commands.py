@@ -25,6 +25,7 @@ from chainrule.check.answers import (
 )
 from chainrule.check.gradebook import IGNORED, FileError, gradebook
 from chainrule.check.grading import check as check_file
+from chainrule.check.mistakes import EXPLANATIONS
 from chainrule.check.notation import canonical_names, parse
 from chainrule.check.proofs import decide
 from chainrule.check.tokens import NotationError
@@ -350,7 +351,8 @@ def _report_json(report: FileReport) -> dict:
         "summary": _summary(report), "ignored": [IGNORED[k] for k in report.ignored],
         "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
         "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
-                            "mistakes": list(j.mistakes), "feedback": j.feedback} for j in report.judgements},
+                            "mistakes": list(j.mistakes), "explanations": {m: EXPLANATIONS[m] for m in j.mistakes},
+                            "feedback": j.feedback} for j in report.judgements},
     }
 
 
