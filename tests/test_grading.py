@@ -82,7 +82,7 @@ def test_only_plain_decimals_are_literals(text):
     ("2.8556473244020004", "correct", "Correct."),  # a float64 printout, 1 ulp off
     ("2.8556473244020104", "incorrect", "Expected 1427823662201/500000000000 ≈ 2.855647; your answer "
                                         "2.8556473244020104 does not match any known mistake."),
-    ("2.9e0", "incorrect", "give at least 3 significant figures"),
+    ("2.9e0", "incorrect", "Expected 1427823662201/500000000000 ≈ 2.855647; give at least 3 significant figures"),
 ])
 def test_judged_with_feedback(key, text, verdict, feedback):
     result = judge_number("new_loss", text, key, {}, Tolerance())
