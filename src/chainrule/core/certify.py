@@ -32,18 +32,21 @@ class _Undefined(Exception):
     """The value is undefined or not real at this precision (a pole, log of a negative, ...)."""
 
 
+def _closed(value, deadline: float) -> sympy.Expr | None:
+    """A closed real value with its ReLU/max branches decided, or None (variables, nan, oo, I, undecided)."""
+    value = sympy.Integer(value) if isinstance(value, int) else value
+    if not isinstance(value, sympy.Basic) or value.free_symbols:
+        return None
+    if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
+        return None
+    return value if value.is_Rational else _branches(value, deadline)
+
+
 def sign(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> int | None:
     """-1, 0 or 1 when certain; None when undecided, undefined or out of time."""
     deadline = time.monotonic() + seconds
     try:
-        value = sympy.Integer(value) if isinstance(value, int) else value
-        if not isinstance(value, sympy.Basic) or value.free_symbols:
-            return None
-        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
-            return None
-        if value.is_Rational:
-            return (value.p > 0) - (value.p < 0)
-        value = _branches(value, deadline)
+        value = _closed(value, deadline)
         if value is None:
             return None
         if value.is_Rational:
@@ -79,12 +82,7 @@ def rounded(value: sympy.Expr, digits: int, seconds: float = DEFAULT_SECONDS) ->
     """
     deadline = time.monotonic() + seconds
     try:
-        value = sympy.Integer(value) if isinstance(value, int) else value
-        if not isinstance(value, sympy.Basic) or value.free_symbols:
-            return None
-        if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, sympy.I):
-            return None
-        value = _branches(value, deadline)
+        value = _closed(value, deadline)
         if value is None:
             return None
         if value.is_Rational:
