@@ -189,7 +189,7 @@ def test_a_killed_variants_run_keeps_the_previous_batch_and_the_rerun_succeeds(s
         _wait_for(lambda: len(_children(process.pid)) >= 2, "the worker processes")
         workers = _children(process.pid)
         process.send_signal(signum)
-        process.wait(timeout=120)
+        process.wait(timeout=600)
     finally:
         process.kill()
         process.wait()

@@ -31,7 +31,7 @@ from chainrule.core.spec_reader import parse as parse_spec
 from chainrule.errors import SpecError
 
 HOMEWORK_TEXT = (derivations_dir() / "inf264_hw4.toml").read_text(encoding="utf-8")
-SUBPROCESS_BOUND = 120  # seconds: a bound on a hang, not a speed assertion
+SUBPROCESS_BOUND = 600  # seconds: a bound on a hang, not a speed assertion
 ZERO = "(sin(1)^2 + cos(1)^2 - 1)"  # exactly 0, but no evaluation alone can show it
 
 

@@ -29,7 +29,7 @@ def test_flat_data_does_not_divide_by_zero(ys):
 
 
 def test_chainrule_lr_draws_both_pictures():
-    result = subprocess.run([sys.executable, "-m", "chainrule", "lr"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "chainrule", "lr"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "sample 2's unit h becomes active at eta = 10/51" in out
