@@ -321,6 +321,12 @@ def session_members(session: int) -> list[int]:
     return members
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A test run started in the background (nohup, `cmd &` in a script) inherits SIGINT ignored, and
+    # Python keeps an inherited SIG_IGN; a user's terminal delivers Ctrl-C, so the command gets it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not HAS_PROC, reason="reads /proc")
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_stopping_the_command_stops_its_workers(tmp_path, how):
@@ -328,7 +334,8 @@ def test_stopping_the_command_stops_its_workers(tmp_path, how):
         (tmp_path / f"hang{n}.toml").write_text(HOSTILE["hang.toml"], encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-c", HANGING_CLI, "check", "hang0.toml", "hang1.toml",
                                 "hang2.toml", "--jobs", "2", "--file-time-limit", "600"],
-                               cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         for _ in range(6000):  # until both workers are up (generous: a niced run on busy cores is slow)
             if len(session_members(process.pid)) >= 3:
