@@ -280,16 +280,11 @@ def split_sum(latex: str, budget: int) -> list[str]:
 
 
 def _split(latex: str, budget: int) -> list[str]:
-    terms, depth, start, i = [], 0, 0, 0
-    while i < len(latex):
-        if latex.startswith(r"\left", i) or latex.startswith(r"\begin", i) or latex[i] == "{":
-            depth += 1
-        elif latex.startswith(r"\right", i) or latex.startswith(r"\end", i) or latex[i] == "}":
-            depth -= 1
-        elif depth == 0 and latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
+    terms, start = [], 0
+    for i in _outside_brackets(latex):
+        if latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
             terms.append(latex[start:i].rstrip())
             start = i
-        i += 1
     terms.append(latex[start:].strip())
     pieces = [terms[0]]
     for term in terms[1:]:
@@ -302,20 +297,25 @@ def _split(latex: str, budget: int) -> list[str]:
 
 def _top_level(text: str, separator: str) -> list[str]:
     """`text` split at `separator` where no brace or \\left…\\right is open."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(text):
+    parts, start = [], 0
+    for i in _outside_brackets(text):
+        if i >= start and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+    parts.append(text[start:])
+    return parts
+
+
+def _outside_brackets(text: str):
+    """The positions in `text` outside every brace, \\left…\\right and \\begin…\\end (brackets excluded)."""
+    depth = 0
+    for i in range(len(text)):
         if text.startswith(r"\left", i) or text.startswith(r"\begin", i) or text[i] == "{":
             depth += 1
         elif text.startswith(r"\right", i) or text.startswith(r"\end", i) or text[i] == "}":
             depth -= 1
-        elif depth == 0 and text.startswith(separator, i):
-            parts.append(text[start:i])
-            start = i + len(separator)
-            i = start
-            continue
-        i += 1
-    parts.append(text[start:])
-    return parts
+        elif depth == 0:
+            yield i
 
 
 def wrap_row(row: str, budget: int = 58) -> str:
