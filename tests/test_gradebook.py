@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chainrule.check.answer_key import FileReport, Judgement
+from chainrule.check.answer_key import FileReport, Judgement, Mark
 from chainrule.check.gradebook import (
     CANVAS_COLUMNS,
     FileError,
@@ -152,3 +153,17 @@ def test_check_writes_each_gradebook_from_the_command_line(tmp_path):
 def test_lms_without_csv_is_a_usage_error(tmp_path):
     result = _run("check", str(ANSWERS / "correct.toml"), "--lms", "canvas", cwd=tmp_path)
     assert result.returncode == 2 and "--csv" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("given", ["correct", Mark.CORRECT])
+def test_a_verdict_is_a_mark_that_files_show_as_its_word(given):
+    judgement = Judgement("loss", given, "1", "1", (), "")
+    assert judgement.verdict is Mark.CORRECT
+    assert json.dumps({"verdict": judgement.verdict, judgement.verdict: 1}) == '{"verdict": "correct", "correct": 1}'
+    assert f"{judgement.verdict}" == str(judgement.verdict) == "correct"
+    assert rows(gradebook([report("ann", {"loss": given})]))[0]["loss"] == "correct"
+
+
+def test_a_verdict_outside_the_marks_is_refused():
+    with pytest.raises(ValueError):
+        Judgement("loss", "right", "1", "1", (), "")

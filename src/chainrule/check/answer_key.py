@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,14 +18,28 @@ from chainrule.core.spec_reader import load
 DEFAULT_TIME_LIMIT = 5.0
 
 
+class Mark(enum.StrEnum):
+    """The verdict on one answer; a str, so JSON, CSV and text show its value ("correct") unchanged."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    UNPARSEABLE = "unparseable"
+    MISSING = "missing"
+    UNKNOWN = "unknown"  # undecided: never shown as right or as wrong
+
+
 @dataclass(frozen=True)
 class Judgement:
     key: str  # answers-file key: "gradient.w0", or "proofs.w0"
-    verdict: str  # correct | incorrect | unparseable | missing | unknown
+    verdict: Mark
     expected: str
     given: str | None
     mistakes: tuple[str, ...]
     feedback: str
+
+    def __post_init__(self):
+        # a plain "correct" (code written before Mark, a test's table) becomes the member, so `is` holds
+        object.__setattr__(self, "verdict", Mark(self.verdict))
 
 
 @dataclass(frozen=True)
@@ -39,9 +54,9 @@ class FileReport:
 
     @property
     def all_correct(self) -> bool:
-        return not self.problems and all(j.verdict == "correct" for j in self.judgements)
+        return not self.problems and all(j.verdict is Mark.CORRECT for j in self.judgements)
 
-    def count(self, verdict: str) -> int:
+    def count(self, verdict: Mark) -> int:
         return sum(1 for j in self.judgements if j.verdict == verdict)
 
 

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from chainrule.check.answer_key import FileReport
+from chainrule.check.answer_key import FileReport, Mark
 from chainrule.untrusted import cell
 
 LMS = ("moodle", "canvas")
-VERDICTS = ("correct", "incorrect", "unparseable", "unknown", "missing")
+VERDICTS = (Mark.CORRECT, Mark.INCORRECT, Mark.UNPARSEABLE, Mark.UNKNOWN, Mark.MISSING)  # the CSV column order
 IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
@@ -39,7 +39,7 @@ Result = FileReport | FileError
 
 def points(report: FileReport) -> tuple[int, int]:
     """(points earned, points possible): 1 per numeric answer and per proof, earned only if correct."""
-    return report.count("correct"), len(report.judgements)
+    return report.count(Mark.CORRECT), len(report.judgements)
 
 
 def percent(earned: int, possible: int) -> str:
@@ -106,7 +106,7 @@ def _feedback(result: Result) -> str:
     if isinstance(result, FileError):
         return f"not graded: {result.reason}"
     earned, possible = points(result)
-    unknown = result.count("unknown")
+    unknown = result.count(Mark.UNKNOWN)
     extra = f"; {unknown} undecided, to be checked by hand" if unknown else ""
     return f"{earned}/{possible} correct{extra}"
 

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import json
 
-from chainrule.check.answer_key import FileReport, Judgement
+from chainrule.check.answer_key import FileReport, Judgement, Mark
 from chainrule.check.gradebook import IGNORED, FileError, points
 from chainrule.untrusted import shown
 
 VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")  # Gradescope's four settings
-WORDS = {"correct": "correct", "incorrect": "incorrect", "unparseable": "could not be read",
-         "missing": "missing (no answer given)", "unknown": "undecided: not counted as right or wrong, "
+WORDS = {Mark.CORRECT: "correct", Mark.INCORRECT: "incorrect", Mark.UNPARSEABLE: "could not be read",
+         Mark.MISSING: "missing (no answer given)", Mark.UNKNOWN: "undecided: not counted as right or wrong, "
          "to be checked by hand"}
 
 
 def _test(judgement: Judgement, visibility: str) -> dict:
-    correct = judgement.verdict == "correct"
+    correct = judgement.verdict is Mark.CORRECT
     lines = [f"{WORDS[judgement.verdict]}"]
-    if judgement.given is not None and judgement.verdict != "missing":
+    if judgement.given is not None and judgement.verdict is not Mark.MISSING:
         lines.append(f"your answer: {shown(judgement.given)}")
     if judgement.feedback and not correct:
         lines.append(shown(judgement.feedback))
@@ -43,7 +43,7 @@ def results(result: FileReport | FileError, visibility: str = "visible") -> dict
         return {"score": 0, "output": f"Not graded: {shown(result.reason)}", "output_format": "text",
                 "visibility": visibility, "tests": []}
     earned, possible = points(result)
-    unknown = result.count("unknown")
+    unknown = result.count(Mark.UNKNOWN)
     head = f"{earned}/{possible} correct"
     if result.variant is not None:
         head += f" (variant {result.variant})"

@@ -17,13 +17,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from chainrule.check.answer_key import (
-    DEFAULT_TIME_LIMIT,
-    AnswerKey,
-    FileReport,
-    Judgement,
-    answer_key,
-)
+from chainrule.check.answer_key import DEFAULT_TIME_LIMIT, AnswerKey, FileReport, Judgement, Mark, answer_key
 from chainrule.check.answers import Answers, answer_keys, check_keys, prediction_keys
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
 from chainrule.check.notation import FreeVocabulary, parse
@@ -177,16 +171,16 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     shown = _shown(expected)
     rule = tolerance.for_key(key)
     if text is None:
-        return Judgement(key, "missing", shown, None, (), f"No answer for {key}; expected {shown}.")
+        return Judgement(key, Mark.MISSING, shown, None, (), f"No answer for {key}; expected {shown}.")
     try:
         given = read_number(text)
     except NotationError as error:
-        return Judgement(key, "unparseable", shown, text, (), f"Could not read the answer: {error}.")
+        return Judgement(key, Mark.UNPARSEABLE, shown, text, (), f"Could not read the answer: {error}.")
     kind = match(text, given, expected, rule)
     if kind in ("exact", "rounded"):
-        return Judgement(key, "correct", shown, text, (), "Correct.")
+        return Judgement(key, Mark.CORRECT, shown, text, (), "Correct.")
     if kind == "undecided":
-        return Judgement(key, "unknown", shown, text, (),
+        return Judgement(key, Mark.UNKNOWN, shown, text, (),
                          "Could not decide whether this equals the expected value (undecided); "
                          "it is counted neither right nor wrong.")
     # A coarse value that is exactly what a catalogue mistake gives ("1" where the update leaves
@@ -195,7 +189,7 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     matched = _matched_mistakes(key, text, given, answer_key, rule, exact_only=exactly)
     carried = _matches_value(_carried(key, answer_key, given_all), text, given, expected, rule, exact_only=exactly)
     if exactly and not matched and not carried:
-        return Judgement(key, "incorrect", shown, text, ("rounding",),
+        return Judgement(key, Mark.INCORRECT, shown, text, ("rounding",),
                          f"Expected {shown}; give at least {rule.sigfigs} significant figures. "
                          f"{EXPLANATIONS['rounding']}")
     mistakes, ruled_out = _consistent(key, matched, answer_key, given_all, texts or {}, tolerance)
@@ -209,7 +203,7 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
         feedback += " " + " ".join(EXPLANATIONS[m] for m in mistakes)
     else:
         feedback = f"Expected {shown}; your answer {text.strip()} does not match any known mistake."
-    return Judgement(key, "incorrect", shown, text, tuple(mistakes), feedback)
+    return Judgement(key, Mark.INCORRECT, shown, text, tuple(mistakes), feedback)
 
 
 def _matches_value(wrong: sp.Expr | None, text: str, given: sp.Expr, expected: sp.Expr, rule,
@@ -408,4 +402,4 @@ def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:
     except (TimeLimit, RecursionError, MemoryError, ArithmeticError, ValueError) as error:
         # ArithmeticError, ValueError: SymPy or mpmath gave up on a number (an overflow, a digit limit).
         reason = "time limit" if isinstance(error, TimeLimit) else "too large to check"
-        return Judgement(key, "unknown", "", text, (), f"Could not check this answer: {reason}.")
+        return Judgement(key, Mark.UNKNOWN, "", text, (), f"Could not check this answer: {reason}.")

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from chainrule.check.answer_key import AnswerKey, Judgement, answer_key
+from chainrule.check.answer_key import AnswerKey, Judgement, Mark, answer_key
 from chainrule.check.differences import describe
 from chainrule.check.notation import canonical_names, parse_chain
 from chainrule.check.tokens import NotationError
@@ -133,13 +133,13 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     expected_rhs = unit.delta.name + ("" if source is None else f" * {source.name}")
     expected = f"dL/d{parameter} = ... = {expected_rhs}"
     if text is None:
-        return Judgement(key, "missing", expected, None, (), f"No proof for {parameter}.")
+        return Judgement(key, Mark.MISSING, expected, None, (), f"No proof for {parameter}.")
     try:
         chain = _chain(text, answer_key.source)
     except NotationError as error:
-        return Judgement(key, "unparseable", expected, text, (), f"Could not read the proof: {error}.")
+        return Judgement(key, Mark.UNPARSEABLE, expected, text, (), f"Could not read the proof: {error}.")
     if len(chain) < 2:
-        return Judgement(key, "incorrect", expected, text, (), "A proof is a chain A = B = …; this has no '='.")
+        return Judgement(key, Mark.INCORRECT, expected, text, (), "A proof is a chain A = B = …; this has no '='.")
     local = _chain(text, answer_key.source, local=True)
     deadline = time.monotonic() + seconds
     remaining = lambda: max(0.05, deadline - time.monotonic())  # noqa: E731
@@ -151,7 +151,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
             side = f" It holds only where {holds}, not where {where(proof, answer_key, Verdict.REFUTED)}." if holds else ""
             what = describe(local[index - 1], local[index], derivative_names(answer_key))
             differ = f"{what}. The two sides differ at" if what else "the two sides differ at"
-            return Judgement(key, "incorrect", expected, text, (),
+            return Judgement(key, Mark.INCORRECT, expected, text, (),
                              f"Step {index} (between expression {index} and {index + 1}) is wrong: {differ} "
                              f"{_point(proof, left, right)}.{side}")
         if proof.verdict is Verdict.UNKNOWN and unknown is None:
@@ -165,12 +165,12 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     written = {answer_key.vocabulary.node_name(n) for n in canonical_names(_segments(text)[-1])}
     ends_written = unit.delta.name in written
     if starts.verdict is Verdict.REFUTED:
-        return Judgement(key, "incorrect", expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")
+        return Judgement(key, Mark.INCORRECT, expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")
     if ends.verdict is Verdict.REFUTED or (ends.verdict is Verdict.PROVED and not ends_written):
-        return Judgement(key, "incorrect", expected, text, (),
+        return Judgement(key, Mark.INCORRECT, expected, text, (),
                          f"Every step holds, but the chain should end at the backpropagation form {expected_rhs}.")
     if unknown is not None or Verdict.UNKNOWN in (starts.verdict, ends.verdict):
         reason = unknown[1] if unknown else (starts.reason or ends.reason)
-        return Judgement(key, "unknown", expected, text, (), f"Could not decide every step ({reason}).")
-    return Judgement(key, "correct", expected, text, (), "Every step is proved, from ∂L/∂"
+        return Judgement(key, Mark.UNKNOWN, expected, text, (), f"Could not decide every step ({reason}).")
+    return Judgement(key, Mark.CORRECT, expected, text, (), "Every step is proved, from ∂L/∂"
                      f"{parameter} to {expected_rhs}.")

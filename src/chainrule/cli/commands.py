@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from chainrule.check.answer_key import FileReport, answer_key
+from chainrule.check.answer_key import FileReport, Mark, answer_key
 from chainrule.check.answers import (
     MAX_ANSWERS_BYTES,
     AnswersError,
@@ -45,7 +45,7 @@ from chainrule.safe_io import write_text
 from chainrule.untrusted import json_text, shown
 
 DIGITS_SECONDS = 10.0  # `eval --digits`: time to certify the digits before saying they are undecided
-MARK = {"correct": "✓", "incorrect": "✗", "unparseable": "?", "missing": "·", "unknown": "?"}
+SYMBOL = {Mark.CORRECT: "✓", Mark.INCORRECT: "✗", Mark.UNPARSEABLE: "?", Mark.MISSING: "·", Mark.UNKNOWN: "?"}
 
 
 def _expression(text: str, label: str, vocabulary) -> sp.Expr:
@@ -341,7 +341,7 @@ def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
 
 
 def _summary(report: FileReport) -> dict:
-    counts = {v: report.count(v) for v in ("correct", "incorrect", "unparseable", "missing", "unknown")}
+    counts = {str(v): report.count(v) for v in Mark}
     return {**counts, "total": len(report.judgements)}
 
 
@@ -366,13 +366,13 @@ def _report_text(report: FileReport, verbose: bool) -> str:
     for key, message in report.problems:
         lines.append(f"  ! {shown(key)}: {shown(message)}")
     for j in report.judgements:
-        if j.verdict == "missing" and not verbose:
+        if j.verdict is Mark.MISSING and not verbose:
             continue
-        if j.verdict == "correct" and not verbose:
+        if j.verdict is Mark.CORRECT and not verbose:
             continue
         given = "" if j.given is None else f" {shown(f'{j.given!s:.60}')}"
-        detail = "" if j.verdict == "correct" else f"  — {shown(j.feedback)}"
-        lines.append(f"  {MARK[j.verdict]} {shown(j.key)}{given}{detail}")
+        detail = "" if j.verdict is Mark.CORRECT else f"  — {shown(j.feedback)}"
+        lines.append(f"  {SYMBOL[j.verdict]} {shown(j.key)}{given}{detail}")
     return "\n".join(lines)
 
 
