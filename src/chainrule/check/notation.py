@@ -2,7 +2,7 @@
 
 The text is untrusted. A small hand-written tokenizer turns both spellings into one token stream
 (`\\hat{y}`, `yhat` and `y_hat` are the same NAME by the time the grammar sees them, and unknown
-LaTeX commands never get past it); a LALR grammar knows only structure; `_Builder` gives the tree
+LaTeX commands never get past it); a LALR grammar (`grammar`) knows only structure; `_Builder` gives the tree
 its meaning through the caller's `Vocabulary`, building SymPy objects one checked step at a time.
 """
 
@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from typing import NoReturn, Protocol
 
 import sympy
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
+from lark import Token, Tree
 
-from chainrule.check.tokens import _CONTROL, GREEK, NotationError, TokenList, tokenize
+from chainrule.check.grammar import canon, canon_plain, first_column, is_node, syntax_tree
+from chainrule.check.tokens import GREEK, NotationError
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.deadline import Deadline, OutOfTime
 
@@ -77,70 +77,6 @@ _IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "sqrt", *(
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 
-# Every repetition is a flat list, not left or right recursion, so a 10,000-term sum gives a
-# shallow tree. Power is right-associative: `_Builder` folds `power` from the right.
-_GRAMMAR = r"""
-start: expr (_EQ expr)*
-?expr: term (ADDOP term)*
-?term: ADDOP+ product -> neg
-     | product
-?product: power (MULOP unary | power)*
-?unary: ADDOP+ power -> neg
-      | power
-?power: primary (_POW exponent)*
-      | FUNC npow -> bare_call
-?exponent: ADDOP+ primary -> neg
-         | primary
-npow: (NUMBER | name) (_POW exponent)*
-?primary: NUMBER -> number
-        | name
-        | (CALLNAME | FUNC) args -> call
-        | _LPAR expr _RPAR
-        | _LBRACE expr _RBRACE
-        | _LGRP expr _RGRP
-        | _ABSO expr _ABSC -> abs
-        | _FRAC _LBRACE expr _RBRACE _LBRACE expr _RBRACE -> frac
-        | _PARTIAL name -> partial
-args: _LPAR expr (_COMMA expr)* _RPAR
-    | _LBRACE expr _RBRACE
-name: NAME (_SUB sub)? (_LBRACK NUMBER _RBRACK)?
-sub: NAME | NUMBER | _LBRACE NAME (_SUB sub)? _RBRACE | _LBRACE NUMBER _RBRACE
-%declare NUMBER NAME CALLNAME FUNC ADDOP MULOP _POW _EQ _COMMA _SUB _LPAR _RPAR _LBRACE _RBRACE
-%declare _LGRP _RGRP _LBRACK _RBRACK _ABSO _ABSC _FRAC _PARTIAL
-"""
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer=TokenList, strict=True)
-_READABLE = {"NUMBER": "a number", "NAME": "a name", "_RPAR": "')'", "_RBRACE": "'}'",
-             "_RGRP": "']'", "_RBRACK": "']'", "_ABSC": "'|'", "_LBRACE": "'{'", "_LPAR": "'('"}
-
-
-def _canon_plain(name: str) -> str:
-    """x_0 -> x0, yhat -> y_hat, delta_yhat -> delta_y_hat, delta_h_1 -> delta_h1."""
-    out: list[str] = []
-    for part in name.split("_"):
-        if part.isdigit() and out:
-            out[-1] += part
-        elif len(part) == 4 and part.endswith("hat"):
-            out += [part[0], "hat"]
-        else:
-            out.append(part)
-    return "_".join(out)
-
-
-def _canon(node: Tree) -> str:
-    return _canon_plain("_".join(c.value if isinstance(c, Token) else _canon(c)
-                                 for c in node.children))
-
-
-def _start(node: Tree | Token) -> int:
-    """Column of the first token kept in the tree (cheaper than lark's propagate_positions)."""
-    while isinstance(node, Tree):
-        node = node.children[0]
-    return node.start_pos
-
-
-def _is(node: Tree | Token, data: str) -> bool:
-    return isinstance(node, Tree) and node.data == data
-
 
 def _bits(expr: sympy.Expr) -> int:
     """Size of the numbers in `expr`, which is what an integer power multiplies."""
@@ -166,7 +102,7 @@ class _Builder:
 
     def fail(self, message: str, at: Tree | Token | int | None,
              suggestion: str | None = None) -> NoReturn:
-        pos = at if at is None or isinstance(at, int) else _start(at)
+        pos = at if at is None or isinstance(at, int) else first_column(at)
         raise NotationError(message, self.text, pos, suggestion)
 
     def suggest(self, word: str) -> str | None:
@@ -210,7 +146,7 @@ class _Builder:
         return value * sympy.Rational(10) ** int(exponent or 0)
 
     def _name(self, node: Tree) -> sympy.Expr:
-        name = _canon(node)
+        name = canon(node)
         value = self.vocab.lookup(name)
         if value is not None:
             return value
@@ -229,14 +165,14 @@ class _Builder:
     def d_operand(self, items: list, i: int) -> tuple[str, int] | None:
         """The name and the next index if items[i:] starts with `∂A`, `dA` or `d A`."""
         node = items[i][1]
-        if _is(node, "partial"):
-            return _canon(node.children[0]), i + 1
-        if not _is(node, "name"):
+        if is_node(node, "partial"):
+            return canon(node.children[0]), i + 1
+        if not is_node(node, "name"):
             return None
-        name = _canon(node)
-        if name == "d" and i + 1 < len(items) and items[i + 1][0] == "" and _is(items[i + 1][1], "name"):
-            return _canon(items[i + 1][1]), i + 2
-        rest = _canon_plain(name[1:])
+        name = canon(node)
+        if name == "d" and i + 1 < len(items) and items[i + 1][0] == "" and is_node(items[i + 1][1], "name"):
+            return canon(items[i + 1][1]), i + 2
+        rest = canon_plain(name[1:])
         if len(name) > 1 and name[0] == "d" and not self.known(name) and self.known(rest):
             return rest, i + 1
         return None
@@ -249,14 +185,14 @@ class _Builder:
 
     def items(self, node: Tree | Token) -> list[tuple[str, Tree | Token]]:
         """A product as (operator, factor) pairs; '' is implicit multiplication."""
-        if not _is(node, "product"):
+        if not is_node(node, "product"):
             return [("*", node)]
         items, op = [], "*"
         for child in node.children:
             if isinstance(child, Token) and child.type == "MULOP":
                 op = child.value
             else:
-                if op == "" and _is(items[-1][1], "bare_call"):
+                if op == "" and is_node(items[-1][1], "bare_call"):
                     self.fail("ambiguous product after a function without parentheses; "
                               "write e.g. \\sin(x)y or \\sin(xy)", child)
                 items.append((op, child))
@@ -355,7 +291,7 @@ class _Builder:
         return values
 
     def apply(self, head: Token, args: list[sympy.Expr], at: Tree) -> sympy.Expr:
-        name = _canon_plain(head.value)
+        name = canon_plain(head.value)
         builtin = BUILTINS.get(name.lower())
         function = None if builtin else self.vocab.function(name)
         if builtin or function:
@@ -375,46 +311,11 @@ class _Builder:
         self.fail(f"unknown function '{name}'", at, self.suggest(name))
 
 
-def _describe(text: str, token: Token) -> str:
-    source = text[token.start_pos:token.end_pos]
-    if token.type == "NUMBER":
-        return f"number {source}"
-    if token.type in ("NAME", "CALLNAME"):
-        return f"name '{source}'"
-    return f"'{source}'"
-
-
-def _tree(text: str, max_length: int) -> Tree:
-    if not isinstance(text, str):
-        raise NotationError(f"expected text, got {type(text).__name__}")
-    if len(text) > max_length:
-        raise NotationError(f"expression is {len(text)} characters long; the limit is {max_length}",
-                            text)
-    bad = _CONTROL.search(text)
-    if bad:
-        raise NotationError(f"control character U+{ord(bad.group()):04X} is not allowed", text,
-                            bad.start())
-    tokens = tokenize(text)
-    if not tokens:
-        raise NotationError("empty expression", text, 0)
-    try:
-        return _PARSER.parse(tokens)
-    except UnexpectedInput as exc:
-        token = getattr(exc, "token", None)
-        expected = sorted({_READABLE.get(e, "") for e in getattr(exc, "expected", ())} - {""})
-        hint = f"; expected {' or '.join(expected)}" if 0 < len(expected) <= 2 else ""
-        if token is None or token.type == "$END":
-            raise NotationError(f"unexpected end of expression{hint}", text, len(text)) from None
-        raise NotationError(f"unexpected {_describe(text, token)}{hint}", text,
-                            token.start_pos) from None
-    except LarkError as exc:
-        raise NotationError(f"cannot parse expression: {exc}", text) from None
-
 
 def parse_chain(text: str, vocabulary: Vocabulary, *,
                 max_length: int = 10_000) -> tuple[sympy.Expr, ...]:
     """`A = B = C` -> (A, B, C); a single expression -> (A,)."""
-    tree = _tree(text, max_length)
+    tree = syntax_tree(text, max_length)
     try:
         with Deadline(TIME_BUDGET_SECONDS):
             values = _Builder(text, vocabulary).build(tree)
@@ -439,5 +340,5 @@ def parse(text: str, vocabulary: Vocabulary, *, max_length: int = 10_000) -> sym
 
 def canonical_names(text: str, *, max_length: int = 10_000) -> tuple[str, ...]:
     """The canonical names written in `text`, in order, without resolving them (`dL` stays `dL`)."""
-    names = sorted(_tree(text, max_length).find_data("name"), key=_start)
-    return tuple(dict.fromkeys(_canon(n) for n in names))
+    names = sorted(syntax_tree(text, max_length).find_data("name"), key=first_column)
+    return tuple(dict.fromkeys(canon(n) for n in names))
