@@ -85,7 +85,7 @@ def test_identity_wording_for_a_structural_sheet_says_45_digits():
 
 def test_training_curves_read_apart_and_a_diverging_one_says_where():
     from chainrule.render.printer import Printer
-    from chainrule.render.sheet import figures_context
+    from chainrule.render.sheet_figures import figures_context
 
     solution = solve("inf264_hw4")
     figures = figures_context(solution, Printer(solution.model))
