@@ -11,7 +11,7 @@ import sympy as sp
 from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import load_answers
 from chainrule.check.grading import check, judge_number, literal, match, read_number
-from chainrule.cli.commands import CheckJob, _check_one
+from chainrule.cli.grade import CheckJob, _check_one
 from chainrule.core.spec import Tolerance
 from chainrule.core.spec_reader import parse
 from chainrule.errors import SpecError

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.check.answers import AnswersError, load_answers
-from chainrule.cli.commands import CheckJob, FileError, _check_one
+from chainrule.cli.grade import CheckJob, FileError, _check_one
 from chainrule.core.spec import Tolerance
 
 ANSWERS = Path(__file__).parent / "answers"

@@ -224,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     if args.command == "solve":
         return _solve(args)
-    from chainrule.cli import commands, instructor
+    from chainrule.cli import commands, grade, instructor
 
     handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
-               "check": commands.check, "lr": commands.learning_rate, "handout": instructor.handout,
+               "check": grade.check, "lr": commands.learning_rate, "handout": instructor.handout,
                "variants": instructor.variants, "moodle": instructor.moodle,
-               "gradescope": commands.gradescope}[args.command]
+               "gradescope": grade.gradescope}[args.command]
     return handler(args)
 
 
