@@ -78,6 +78,35 @@ def less(a: sp.Expr, b: sp.Expr) -> bool:
     return bool(numeric_value(a) < numeric_value(b))
 
 
+def close(a, b, *, absolute: str | Decimal = "0", relative: str | Decimal = "0") -> bool:
+    """a = b up to the rounding noise of our own computations: exactly when both are SymPy Rationals,
+    else |a − b| <= max(absolute, relative · max(|a|, |b|)) in 60-digit arithmetic.
+
+    The one 'close enough' test, for values chainrule computed two ways (SymPy expressions, Decimals,
+    Fractions, ints). A student's answer is never judged by it: check/grading.py compares answers
+    by certified bounds (core/certify.py) and says 'undecided' rather than guess.
+
+        >>> close(sp.Rational(1, 3), sp.Rational(1, 3) + sp.Rational(1, 10**70), absolute="1e-40")
+        False
+        >>> close(sp.exp(1) * sp.exp(-1), 1, absolute="1e-40")
+        True
+    """
+    if getattr(a, "is_Rational", False) and getattr(b, "is_Rational", False):
+        return a == b
+    with mpmath.workdps(PRECISION):
+        x, y = _mp(a), _mp(b)
+        bound = max(mpmath.mpf(str(absolute)), mpmath.mpf(str(relative)) * max(abs(x), abs(y)))
+        return bool(abs(x - y) <= bound)
+
+
+def _mp(value):
+    if isinstance(value, Decimal):
+        return mpmath.mpf(str(value))
+    if isinstance(value, (int, Fraction)):
+        return mpf(value)
+    return _numeric(value)
+
+
 def to_float(value: sp.Expr) -> float:
     """The nearest double (for plots): exact for rationals, 20 digits first for other values."""
     if isinstance(value, (int, float, Fraction)):

@@ -2,13 +2,17 @@
 
 On Ctrl-C, SIGTERM or any error the pool's workers are terminated, not left to finish (or to hang);
 on Linux a worker is also killed by the kernel when its parent dies, even by SIGKILL.
+
+Two schedulers share `die_with_parent`: `worker_pool` here, for our own work (drawing variants,
+`variants --check`), whose exceptions must reach the parent with their type (a VariantError is one
+line and exit 2); and `check/workers.BoundedPool`, for untrusted answers files, which turns every
+exception, deadline and memory ceiling into that one file's row and replaces the worker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -17,13 +21,13 @@ from concurrent.futures import ProcessPoolExecutor
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> None:
-    """Pool initializer: leave interrupts to the parent, and die when it dies."""
+def die_with_parent(parent: int) -> None:
+    """A worker's first act (both pools): leave interrupts to the parent, and die when it dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols hold libc's prctl; no lookup
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
@@ -32,7 +36,7 @@ def _die_with_parent(parent: int) -> None:
 @contextlib.contextmanager
 def worker_pool(workers: int):
     """A ProcessPoolExecutor whose workers are terminated if the block is left by an exception."""
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         yield pool
     except BaseException:

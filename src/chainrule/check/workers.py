@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
+from chainrule.processes import die_with_parent
+
 try:
     import resource
 except ImportError:  # Windows: no RLIMIT_AS; the deadline still holds
@@ -55,9 +57,7 @@ class Outcome:
 # ---------------------------------------------------------------- the worker side
 
 def _serve(function, connection, memory_mb: int | None, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends us
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited through fork
-    _die_with_parent(parent)
+    die_with_parent(parent)  # Ctrl-C reaches the parent, which ends us; SIGTERM is not the parent's handler
     _limit_memory(memory_mb)
     connection.send(("ready", None, None))
     while True:
@@ -99,19 +99,6 @@ def _limit_memory(memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ValueError, OSError):
         pass
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: the kernel kills this worker when the parent dies, even by SIGKILL."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError, TypeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _peak_mb() -> float | None:

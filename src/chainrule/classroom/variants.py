@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping
 
-import mpmath
 import sympy as sp
 
 from chainrule.check.mistakes import answer_values
@@ -28,7 +27,7 @@ from chainrule.core.numerics import Evaluation, Training, evaluate, train
 from chainrule.core.spec import Spec, VariantRules
 from chainrule.core.spec_dump import dump
 from chainrule.errors import ChainruleError
-from chainrule.numbers import less, numeric_value, rational
+from chainrule.numbers import close, less, rational
 
 CONSTRAINTS = {
     "dead_and_active": "in every ReLU layer, every unit is active (z > 0) for some sample and some unit is "
@@ -139,8 +138,8 @@ def _forward_violations(model: Model, initial: Evaluation) -> tuple[str, ...]:
 
 
 def _is_zero(value: sp.Expr) -> bool:
-    """Exactly zero for rationals; below 1e-50 in 60-digit arithmetic for exp/log/tanh values."""
-    return value == 0 if value.is_Rational else bool(abs(numeric_value(value)) < mpmath.mpf("1e-50"))
+    """Exactly zero for rationals; within 1e-50 in 60-digit arithmetic for exp/log/tanh values."""
+    return close(value, sp.Integer(0), absolute="1e-50")
 
 
 def make_variant(spec: Spec, seed: int | str, number: int, base: Derivation | None = None) -> Variant:

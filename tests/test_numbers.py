@@ -1,0 +1,49 @@
+"""numbers.close: the one 'close enough' test, checked against hand-worked values and mpmath."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import mpmath
+import pytest
+import sympy as sp
+
+from chainrule.numbers import close
+
+TINY = sp.Rational(1, 10**70)
+
+
+@pytest.mark.parametrize("a, b, bounds, expected", [
+    # rationals are compared exactly, whatever the bound: 1/3 and 1/3 + 10^-70 differ
+    (sp.Rational(1, 3), sp.Rational(1, 3) + TINY, {"absolute": "1e-40"}, False),
+    (sp.Rational(17, 5), sp.Rational(34, 10), {"absolute": "0"}, True),
+    # exp(1/2)² is e, computed another way: the 60 digits agree
+    (sp.exp(sp.Rational(1, 2)) ** 2, sp.E, {"absolute": "1e-40"}, True),
+    (sp.exp(1), sp.E + TINY, {"absolute": "1e-40"}, True),
+    (sp.exp(1), sp.E + sp.Rational(1, 10**30), {"absolute": "1e-40"}, False),
+    (sp.tanh(1) - sp.tanh(1) * (1 + TINY), sp.Integer(0), {"absolute": "1e-50"}, True),
+    (sp.log(2) / 10**45, sp.Integer(0), {"absolute": "1e-50"}, False),  # 6.9e-46 is not zero at 1e-50
+    # relative: two 30-digit printouts of the same value agree to 1e-25 of their size
+    (Decimal("1.23456789012345678901234567890"), Decimal("1.23456789012345678901234567891"),
+     {"relative": "1e-25"}, True),
+    (Decimal("1.23456789012345678901234567890e20"), Decimal("1.23456789012345678901234568e20"),
+     {"relative": "1e-25"}, True),
+    (Decimal("1.2345678901234567890123"), Decimal("1.2345678901234567890124"), {"relative": "1e-25"}, False),
+    (Fraction(1, 3), Decimal("0.333333333333333333333333333333"), {"relative": "1e-25"}, True),
+    (1, Decimal("1.0000000001"), {"absolute": "1e-9"}, True),
+    (1, Decimal("1.000000001"), {"absolute": "1e-10"}, False),
+])
+def test_close_within_the_bound_and_no_further(a, b, bounds, expected):
+    assert close(a, b, **bounds) is expected
+    assert close(b, a, **bounds) is expected
+
+
+def test_close_agrees_with_mpmath_at_the_edge():
+    # pi and its truncation after 44 decimals differ by 9.375e-45 (mpmath, 80 digits)
+    with mpmath.workdps(80):
+        gap = mpmath.pi - mpmath.mpf("3.14159265358979323846264338327950288419716939")
+    assert mpmath.mpf("9e-45") < gap < mpmath.mpf("1e-44")
+    truncated = Decimal("3.14159265358979323846264338327950288419716939")
+    assert close(sp.pi, truncated, absolute="1e-44")
+    assert not close(sp.pi, truncated, absolute="9e-45")
