@@ -86,8 +86,13 @@ def test_missing_template_is_a_clear_error(homework, tmp_path):
 SPECS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "derivations").glob("*.toml"))
 
 
+# test_sheet_layout.py compiles every bundled sheet with compile_pdf's own command and environment
+# (and reads its log); here compile_pdf itself builds one sheet of each layout, flat and matrix.
+COMPILED = ["deep_relu", "inf264_hw4"] if shutil.which("pdftotext") else SPECS
+
+
 @pytest.mark.skipif(not latexmk_available(), reason="latexmk is not installed")
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", COMPILED)
 def test_pdf_compiles(name, tmp_path):
     pdf = compile_pdf(render(solve(load(name))), tmp_path / f"{name}.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -4,7 +4,6 @@ log (overfull boxes over 1 pt, undefined references, missing characters) and the
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 from chainrule import solve
 from chainrule.core.proof import Verdict
 from chainrule.core.spec_reader import load
-from chainrule.render.documents import render
+from chainrule.render.documents import LATEXMK, latex_environment, render
 
 from .layout_specs import CASES, layout_spec
 
@@ -39,9 +38,9 @@ def _compile(folder: Path, name: str) -> dict:
     work = folder / name
     work.mkdir()
     (work / "sheet.tex").write_text(render(solution), encoding="utf-8")
-    subprocess.run(["latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error",
-                    "-pdflatex=pdflatex -no-shell-escape %O %S", "sheet.tex"], cwd=work, capture_output=True,
-                   stdin=subprocess.DEVNULL, env={**os.environ, "SOURCE_DATE_EPOCH": "0"}, check=False)
+    # the command and environment `compile_pdf` uses, so these compiles stand for the product's own
+    subprocess.run([*LATEXMK, "sheet.tex"], cwd=work, capture_output=True, stdin=subprocess.DEVNULL,
+                   env=latex_environment(), check=False)
     log = (work / "sheet.log").read_text(errors="replace") if (work / "sheet.log").is_file() else ""
     text = ""
     if (work / "sheet.pdf").is_file():

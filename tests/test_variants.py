@@ -287,6 +287,10 @@ def test_the_specs_tolerance_overrides_the_answers_file(tmp_path):
 
 # ---------------------------------------------------------------- the handout
 
+# one compile per branch of handout.tex.j2: flat with one step, matrix, several steps
+HANDOUTS_COMPILED = ("inf264_hw4", "deep_relu", "tanh_five_steps")
+
+
 @pytest.mark.parametrize("name", SPECS)
 def test_handout_asks_the_questions_and_gives_no_answers(name, tmp_path):
     assert main(["handout", name, "--out", str(tmp_path), "--no-pdf"]) == 0
@@ -301,7 +305,7 @@ def test_handout_asks_the_questions_and_gives_no_answers(name, tmp_path):
     for value in (key["loss"], key["new_loss"], key["gradient.w0"]):
         if value.is_Rational and value.q != 1:
             assert f"\\frac{{{abs(value.p)}}}{{{value.q}}}" not in tex
-    if latexmk_available():
+    if latexmk_available() and name in HANDOUTS_COMPILED:
         compile_pdf(tex, tmp_path / "handout.pdf")
         assert (tmp_path / "handout.pdf").stat().st_size > 1000
 

@@ -88,6 +88,17 @@ def latexmk_available() -> bool:
     return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
 
 
+LATEXMK = ("latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+           "-pdflatex=pdflatex -no-shell-escape %O %S")  # then the .tex file's name
+
+
+def latex_environment() -> dict[str, str]:
+    """TeX may neither read nor write outside its folder nor run programs; dates come from a fixed epoch."""
+    return {**os.environ, "openout_any": "p", "openin_any": "p", "shell_escape": "f",
+            # reproducible PDFs: pdfTeX takes its dates and document ID from this fixed epoch
+            "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+
+
 def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
     """Build a PDF in a private temporary folder: no shell escape, no rc files, a time limit."""
     from chainrule.safe_io import copy_file, reporting
@@ -98,16 +109,9 @@ def compile_pdf(tex: str, pdf_path: Path, timeout: int = LATEX_TIMEOUT) -> Path:
         source = Path(work) / "sheet.tex"
         with reporting(source):
             source.write_text(tex, encoding="utf-8")
-        command = [
-            "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-            "-pdflatex=pdflatex -no-shell-escape %O %S", "sheet.tex",
-        ]
-        env = {**os.environ, "openout_any": "p", "openin_any": "p", "shell_escape": "f",
-               # reproducible PDFs: pdfTeX takes its dates and document ID from this fixed epoch
-               "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
         try:
-            result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout, env=env,
-                                    stdin=subprocess.DEVNULL)
+            result = subprocess.run([*LATEXMK, "sheet.tex"], cwd=work, capture_output=True, text=True,
+                                    timeout=timeout, env=latex_environment(), stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise LatexError(f"latexmk took longer than {timeout} s; the .tex is kept for inspection") from None
         built = Path(work) / "sheet.pdf"
