@@ -16,6 +16,7 @@ from chainrule.check.proofs import decide
 from chainrule.check.tokens import NotationError
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN
 from chainrule.core import certify
+from chainrule.core.proof import Verdict
 from chainrule.core.spec import resolve_path
 from chainrule.core.spec_reader import load
 from chainrule.deadline import TimeLimit, time_limit
@@ -23,6 +24,8 @@ from chainrule.errors import ChainruleError
 from chainrule.intake import STDIN, read_stdin
 from chainrule.numbers import decimal, exact, significant_text
 
+EQUIV_WORDS = {Verdict.PROVED: "equivalent", Verdict.REFUTED: "not equivalent", Verdict.UNKNOWN: "unknown"}
+EQUIV_EXIT = {Verdict.PROVED: EXIT_OK, Verdict.REFUTED: EXIT_FAILED, Verdict.UNKNOWN: EXIT_UNKNOWN}
 DIGITS_SECONDS = 10.0  # `eval --digits`: time to certify the digits before saying they are undecided
 
 
@@ -41,13 +44,13 @@ def equiv(args) -> int:
     try:
         with time_limit(args.time_limit + 0.5):
             proof = decide(local, (a, b), key, lambda: max(0.05, deadline - time.monotonic()))
-        verdict, reason, point = proof.verdict.value, proof.reason, proof.counterexample
+        verdict, reason, point = proof.verdict, proof.reason, proof.counterexample
     except (TimeLimit, RecursionError):
-        verdict, reason, point = "unknown", "time limit", None
+        verdict, reason, point = Verdict.UNKNOWN, "time limit", None
     except (ArithmeticError, ValueError) as error:  # SymPy or mpmath gave up on a number (an overflow)
-        verdict, reason, point = "unknown", f"could not evaluate ({str(error)[:80]})", None
-    words = {"proved": "equivalent", "refuted": "not equivalent", "unknown": "unknown"}[verdict]
-    result = {"verdict": words, "method": None if verdict == "unknown" else proof.method, "reason": reason}
+        verdict, reason, point = Verdict.UNKNOWN, f"could not evaluate ({str(error)[:80]})", None
+    words = EQUIV_WORDS[verdict]
+    result = {"verdict": words, "method": None if verdict is Verdict.UNKNOWN else proof.method, "reason": reason}
     if point:
         values = dict(point)
         result["counterexample"] = {str(v): exact(x) for v, x in point}
@@ -62,7 +65,7 @@ def equiv(args) -> int:
         elif reason:
             line += f" — {reason}"
         print(line)
-    return {"equivalent": EXIT_OK, "not equivalent": EXIT_FAILED, "unknown": EXIT_UNKNOWN}[words]
+    return EQUIV_EXIT[verdict]
 
 
 def _simplified(value: sp.Expr) -> sp.Expr:
