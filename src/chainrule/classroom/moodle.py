@@ -248,11 +248,11 @@ def _options(spec: Spec) -> str:
     """Missing biases, shared and frozen parameters (nothing for a spec without them)."""
     notes = []
     if spec.bias:
-        notes.append("no biases in layer(s) " + ", ".join(str(k) for k, b in enumerate(spec.bias, 1) if not b))
+        notes.append("No biases in layer(s) " + ", ".join(str(k) for k, b in enumerate(spec.bias, 1) if not b))
     notes += [f"{', '.join(group)} are one shared parameter, {group[0]}" for group in spec.ties]
     if spec.frozen:
         notes.append(f"{', '.join(spec.frozen)} frozen: never updated, and no gradient is asked for them")
-    return "".join(f"<p>{_escape(note[0].upper() + note[1:])}.</p>" for note in notes)
+    return "".join(f"<p>{_escape(note)}.</p>" for note in notes)
 
 
 def _vector(values) -> str:

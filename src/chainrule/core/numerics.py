@@ -303,7 +303,7 @@ def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, r
     """θ after one step as 50-digit decimals, from a 60-digit pass (no evaluation of big exact trees)."""
     mask = derivation.model.spec.step_mask  # a frozen parameter keeps its value
     if all(v.is_Float for v in current.theta):
-        return tuple(sp.Float(w + sign * eta * g * m, 50) for w, g, m in zip(current.theta, current.gradient, mask))
+        return tuple(sp.Float(w + sign * eta * g, 50) if m else w for w, g, m in zip(current.theta, current.gradient, mask))
     with mpmath.workdps(PRECISION):
         trainer = _mp_trainer(derivation)
         values = _mp_values(current.theta)
@@ -314,7 +314,8 @@ def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, r
         reduction = reductions.get("gradient_reduction") or derivation.model.spec.reduction_samples
         count = len(trainer.data) if reduction == "mean" else 1
         rate = mpf(_fraction(sp.Rational(eta)))
-        return tuple(sp.Float(str(w + sign * rate * t * m / count), 50) for w, t, m in zip(values, total, mask))
+        return tuple(sp.Float(str(w + sign * rate * t / count), 50) if m else exact
+                     for w, t, m, exact in zip(values, total, mask, current.theta))
 
 
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,

@@ -74,7 +74,7 @@ def _names(reader, value: Any, count: int) -> tuple[str, ...]:
         if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
             raise reader.fail(key, "expected an identifier: a letter, then letters, digits or '_' (at most 30), "
                               f"got {name!r}"[:160])
-        if RESERVED.fullmatch(name):
+        if RESERVED.fullmatch(name) or RESERVED.fullmatch(name.replace("_", "")):  # answers may write h_1 for h1
             raise reader.fail(key, f"'{name}' is a node or notation name (x0, y, y_hat, z, h, a1_1, L, delta, "
                               "eta, sigma, ...); choose another")
         if name in seen:
