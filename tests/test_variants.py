@@ -302,7 +302,7 @@ def test_handout_asks_the_questions_and_gives_no_answers(name, tmp_path):
     else:  # one equality per parameter, whatever the network
         assert r"\tag{%d}" % spec.parameter_count in tex
     key = answer_key(name).values
-    for value in (key["loss"], key["new_loss"], key["gradient.w0"]):
+    for value in (key["loss"], key["new_loss"], key[f"gradient.{spec.trained_names[0]}"]):
         if value.is_Rational and value.q != 1:
             assert f"\\frac{{{abs(value.p)}}}{{{value.q}}}" not in tex
     if latexmk_available() and name in HANDOUTS_COMPILED:

@@ -313,13 +313,13 @@ def _follow(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
             values = {p.symbol: _earlier(k, answer_key, given) for p, k in zip(model.predictions, prediction_keys(spec, n))}
             values.update({y.symbol: rational(t) for y, t in zip(model.targets, targets)})
             total.append(model.loss.definition.xreplace(values))
-        return sp.Add(*total) / len(spec.x)
+        return sp.Add(*total) / _count(spec)
     if key.startswith("sample_gradient."):
         _, number, name = key.split(".", 2)
         return _backward(answer_key, int(number), given)[name]
     if key.startswith("gradient."):
         name = key.split(".", 1)[1]
-        return sp.Add(*(_earlier(f"sample_gradient.{n}.{name}", answer_key, given) for n in samples)) / len(spec.x)
+        return sp.Add(*(_earlier(f"sample_gradient.{n}.{name}", answer_key, given) for n in samples)) / _count(spec)
     if key.startswith("updated."):
         name = key.split(".", 1)[1]
         index = names.index(name)
@@ -327,9 +327,15 @@ def _follow(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
     if key == "new_loss":
         # Only from the student's own θ: one followed from earlier answers of a smooth network is an
         # exact tower of exp whose comparison with the answer can take minutes.
-        theta = [given[f"updated.{name}"] for name in names]
+        theta = [given[f"updated.{name}"] if name not in spec.frozen else rational(value)
+                 for name, value in zip(names, spec.init)]
         return evaluate(answer_key.derivation, theta).loss
     raise KeyError(key)
+
+
+def _count(spec) -> int:
+    """What the sum over the samples is divided by: their number for a mean, 1 for a sum."""
+    return len(spec.x) if spec.reduction_samples == "mean" else 1
 
 
 def _backward(answer_key: AnswerKey, number: int, given: dict) -> dict[str, sp.Expr]:
@@ -375,7 +381,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
     key = answer_key(answers.spec)
     spec = key.spec
     tolerance = tolerance or spec.tolerance or Tolerance()
-    problems = tuple(check_keys(answers, spec, spec.parameter_names))
+    problems = tuple(check_keys(answers, spec, spec.trained_names))
     texts = {name: text for name, text in answers.numbers if text.strip()}  # a blank answer is missing
     given = {}
     for name, text in texts.items():
@@ -388,7 +394,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
         judgements.append(_bounded(name, texts.get(name), seconds,
                                    lambda n=name: judge_number(n, texts.get(n), key, given, tolerance, texts)))
     proofs = {name: text for name, text in answers.proofs if text.strip()}
-    for parameter in spec.parameter_names:
+    for parameter in spec.trained_names:  # a frozen parameter's gradient is not asked for
         judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
                                    lambda p=parameter: judge_proof(p, proofs.get(p), key, seconds)))
     return FileReport(answers.path, answers.student, answers.spec, tuple(judgements), problems,

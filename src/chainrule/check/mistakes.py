@@ -92,18 +92,22 @@ def answer_values(model: Model, training: Training) -> dict[str, sp.Expr]:
     """Every numeric answer key of an answers file, computed from one training run."""
     initial, after = training.initial, training.after_first
     names = [p.name for p in model.parameters]
+    frozen = set(model.spec.frozen)  # held at init: no gradient or update is asked for them
     values: dict[str, sp.Expr] = {}
     for sample in initial.samples:
         for key, prediction in zip(prediction_keys(model.spec, sample.number), sample.predictions):
             values[key] = prediction
     values["loss"] = initial.loss
     for name, g in zip(names, initial.gradient):
-        values[f"gradient.{name}"] = g
+        if name not in frozen:
+            values[f"gradient.{name}"] = g
     for sample in initial.samples:
         for name, g in zip(names, sample.gradient):
-            values[f"sample_gradient.{sample.number}.{name}"] = g
+            if name not in frozen:
+                values[f"sample_gradient.{sample.number}.{name}"] = g
     for name, w in zip(names, after.theta):
-        values[f"updated.{name}"] = w
+        if name not in frozen:
+            values[f"updated.{name}"] = w
     values["new_loss"] = after.loss
     return values
 
@@ -193,7 +197,9 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
     """(mistake id, the homework recomputed with that mistake); several variants may share an id."""
     model = derivation.model
     factor = LOSSES[model.spec.loss].residual_factor
-    residual = factor is not None and all(u.pre == u.out for u in model.output_units)
+    averaged_outputs = model.spec.reduction_outputs == "mean" and model.spec.outputs > 1  # δ = factor/K·(ŷ − y)
+    residual = factor is not None and all(u.pre == u.out for u in model.output_units) and not averaged_outputs
+    means = model.spec.reduction_samples == "mean"  # summing over the samples is then a mistake
     eta = rational(model.spec.learning_rate)
     kink = _kink_convention_not_one(model)
     at_kink = lambda z: sp.Piecewise((0, z < 0), (1, True))  # noqa: E731 - g′(0) = 1, right elsewhere
@@ -209,8 +215,8 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
         ("forgot-activation", _forgot_activation(derivation, linear_backward=False), {}),
         ("used-target-as-prediction", _target_for_prediction(derivation, "delta"), {}),
         ("used-target-as-prediction", _target_for_prediction(derivation, "loss"), {}),
-        ("loss-sum-not-mean", derivation, {"loss_reduction": "sum"}),
-        ("gradient-sum-not-mean", derivation, {"gradient_reduction": "sum"}),
+        ("loss-sum-not-mean", derivation if means else None, {"loss_reduction": "sum"}),
+        ("gradient-sum-not-mean", derivation if means else None, {"gradient_reduction": "sum"}),
         ("update-sign", derivation, {"update_sign": 1}),
         *(("wrong-learning-rate", derivation, {"learning_rate": rate}) for rate in _learning_rates(eta)),
     ]

@@ -129,8 +129,9 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     key = f"proofs.{parameter}"
     derivation, model = answer_key.derivation, answer_key.derivation.model
     node = model.by_name[parameter]
-    unit, source = model.unit_of(node)
-    expected_rhs = unit.delta.name + ("" if source is None else f" * {source.name}")
+    uses = model.uses(node)  # a tied parameter: one δ term per unit that uses it
+    expected_rhs = " + ".join(unit.delta.name + ("" if source is None else f" * {source.name}")
+                              for unit, source in uses)
     expected = f"dL/d{parameter} = ... = {expected_rhs}"
     if text is None:
         return Judgement(key, Mark.MISSING, expected, None, (), f"No proof for {parameter}.")
@@ -163,7 +164,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     ends = decide((local[-1], vocabulary.expand(derivation.backprop[parameter])), (chain[-1], rhs_value),
                    answer_key, remaining)
     written = {answer_key.vocabulary.node_name(n) for n in canonical_names(_segments(text)[-1])}
-    ends_written = unit.delta.name in written
+    ends_written = all(unit.delta.name in written for unit, _ in uses)
     if starts.verdict is Verdict.REFUTED:
         return Judgement(key, Mark.INCORRECT, expected, text, (), f"The chain does not start at ∂L/∂{parameter}.")
     if ends.verdict is Verdict.REFUTED or (ends.verdict is Verdict.PROVED and not ends_written):

@@ -232,10 +232,27 @@ def data_html(spec: Spec) -> str:
     theta = ", ".join(f"{name} = {_plain(value)}" for name, value in zip(spec.parameter_names, spec.init))
     return (f"<p><strong>{_escape(spec.title)}</strong></p>"
             f"<p>Network: layer sizes {_escape(layers)}; activations {_escape(activations)}; "
-            f"loss {_escape(spec.loss.replace('_', ' '))}, averaged over the samples.</p>"
+            f"loss {_escape(spec.loss.replace('_', ' '))}{_reduction(spec)}.</p>"
             f"<table><thead><tr><th>sample</th><th>x</th><th>y</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>Initial parameters: {_escape(theta)}.</p>"
+            f"<p>Initial parameters: {_escape(theta)}.</p>{_options(spec)}"
             f"<p>Learning rate η = {_plain(spec.learning_rate)}; one gradient-descent step.</p>")
+
+
+def _reduction(spec: Spec) -> str:
+    """How the loss combines the outputs and the samples, in words."""
+    outputs = ", averaged over the outputs" if spec.reduction_outputs == "mean" and spec.outputs > 1 else ""
+    return f"{outputs}, {'averaged' if spec.reduction_samples == 'mean' else 'summed'} over the samples"
+
+
+def _options(spec: Spec) -> str:
+    """Missing biases, shared and frozen parameters (nothing for a spec without them)."""
+    notes = []
+    if spec.bias:
+        notes.append("No biases in layer(s) " + ", ".join(str(k) for k, b in enumerate(spec.bias, 1) if not b))
+    notes += [f"{', '.join(group)} are one shared parameter, {group[0]}" for group in spec.ties]
+    if spec.frozen:
+        notes.append(f"{', '.join(spec.frozen)} frozen: never updated, and no gradient is asked for them")
+    return "".join(f"<p>{_escape(note)}.</p>" for note in notes)
 
 
 def _vector(values) -> str:

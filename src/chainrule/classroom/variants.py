@@ -69,7 +69,7 @@ def draw(spec: Spec, rules: VariantRules, rng: random.Random, number: int) -> Sp
     value = lambda bounds: _uniform(rng, bounds, rules.decimals)  # noqa: E731
     x = tuple(tuple(value(rules.x) for _ in row) for row in spec.x)
     y = tuple(_target(spec, rules, rng, t) for t in spec.y)
-    init = tuple(value(rules.parameters) for _ in spec.init)
+    init = tuple(value(rules.parameters) for _ in spec.init)  # one per parameter: tied slots stay equal
     return dataclasses.replace(spec, name=variant_name(spec, number), title=f"{spec.title} (variant {number})",
                                x=x, y=y, init=init, path=f"{variant_name(spec, number)}.toml")
 
@@ -130,8 +130,8 @@ def _forward_violations(model: Model, initial: Evaluation) -> tuple[str, ...]:
         if at_kink:
             broken.append("avoid_kinks")
     if rules.gradient_nonzero:
-        for column in zip(*(s.gradient for s in initial.samples)):
-            if all(_is_zero(g) for g in column):
+        for column, trained in zip(zip(*(s.gradient for s in initial.samples)), spec.step_mask):
+            if trained and all(_is_zero(g) for g in column):  # a frozen parameter's gradient is not asked
                 broken.append("gradient_nonzero")
                 break
     return tuple(broken)

@@ -202,7 +202,7 @@ def template(args) -> int:
         lines.append(f'"{key}" = ""')
     lines += ["", "[proofs]", "# a chain of equalities from dL/dw_i to the backpropagation form, e.g.",
               "# w0 = '\\frac{\\partial L}{\\partial w_0} = \\frac{\\partial L}{\\partial z} \\cdot \\frac{\\partial z}{\\partial w_0} = \\delta_h \\cdot x[0]'"]
-    for name in spec.parameter_names:
+    for name in spec.trained_names:
         lines.append(f"{name} = ''")
     print("\n".join(lines))
     return EXIT_OK

@@ -133,7 +133,8 @@ class FastTrainer:
         return env
 
     def loss_and_gradient(self, theta):
-        count = len(self.data)
+        """The dataset loss and its gradient (mean or sum over the samples, as the spec says)."""
+        count = len(self.data) if self.spec.reduction_samples == "mean" else 1
         total, gradient = 0, [0] * len(theta)
         for x, targets in self.data:
             env = self.environment(theta, x, targets)

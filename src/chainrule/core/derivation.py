@@ -202,9 +202,10 @@ def derive(model: Model, *, symbolic: bool = True) -> Derivation:
     direct = _Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
     backprop, chains = {}, []
     for parameter in model.parameters:
-        unit, source = model.unit_of(parameter)
-        backprop[parameter.name] = unit.delta.symbol * (1 if source is None else source.symbol)
-        chains.append(_parameter_chain(model, parameter, unit, source, loss_by_pre))
+        uses = model.uses(parameter)  # several slots when the spec ties them: the gradient sums over them
+        backprop[parameter.name] = sp.Add(*(unit.delta.symbol * (1 if source is None else source.symbol)
+                                            for unit, source in uses))
+        chains.append(_parameter_chain(model, parameter, uses, loss_by_pre))
     return Derivation(model, composed, MappingProxyType(delta_formula), direct,
                       MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
 
@@ -265,37 +266,43 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
             reason = "the output activation and the cross-entropy simplify together"
             if LOSSES[model.spec.loss].targets == "distribution":
                 reason += r"; the targets sum to 1 (one-hot)"
-            steps.append(Step(rf"{unit.out.latex} - {target.latex}", unit.out.symbol - target.symbol, reason,
-                              kind=StepKind.CANCELLATION))
-            formula = unit.out.symbol - target.symbol
+            count = _output_mean(model)
+            residual = rf"{unit.out.latex} - {target.latex}"
+            shown = residual if count == 1 else rf"\frac{{1}}{{{count}}} \left({residual}\right)"
+            formula = (unit.out.symbol - target.symbol) / count
+            steps.append(Step(shown, formula, reason, kind=StepKind.CANCELLATION))
         else:
             formula = through
         justification = rf"${pre.latex}$ reaches ${loss.latex}$ only through {_names(users)}."
     return formula, Chain(unit.delta.name, tuple(steps), justification)
 
 
-def _parameter_chain(model: Model, parameter: Node, unit: Unit, source: Node | None, loss_by_pre) -> Chain:
-    loss, pre = model.loss, unit.pre
+def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
+    """∂L/∂w = chain rule over w's children = Σ δ(unit) · ∂z/∂w = Σ δ(unit) · source, one term per slot."""
+    loss = model.loss
     users = model.children(parameter)
-    rhs_latex = unit.delta.latex if source is None else _product(unit.delta.latex, source.latex)
-    rhs_value = unit.delta.symbol * (1 if source is None else source.symbol)
-    local = partial(model, pre, parameter)
-    local_latex = "1" if source is None else source.latex
+    rhs_latex = " + ".join(u.delta.latex if s is None else _product(u.delta.latex, s.latex) for u, s in uses)
+    rhs_value = sp.Add(*(u.delta.symbol * (1 if s is None else s.symbol) for u, s in uses))
+    local = sp.Add(*(u.delta.symbol * partial(model, u.pre, parameter) for u, _ in uses))
+    locals_latex = ", ".join(rf"{_d(u.pre, parameter)} = {'1' if s is None else s.latex}" for u, s in uses)
+    sums = ", ".join(rf"{u.pre.latex} = {weighted_sum_latex(u)}" for u, _ in uses)
+    definitions = ", ".join(rf"{u.delta.latex} = {_d(loss, u.pre)}" for u, _ in uses)
     steps = (
         Step(_d(loss, parameter), None, "direct differentiation"),
         Step(" + ".join(_product(_d(loss, u), _d(u, parameter)) for u in users),
              sp.Add(*(loss_by_pre[u.symbol] * partial(model, u, parameter) for u in users)),
              rf"chain rule: ${parameter.latex}$ affects ${loss.latex}$ only through {_names(users)}"),
-        Step(_product(unit.delta.latex, _d(pre, parameter)), unit.delta.symbol * local,
-             rf"${unit.delta.latex} = {_d(loss, pre)}$ by definition"),
-        Step(rhs_latex, rhs_value,
-             rf"${_d(pre, parameter)} = {local_latex}$, since ${pre.latex} = {weighted_sum_latex(unit)}$",
-             lemma=(_coefficient(pre, parameter), sp.Integer(1) if source is None else source.symbol)),
+        Step(" + ".join(_product(u.delta.latex, _d(u.pre, parameter)) for u, _ in uses), local,
+             rf"${definitions}$ by definition"),
+        Step(rhs_latex, rhs_value, rf"${locals_latex}$, since ${sums}$",
+             lemma=(sp.Add(*(_coefficient(u.pre, parameter) for u, _ in uses)),
+                    sp.Add(*(sp.Integer(1) if s is None else s.symbol for _, s in uses)))),
     )
     only = "only" if len(users) == 1 else ""
+    tied = "" if len(uses) == 1 else rf" (one parameter used in {len(uses)} places, so its gradient is the sum over them)"
     justification = (
         rf"${parameter.latex}$ appears {only} in the definition of {_names(users)}, so every path from "
-        rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}."
+        rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}{tied}."
     )
     return Chain(parameter.name, steps, justification)
 
@@ -309,14 +316,14 @@ def _coefficient(pre: Node, parameter: Node) -> sp.Expr:
 def weighted_sum_latex(unit: Unit) -> str:
     """`w_0 · x[0] + w_1 · x[1] + w_2`, in the homework's order."""
     terms = [_product(w.latex, s.latex) for w, s in zip(unit.weights, unit.sources)]
-    return " + ".join([*terms, unit.bias.latex])
+    return " + ".join([*terms, *([unit.bias.latex] if unit.bias is not None else [])])
 
 
 def readable_loss_derivative(model: Model, unit: Unit) -> str:
     """∂L/∂ŷ as a person writes it: 2(ŷ − y) for the squared error, else SymPy's own printing."""
     target = model.targets[model.predictions.index(unit.out)]
     factor = LOSSES[model.spec.loss].residual_factor
-    if factor is not None:
+    if factor is not None and _output_mean(model) == 1:
         residual = f"{unit.out.latex} - {target.latex}"
         return residual if factor == 1 else rf"{factor} \left({residual}\right)"
     return sp.latex(partial(model, model.loss, unit.out), symbol_names=model.latex_names())
@@ -325,4 +332,15 @@ def readable_loss_derivative(model: Model, unit: Unit) -> str:
 def loss_latex(model: Model) -> str:
     """`L = (ŷ − y)^2` and its siblings, summed over the outputs, as the loss's record writes it."""
     pairs = [(p.latex, t.latex) for p, t in zip(model.predictions, model.targets)]
-    return LOSSES[model.spec.loss].latex(pairs, model.loss.latex)
+    text = LOSSES[model.spec.loss].latex(pairs, model.loss.latex)
+    count = _output_mean(model)
+    if count == 1:
+        return text
+    left, right = text.split(" = ", 1)
+    return rf"{left} = \frac{{1}}{{{count}}} \left({right}\right)"
+
+
+def _output_mean(model: Model) -> int:
+    """The number the per-output terms are divided by: their count for `reduction_outputs = "mean"`, else 1."""
+    outputs = len(model.predictions)
+    return outputs if model.spec.reduction_outputs == "mean" and outputs > 1 else 1

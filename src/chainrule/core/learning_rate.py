@@ -175,7 +175,8 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
     if len(model.spec.sizes) > 3 or model.spec.parameter_count > ANALYSIS_MAX_PARAMETERS:
         return LearningRateAnalysis(False, "exact η analysis is limited to one hidden layer and "
                                     f"{ANALYSIS_MAX_PARAMETERS} parameters (the pieces multiply with depth)")
-    theta = {p.symbol: _Function.constant(w - ETA * g) for p, w, g in zip(model.parameters, initial.theta, initial.gradient)}
+    theta = {p.symbol: _Function.constant(w - ETA * g * m)  # a frozen parameter (m = 0) stays at its value
+             for p, w, g, m in zip(model.parameters, initial.theta, initial.gradient, model.spec.step_mask)}
     changes: list[RegionChange] = []
     total = _Function.constant(0)
     for number, (x, y) in enumerate(zip(model.spec.x, model.spec.y), start=1):  # one output: y is a number
@@ -183,7 +184,7 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
         values.update({n.symbol: _Function.constant(rational(v)) for n, v in zip(model.inputs, x)})
         values[model.target.symbol] = _Function.constant(rational(y))
         for unit in model.units:
-            pre = values[unit.bias.symbol]
+            pre = values[unit.bias.symbol] if unit.bias is not None else _Function.constant(0)
             for weight, source in zip(unit.weights, unit.sources):
                 pre = pre.combine(values[weight.symbol].combine(values[source.symbol], _mul), _add)
             values[unit.pre.symbol] = pre
@@ -193,7 +194,8 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
         if model.spec.loss == "half_squared_error":
             loss = loss.combine(_Function.constant(sp.Rational(1, 2)), _mul)
         total = total.combine(loss, _add)
-    total = total.combine(_Function.constant(sp.Rational(1, len(model.spec.x))), _mul)
+    if model.spec.reduction_samples == "mean":
+        total = total.combine(_Function.constant(sp.Rational(1, len(model.spec.x))), _mul)
     pieces = tuple(Piece(*_gap(total.breaks, i), poly) for i, poly in enumerate(total.polys))
     initial_loss = pieces[0].loss.eval(0)
     slope = pieces[0].loss.diff(ETA).eval(0)
@@ -288,6 +290,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
 
     exact, approximate = trainers or (FastTrainer(derivation, Fraction), FastTrainer(derivation, float))
     theta = [Fraction(v) for v in derivation.model.spec.init]
+    mask = derivation.model.spec.step_mask  # frozen parameters stay at their initial value
     rate = Fraction(int(eta.p), int(eta.q))
     losses, exact_steps, diverged = [], -1, False
     try:
@@ -297,7 +300,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
             exact_steps += 1
             if abs(loss) > BLOW_UP_NUMBER:
                 return Curve(label, eta, tuple(losses), exact_steps, "diverges")
-            theta = [w - rate * g for w, g in zip(theta, gradient)]
+            theta = [w - rate * g * m for w, g, m in zip(theta, gradient, mask)]
         values, rate_float = [float(v) for v in theta], float(rate)
         while len(losses) <= steps:
             loss, gradient = approximate.loss_and_gradient(values)
@@ -305,7 +308,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
             if not loss < BLOW_UP_NUMBER:
                 diverged = True
                 break
-            values = [w - rate_float * g for w, g in zip(values, gradient)]
+            values = [w - rate_float * g * m for w, g, m in zip(values, gradient, mask)]
     except (OverflowError, ValueError, ZeroDivisionError):
         diverged = True
     return Curve(label, eta, tuple(losses), max(exact_steps, 0), _outcome(losses, diverged))

@@ -6,6 +6,7 @@ A node's `definition` is written in its parents' symbols, so the computation gra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -37,7 +38,7 @@ class Unit:
     layer: int  # 1-based; the output layer is the last
     index: int  # 0-based within the layer
     weights: tuple[Node, ...]
-    bias: Node
+    bias: Node | None  # None in a layer the spec builds without biases
     sources: tuple[Node, ...]  # what each weight multiplies (inputs or previous outputs)
     pre: Node  # z (for an identity output, the prediction itself)
     out: Node  # g(z)
@@ -123,7 +124,7 @@ class Model:
     def _local(self, node: Node, parent: Node) -> sp.Expr:
         unit = self._unit_by_pre.get(node.symbol)
         if unit is not None and self._is_weighted_sum(unit):  # the structure says what multiplies what
-            if parent.symbol == unit.bias.symbol:
+            if unit.bias is not None and parent.symbol == unit.bias.symbol:
                 return sp.Integer(1)
             for weight, source in zip(unit.weights, unit.sources):
                 if parent.symbol == weight.symbol:
@@ -141,9 +142,13 @@ class Model:
         if known is None:  # compared term by term: building the sum again would cost a SymPy Add per unit
             definition = unit.pre.definition
             expected = {frozenset((w.symbol, s.symbol)) for w, s in zip(unit.weights, unit.sources)}
-            terms = [frozenset(a.args) if a.is_Mul and len(a.args) == 2 else a for a in definition.args]
-            known = isinstance(definition, sp.Add) and len(terms) == len(expected) + 1 and \
-                unit.bias.symbol in terms and set(terms) - {unit.bias.symbol} == expected
+            if isinstance(definition, sp.Mul):  # one weight and no bias: z = w·a
+                terms = [frozenset(definition.args)] if len(definition.args) == 2 else []
+            else:
+                terms = [frozenset(a.args) if a.is_Mul and len(a.args) == 2 else a for a in definition.args]
+            bias = set() if unit.bias is None else {unit.bias.symbol}
+            known = isinstance(definition, (sp.Add, sp.Mul)) and len(terms) == len(expected) + len(bias) and \
+                bias <= set(terms) and set(terms) - bias == expected
             self._weighted_sums[unit.pre.symbol] = known
         return known
 
@@ -178,19 +183,24 @@ class Model:
         return MappingProxyType({unit.out.symbol: unit for unit in self.units})
 
     def unit_of(self, parameter: Node) -> tuple[Unit, Node | None]:
-        """The unit a parameter belongs to, and the source it multiplies (None for a bias)."""
+        """The (first) unit a parameter belongs to, and the source it multiplies (None for a bias)."""
+        return self.uses(parameter)[0]
+
+    def uses(self, parameter: Node) -> tuple[tuple[Unit, Node | None], ...]:
+        """Every slot of a parameter: (unit, source it multiplies or None for a bias); several when tied."""
         found = self._owners.get(parameter.symbol)
-        if found is None or parameter.name != found[2]:
+        if found is None or parameter.name != found[0]:
             raise KeyError(parameter.name)
-        return found[0], found[1]
+        return found[1]
 
     @cached_property
-    def _owners(self) -> Mapping[sp.Symbol, tuple[Unit, Node | None, str]]:
-        owners = {}
+    def _owners(self) -> Mapping[sp.Symbol, tuple[str, tuple[tuple[Unit, Node | None], ...]]]:
+        owners: dict = {}
         for unit in self.units:
-            owners[unit.bias.symbol] = (unit, None, unit.bias.name)
-            owners.update({w.symbol: (unit, s, w.name) for w, s in zip(unit.weights, unit.sources)})
-        return MappingProxyType(owners)
+            slots = [*zip(unit.weights, unit.sources), *([(unit.bias, None)] if unit.bias is not None else [])]
+            for parameter, source in slots:
+                owners.setdefault(parameter.symbol, (parameter.name, []))[1].append((unit, source))
+        return MappingProxyType({k: (name, tuple(found)) for k, (name, found) in owners.items()})
 
 
 def choose_style(spec: Spec) -> str:
@@ -223,14 +233,14 @@ def build(spec: Spec) -> Model:
     y_tex = say("target", "y")
     targets = (Node("y", sym("y"), "target", y_tex),) if outputs == 1 else tuple(
         Node(f"y{k + 1}", sym(f"y{k + 1}"), "target", f"{y_tex}_{{{k + 1}}}") for k in range(outputs))
-    parameter_latex = _parameter_latex(spec, style, w_tex)
-    parameters = tuple(Node(f"w{i}", sym(f"w{i}"), "parameter", parameter_latex[i])
-                       for i in range(spec.parameter_count))
+    slot_latex = dict(zip(reversed(spec.slot_parameters), reversed(_parameter_latex(spec, style, w_tex))))
+    parameters = tuple(Node(name, sym(name), "parameter", slot_latex[name]) for name in spec.parameter_names)
+    by_parameter = {p.name: p for p in parameters}
     nodes: list[Node] = [*inputs, *targets, *parameters]
     z_tex, h_tex = say("preactivation", "z"), say("hidden", "h")
     yhat_tex, delta_tex = say("prediction", r"\widehat{y}"), say("delta", r"\delta")
     hidden_layers, last = len(spec.sizes) - 2, len(spec.activations)
-    next_parameter = iter(parameters)
+    next_parameter = iter(by_parameter[name] for name in spec.slot_parameters)
     sources: tuple[Node, ...] = inputs
     units: list[Unit] = []
     for layer, (width, name) in enumerate(zip(spec.sizes[1:], spec.activations), start=1):
@@ -240,8 +250,9 @@ def build(spec: Spec) -> Model:
         layer_units, pres = [], []
         for index in range(width):
             weights = tuple(next(next_parameter) for _ in sources)
-            bias = next(next_parameter)
-            weighted = sp.Add(*(w.symbol * s.symbol for w, s in zip(weights, sources)), bias.symbol)
+            bias = next(next_parameter) if spec.has_bias(layer) else None
+            weighted = sp.Add(*(w.symbol * s.symbol for w, s in zip(weights, sources)),
+                              *([bias.symbol] if bias is not None else []))
             if layer == last:
                 suffix = "" if outputs == 1 else str(index + 1)
                 hat = yhat_tex if outputs == 1 else f"{yhat_tex}_{{{index + 1}}}"
@@ -285,21 +296,38 @@ def _replace_out(unit: Unit, definition: sp.Expr) -> Unit:
 
 
 def loss_definition(spec: Spec, predictions, targets) -> sp.Expr:
-    """The per-sample loss in the prediction and target symbols."""
+    """The per-sample loss in the prediction and target symbols (over the outputs: sum, or mean)."""
     pairs = [(p.symbol, t.symbol) for p, t in zip(predictions, targets)]
-    return LOSSES[spec.loss].definition(pairs, dict(spec.loss_options))
+    loss = LOSSES[spec.loss].definition(pairs, dict(spec.loss_options))
+    return loss / len(pairs) if spec.reduction_outputs == "mean" and len(pairs) > 1 else loss
 
 
 def _parameter_latex(spec: Spec, style: str, w_tex: str) -> list[str]:
+    """Each slot's LaTeX: from `[parameters] names` when given, else by the style."""
+    if spec.names:
+        return [name_latex(name) for name in spec.names]
     if style == "flat":
-        return [f"{w_tex}_{{{i}}}" for i in range(spec.parameter_count)]
+        return [f"{w_tex}_{{{i}}}" for i in range(spec.slot_count)]
     names = []
     for layer, (fan_in, width) in enumerate(zip(spec.sizes, spec.sizes[1:]), start=1):
         for j in range(1, width + 1):
             names += [f"{w_tex}^{{({layer})}}_{{{j}{k}}}" if max(width, fan_in) < 10 else
                       f"{w_tex}^{{({layer})}}_{{{j},{k}}}" for k in range(1, fan_in + 1)]
-            names.append(f"b^{{({layer})}}_{{{j}}}")
+            if spec.has_bias(layer):
+                names.append(f"b^{{({layer})}}_{{{j}}}")
     return names
+
+
+def name_latex(name: str) -> str:
+    """A spec's parameter name as LaTeX: w1 -> w_{1}, b1_2 -> b_{1,2}, beta -> \\mathrm{beta}.
+
+    Names are identifiers (letters, digits, '_'), so nothing here can run TeX code.
+    """
+    match = re.fullmatch(r"([A-Za-z]+)_?([A-Za-z0-9_]*)", name)
+    head, tail = match.groups() if match else (name, "")
+    head = head if len(head) == 1 else rf"\mathrm{{{head}}}"
+    tail = tail.strip("_").replace("_", ",")
+    return f"{head}_{{{tail}}}" if tail else head
 
 
 def _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style) -> Model:

@@ -45,8 +45,8 @@ class Evaluation:
 
     theta: tuple[sp.Expr, ...]
     samples: tuple[SampleValues, ...]
-    loss: sp.Expr  # mean of the per-sample losses
-    gradient: tuple[sp.Expr, ...]  # mean of the per-sample gradients
+    loss: sp.Expr  # mean (or, as the spec says, sum) of the per-sample losses
+    gradient: tuple[sp.Expr, ...]  # mean (or sum) of the per-sample gradients
 
 
 @dataclass(frozen=True)
@@ -70,15 +70,18 @@ class Training:
         return self.evaluations[-1]
 
 
-def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: str = "mean",
-             gradient_reduction: str = "mean") -> Evaluation:
+def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: str | None = None,
+             gradient_reduction: str | None = None) -> Evaluation:
     """Forward and backward pass on every sample of the spec's data, exactly.
 
-    The reductions are "mean" (the homework's definition) or "sum" (a common mistake, for diagnosis).
+    The reductions over the samples are "mean" or "sum": the spec's `reduction_samples` unless
+    given (the other one is a common mistake, for diagnosis).
     Rational networks run as compiled Fraction arithmetic; others through SymPy, still exactly.
     """
     model = derivation.model
     spec = model.spec
+    loss_reduction = loss_reduction or spec.reduction_samples
+    gradient_reduction = gradient_reduction or spec.reduction_samples
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
     names = [node.name for node in (*model.nodes, *model.deltas)]
     samples, fractions = [], []
@@ -298,8 +301,9 @@ EXACT_RATIONAL_BITS = 3000
 
 def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, reductions: dict) -> tuple:
     """θ after one step as 50-digit decimals, from a 60-digit pass (no evaluation of big exact trees)."""
+    mask = derivation.model.spec.step_mask  # a frozen parameter keeps its value
     if all(v.is_Float for v in current.theta):
-        return tuple(sp.Float(w + sign * eta * g, 50) for w, g in zip(current.theta, current.gradient))
+        return tuple(sp.Float(w + sign * eta * g, 50) if m else w for w, g, m in zip(current.theta, current.gradient, mask))
     with mpmath.workdps(PRECISION):
         trainer = _mp_trainer(derivation)
         values = _mp_values(current.theta)
@@ -307,16 +311,19 @@ def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, r
         for x, targets in trainer.data:
             env = trainer.environment(values, x, targets)
             total = [t + f(env) for t, f in zip(total, trainer.gradient)]
-        count = len(trainer.data) if reductions.get("gradient_reduction", "mean") == "mean" else 1
+        reduction = reductions.get("gradient_reduction") or derivation.model.spec.reduction_samples
+        count = len(trainer.data) if reduction == "mean" else 1
         rate = mpf(_fraction(sp.Rational(eta)))
-        return tuple(sp.Float(str(w + sign * rate * t / count), 50) for w, t in zip(values, total))
+        return tuple(sp.Float(str(w + sign * rate * t / count), 50) if m else exact
+                     for w, t, m, exact in zip(values, total, mask, current.theta))
 
 
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
-          update_sign: int = -1, loss_reduction: str = "mean", gradient_reduction: str = "mean") -> Training:
-    """Gradient descent θ ← θ − η∇L from the spec's initial parameters.
+          update_sign: int = -1, loss_reduction: str | None = None,
+          gradient_reduction: str | None = None) -> Training:
+    """Gradient descent θ ← θ − η∇L from the spec's initial parameters; frozen parameters stay put.
 
-    `update_sign=+1` and the "sum" reductions reproduce common mistakes, for diagnosis.
+    `update_sign=+1` and the other reduction than the spec's reproduce common mistakes, for diagnosis.
     """
     spec = derivation.model.spec
     eta = rational(spec.learning_rate) if learning_rate is None else learning_rate
@@ -326,7 +333,8 @@ def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Ra
     exact_steps = spec.steps if steps is None else steps
     for step in range(1, (spec.steps if steps is None else steps) + 1):
         current = evaluations[-1]
-        theta = tuple(_exact(w + update_sign * eta * g) for w, g in zip(current.theta, current.gradient))
+        theta = tuple(_exact(w + update_sign * eta * g) if m else w
+                      for w, g, m in zip(current.theta, current.gradient, spec.step_mask))
         irrational = not all(v.is_Rational or v.is_Float for v in theta)
         if (irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS)) or _too_long(theta):
             # Exact expressions in exp and tanh nest deeper with every step and every layer; past

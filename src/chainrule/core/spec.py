@@ -142,12 +142,13 @@ def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
             output = "" if spec.outputs == 1 else f" of output {k}"
             keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
     keys.append(("loss", "the loss on the dataset (question 2)"))
-    for name in spec.parameter_names:
-        keys.append((f"gradient.{name}", f"the mean gradient's component for {name} (question 4)"))
+    total = "mean" if spec.reduction_samples == "mean" else "summed"
+    for name in spec.trained_names:
+        keys.append((f"gradient.{name}", f"the {total} gradient's component for {name} (question 4)"))
     for n in range(1, len(spec.x) + 1):
-        for name in spec.parameter_names:
+        for name in spec.trained_names:
             keys.append((f"sample_gradient.{n}.{name}", f"dL/d{name} for sample {n} alone (question 4)"))
-    for name in spec.parameter_names:
+    for name in spec.trained_names:
         keys.append((f"updated.{name}", f"{name} after one gradient-descent step (question 5)"))
     keys.append(("new_loss", "the loss after the step (question 6)"))
     return tuple(keys)
@@ -180,7 +181,7 @@ class Spec:
     loss: str
     x: tuple[tuple[Fraction, ...], ...]
     y: tuple  # one number per sample, or one vector per sample for several outputs
-    init: tuple[Fraction, ...]
+    init: tuple[Fraction, ...]  # one per parameter, in `parameter_names` order (tied slots share one)
     learning_rate: Fraction
     steps: int
     notation: tuple[tuple[str, str], ...]
@@ -191,10 +192,19 @@ class Spec:
     tolerance: Tolerance | None = None  # the instructor's `[tolerance]`; it overrides an answers file's
     layout: str = "auto"  # the answer sheet: "written" out unit by unit, "matrix" form, or by size
     matrix_above: int = MATRIX_ABOVE  # `auto`: the matrix form above this many parameters
+    # Issue 13's options; the defaults are the homework's network (every spec before them reads the same).
+    reduction_samples: str = "mean"  # the dataset loss: "mean" or "sum" of the per-sample losses
+    reduction_outputs: str = "sum"  # one sample's loss: "sum" or "mean" of the per-output terms
+    bias: tuple[bool, ...] = ()  # one per non-input layer; () means every layer has biases
+    names: tuple[str, ...] = ()  # one per slot as `[parameters] names` gives them; () means w0, w1, ...
+    ties: tuple[tuple[str, ...], ...] = ()  # groups of slot names that are one parameter (the first names it)
+    frozen: tuple[str, ...] = ()  # parameter names held at their initial value
 
     @property
     def matrix_sheet(self) -> bool:
         """Does the answer sheet use vector and matrix notation (the layout, or the size threshold)?"""
+        if self.bias:  # the matrix form writes every layer as W a + b: a layer without b gets the written sheet
+            return False
         return self.layout == "matrix" or (self.layout == "auto" and self.parameter_count > self.matrix_above)
 
     @property
@@ -210,21 +220,58 @@ class Spec:
         """The activation options of a 1-based layer."""
         return dict(self.activation_options[layer - 1]) if self.activation_options else {}
 
+    def has_bias(self, layer: int) -> bool:
+        """Whether the units of a 1-based layer have a bias."""
+        return self.bias[layer - 1] if self.bias else True
+
+    @property
+    def slot_count(self) -> int:
+        """Weights plus biases: the places a parameter is used (tied ones count each place)."""
+        return parameter_count(self.sizes, self.bias)
+
+    @property
+    def slot_names(self) -> tuple[str, ...]:
+        """Each slot's name as the spec gives it, in flat order."""
+        return self.names or tuple(f"w{i}" for i in range(self.slot_count))
+
+    @property
+    def slot_parameters(self) -> tuple[str, ...]:
+        """The parameter each slot uses: its own name, or its tie group's first name."""
+        owner = {name: group[0] for group in self.ties for name in group}
+        return tuple(owner.get(name, name) for name in self.slot_names)
+
     @property
     def parameter_count(self) -> int:
-        return parameter_count(self.sizes)
+        return len(self.parameter_names)
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
-        return tuple(f"w{i}" for i in range(self.parameter_count))
+        """The parameters in flat order of their first slot (θ's order everywhere)."""
+        return tuple(dict.fromkeys(self.slot_parameters))
+
+    @property
+    def trained_names(self) -> tuple[str, ...]:
+        """The parameters gradient descent updates (and answers ask about): all but the frozen ones."""
+        return tuple(n for n in self.parameter_names if n not in self.frozen)
+
+    @property
+    def step_mask(self) -> tuple[int, ...]:
+        """1 for a parameter a step updates, 0 for a frozen one, in θ's order."""
+        return tuple(int(n not in self.frozen) for n in self.parameter_names)
+
+    @property
+    def plain_parameters(self) -> bool:
+        """No issue-13 parameter option: flat w0, w1, ..., one per slot, every layer with biases."""
+        return not (self.names or self.ties or self.frozen or (self.bias and not all(self.bias)))
 
     def notation_for(self, key: str, default: str) -> str:
         return dict(self.notation).get(key, default)
 
 
-def parameter_count(sizes: tuple[int, ...]) -> int:
-    """Weights plus biases of a fully connected network."""
-    return sum((fan_in + 1) * width for fan_in, width in zip(sizes, sizes[1:]))
+def parameter_count(sizes: tuple[int, ...], bias: tuple[bool, ...] = ()) -> int:
+    """Weights plus biases (slots) of a fully connected network; `bias` as `Spec.bias`."""
+    with_bias = bias or (True,) * (len(sizes) - 1)
+    return sum((fan_in + int(b)) * width for fan_in, width, b in zip(sizes, sizes[1:], with_bias))
 
 
 def derivations_dir() -> Path:

@@ -38,9 +38,14 @@ def _document(spec: Spec) -> dict:
         "network": {"sizes": list(spec.sizes), "activations": activations},
         "loss": {"kind": spec.loss, **{k: _number(v) for k, v in spec.loss_options}},
         "data": {"x": [_numbers(row) for row in spec.x], "y": _targets(spec)},
-        "parameters": {"init": _numbers(spec.init)},
+        "parameters": _parameters(spec),
         "training": {"learning_rate": _number(spec.learning_rate), "steps": spec.steps},
     }
+    if spec.bias:
+        document["network"]["bias"] = list(spec.bias)
+    for key, default in (("reduction_samples", "mean"), ("reduction_outputs", "sum")):
+        if getattr(spec, key) != default:
+            document["loss"][key] = getattr(spec, key)
     if spec.notation:
         document["notation"] = dict(spec.notation)
     if (spec.layout, spec.matrix_above) != ("auto", MATRIX_ABOVE):
@@ -53,6 +58,19 @@ def _document(spec: Spec) -> dict:
         if t.questions:
             document["tolerance"]["questions"] = {str(q): _tolerance(rule) for q, rule in t.questions}
     return document
+
+
+def _parameters(spec: Spec) -> dict:
+    """One init value per slot (a tied parameter's value in each of its slots), then the names."""
+    value = dict(zip(spec.parameter_names, spec.init))
+    table = {"init": _numbers(value[name] for name in spec.slot_parameters)}
+    if spec.names:
+        table["names"] = list(spec.names)
+    if spec.ties:
+        table["tie"] = [list(group) for group in spec.ties]
+    if spec.frozen:
+        table["frozen"] = list(spec.frozen)
+    return table
 
 
 def _check(spec: Spec, text: str) -> None:

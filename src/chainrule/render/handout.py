@@ -24,8 +24,11 @@ def handout_context(derivation: Derivation, p, variant: int | None = None) -> di
         for i, chain in enumerate(derivation.chains, start=1)
     ]
     hints = []
+    tied = [q for q in model.parameters if len(model.uses(q)) > 1]
     for unit in model.units:
-        names = [q for q in model.parameters if model.unit_of(q)[0] == unit]
+        names = [q for q in model.parameters if model.unit_of(q)[0] == unit and q not in tied]
+        if not names:
+            continue
         numbers = [i for i, q in enumerate(model.parameters, start=1) if q in names]
         hints.append({
             "parameters": ", ".join(q.latex for q in names),
@@ -33,6 +36,12 @@ def handout_context(derivation: Derivation, p, variant: int | None = None) -> di
             "rule": rf"\frac{{\partial {model.loss.latex}}}{{\partial \theta_i}} = \frac{{\partial {model.loss.latex}}}"
                     rf"{{\partial {unit.pre.latex}}} \cdot \frac{{\partial {unit.pre.latex}}}{{\partial \theta_i}}",
         })
+    for q in tied:  # a shared parameter: one term per unit that uses it
+        number = model.parameters.index(q) + 1
+        terms = " + ".join(rf"\frac{{\partial {model.loss.latex}}}{{\partial {u.pre.latex}}} \cdot "
+                           rf"\frac{{\partial {u.pre.latex}}}{{\partial \theta_i}}" for u, _ in model.uses(q))
+        hints.append({"parameters": q.latex, "equalities": f"({number})",
+                      "rule": rf"\frac{{\partial {model.loss.latex}}}{{\partial \theta_i}} = {terms}"})
     context = {
         **problem_context(model, p),
         "handout": True,

@@ -57,10 +57,10 @@ def solution_text(solution: Solution) -> str:
     lines.append("Q4 gradients:")
     for sample in initial.samples:
         lines.append(f"   sample {sample.number}: {_vector(sample.gradient)}")
-    lines.append(f"   mean    : {_vector(initial.gradient)}")
+    lines.append(f"   {spec.reduction_samples:<8}: {_vector(initial.gradient)}")
     lines.append(f"Q5 updated parameters (eta = {exact(training.learning_rate)}):")
     for name, value in zip(names, after.theta):
-        lines.append(f"   {_equals(name, value)}")
+        lines.append(f"   {_equals(name, value)}" + (" (frozen: never updated)" if name in spec.frozen else ""))
     went = "decreased" if less(after.loss, initial.loss) else "did NOT decrease"
     lines.append(f"Q6 new loss: {_number(after.loss)} ({went} from {_number(initial.loss)})")
     if len(training.evaluations) > 2:
@@ -92,6 +92,20 @@ def _learning_rate_lines(solution: Solution) -> list[str]:
     return lines
 
 
+def _options_json(spec) -> dict:
+    """Issue 13's options, only when a spec uses them (every other spec's JSON stays as it was)."""
+    options = {}
+    if spec.frozen:
+        options["frozen"] = list(spec.frozen)
+    if spec.ties:
+        options["ties"] = [list(group) for group in spec.ties]
+    if spec.bias:
+        options["bias"] = list(spec.bias)
+    if (spec.reduction_samples, spec.reduction_outputs) != ("mean", "sum"):
+        options["reduction"] = {"samples": spec.reduction_samples, "outputs": spec.reduction_outputs}
+    return options
+
+
 def solution_json(solution: Solution) -> dict:
     """Every number as an exact string; keys are a contract (see README)."""
     spec, training = solution.spec, solution.training
@@ -102,6 +116,7 @@ def solution_json(solution: Solution) -> dict:
         "name": spec.name,
         "title": spec.title,
         "parameters": names,
+        **_options_json(spec),
         "units": _units_json(solution),
         "initial_parameters": keyed(initial.theta),
         "predictions": [_per_output(s.predictions, exact) for s in initial.samples],

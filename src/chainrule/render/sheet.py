@@ -43,6 +43,9 @@ def problem_context(model: Model, p) -> dict:
         "definitions": definitions(model),
         "activation": activation_text(model),
         "loss_definition": _loss_definition(model),
+        "dataset_loss": dataset_loss_latex(spec),
+        "reduction": spec.reduction_samples,  # "mean" or "sum": how the per-sample gradients combine
+        "options": option_sentences(model),
         "samples": [
             {"number": n, "x": _tuple_lines(p, x),
              "y": "(" + ", ".join(p.plain(sp.Rational(v)) for v in t) + ")" if len(t) > 1 else p.plain(sp.Rational(t[0]))}
@@ -91,7 +94,8 @@ def sheet_context(solution: Solution, p, written: bool = True) -> dict:
         ],
         "updates": [
             wrap_row(rf"{q.latex} &\leftarrow {p.plain(old)} - {p.plain(training.learning_rate)} \cdot "
-                     rf"{_paren(p.plain(g))} = {p.short(new)}")
+                     rf"{_paren(p.plain(g))} = {p.short(new)}") if q.name not in model.spec.frozen else
+            rf"{q.latex} &= {p.plain(old)} \quad \text{{(frozen: not updated)}}"
             for q, old, g, new in zip(model.parameters, training.initial.theta, training.initial.gradient,
                                       training.after_first.theta)
         ],
@@ -144,6 +148,36 @@ def _loss_definition(model: Model) -> str:
     return loss_latex(model)
 
 
+def dataset_loss_latex(spec) -> str:
+    """`𝓛(D) = 1/N Σ L(x_n, y_n)`, or the plain sum when the spec sums over the samples."""
+    mean = r"\frac{1}{N}" if spec.reduction_samples == "mean" else ""
+    return rf"\mathcal{{L}}(\mathcal{{D}}) = {mean}\sum_{{n=1}}^{{N}} L(\mathbf{{x}}_n, y_n)"
+
+
+def option_sentences(model: Model) -> list[str]:
+    """Issue 13's options in words, for the problem statement: biases, the outputs' mean, ties, frozen."""
+    spec, sentences = model.spec, []
+    if spec.bias:
+        without = [str(layer) for layer, has in enumerate(spec.bias, start=1) if not has]
+        sentences.append("No unit has a bias." if len(without) == len(spec.bias) else
+                         f"The units of layer{'s' if len(without) > 1 else ''} {', '.join(without)} have no bias.")
+    if spec.reduction_outputs == "mean" and spec.outputs > 1:
+        sentences.append(f"A sample's loss is the mean of its {spec.outputs} outputs' terms.")
+    latex = {q.name: q.latex for q in model.parameters}
+    for q in model.parameters:
+        uses = model.uses(q)
+        if len(uses) > 1:
+            units = ", ".join(f"${u.pre.latex}$" for u, _ in uses)
+            sentences.append(rf"One parameter ${q.latex}$ is shared by {units}; its gradient is the sum over "
+                             "the places it is used.")
+    if spec.frozen:
+        names = ", ".join(f"${latex[n]}$" for n in spec.frozen)
+        sentences.append(f"{names} {'is' if len(spec.frozen) == 1 else 'are'} frozen: held at the initial "
+                         "value and never updated; no gradient is asked for "
+                         f"{'it' if len(spec.frozen) == 1 else 'them'}.")
+    return sentences
+
+
 def activation_text(model: Model) -> dict:
     """Each layer's activation in a sentence; `g` names the ReLU when there is one (its kink convention)."""
     relu = next((u for u in model.units if u.activation == "relu"), None)
@@ -175,7 +209,7 @@ def _fill(unit: Unit, sample: SampleValues, p) -> str:
     """The weighted sum with this sample's numbers in place."""
     value = lambda node: working_number(p, sample.values[node.name])  # noqa: E731
     terms = [rf"{value(w)} \cdot {value(s)}" for w, s in zip(unit.weights, unit.sources)]
-    return " + ".join([*terms, value(unit.bias)])
+    return " + ".join([*terms, *([value(unit.bias)] if unit.bias is not None else [])])
 
 
 def forward_lines(model: Model, sample: SampleValues, p) -> dict:

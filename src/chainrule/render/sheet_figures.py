@@ -31,7 +31,7 @@ def network_picture(model: Model) -> dict:
         for r, (ident, label, style) in enumerate(column):
             nodes.append({"id": ident, "x": f"{COLUMN_GAP * c:.1f}", "y": f"{top - r * SPACING:.1f}",
                           "label": label, "style": style})
-        if c < len(columns) - 1:  # the bias box: just below the column, a little to the right of it
+        if c < len(columns) - 1 and model.spec.has_bias(c + 1):  # the bias box: below the column, a little right
             nodes.append({"id": f"bias{c}", "x": f"{COLUMN_GAP * c + 1.0:.1f}", "y": f"{-top - SPACING * 0.8:.1f}",
                           "label": "1", "style": "bias"})
     ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
@@ -43,7 +43,8 @@ def network_picture(model: Model) -> dict:
         labelled = targets_in_layer[unit.layer] == 1
         for weight, source in zip(unit.weights, unit.sources):
             edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex if labelled else None})
-        edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None})
+        if unit.bias is not None:
+            edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None})
     unlabelled = any(e["label"] is None for e in edges)
     return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12,
             "unlabelled": unlabelled}

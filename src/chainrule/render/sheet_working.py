@@ -162,6 +162,15 @@ def gradient_working(solution: Solution, sample: SampleValues, p) -> list[str]:
 
 
 def loss_terms(model: Model, sample: SampleValues, p) -> str:
+    """One sample's loss with its predictions and targets substituted (÷ outputs when the spec means them)."""
+    body = _loss_terms(model, sample, p)
+    count = len(model.predictions)
+    if model.spec.reduction_outputs == "mean" and count > 1:
+        return rf"\tfrac{{1}}{{{count}}}\Bigl[{body}\Bigr]"
+    return body
+
+
+def _loss_terms(model: Model, sample: SampleValues, p) -> str:
     """One sample's loss with its predictions and targets substituted, in the loss's own function names."""
     kind = model.spec.loss
     pairs = [(number(p, sample.values[q.name]), sample.values[t.name], number(p, sample.values[t.name]))
@@ -189,6 +198,8 @@ def loss_rows(model: Model, samples, total, p) -> list[str]:
     terms = [loss_terms(model, s, p) for s in samples]
     terms = [rf"\bigl({t}\bigr)" if n > 1 and " + " in t else t for t in terms]
     body = "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}") for i, t in enumerate(terms))
+    if model.spec.reduction_samples == "sum":
+        return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= {body} = {p.number(total)}")]
     return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{body}\Bigr] = {p.number(total)}")]
 
 
