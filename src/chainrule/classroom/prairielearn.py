@@ -19,10 +19,13 @@ same spec gives byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import html
 import json
+import os
+import stat
 import tempfile
 import uuid
 from functools import lru_cache
@@ -180,12 +183,22 @@ def generate(data: dict) -> None:
             data["correct_answers"][answers_name(key)] = exact(variant.answers[key])
 
 
+@lru_cache(maxsize=1)
+def _scratch() -> Path:
+    """A folder only this user can write, reused across calls (PrairieLearn forks a worker per call)."""
+    folder = Path(tempfile.gettempdir()) / f"chainrule-prairielearn-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077:
+            return folder
+    return Path(tempfile.mkdtemp(prefix="chainrule-prairielearn-"))  # someone else's folder is in the way
+
+
 @lru_cache(maxsize=64)
 def _spec_path(text: str) -> str:
     """The variant's spec as a file (chainrule's checker reads specs by path), one per distinct text."""
-    folder = Path(tempfile.gettempdir()) / "chainrule-prairielearn"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.toml"
+    path = _scratch() / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()}.toml"
     if not path.is_file():
         staging = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
         staging.write_text(text, encoding="utf-8")
