@@ -270,3 +270,24 @@ def test_the_wheel_is_written_for_the_course(tmp_path):
     assert main(["prairielearn", "inf264_hw4", "--out", str(tmp_path / "q"), "--wheel", str(tmp_path / "w")]) == 0
     wheels = [p.name for p in (tmp_path / "w").iterdir()]
     assert len(wheels) == 1 and re.fullmatch(r"chainrule-[^-]+-py3-none-any\.whl", wheels[0])
+
+
+@pytest.mark.parametrize("name", ["inf264_hw4", "two_hidden_units", "sigmoid_bce", "softmax_classifier", "deep_relu"])
+def test_answers_names_are_distinct_for_every_bundled_spec(name):
+    names = [prairielearn.answers_name(key) for key, _, _ in prairielearn.inputs(load(name))]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", n) for n in names)
+
+
+def test_a_title_with_markup_is_shown_as_text(tmp_path):
+    title = "<script>alert(1)</script> {{params.spec}}"
+    spec = tmp_path / "marked.toml"
+    spec.write_text(HOMEWORK.read_text(encoding="utf-8").replace(
+        'title = "INF264 Homework 4: gradient descent and backpropagation"', f"title = {json.dumps(title)}"),
+        encoding="utf-8")
+    out = tmp_path / "q"
+    assert main(["prairielearn", str(spec), "--out", str(out)]) == 0
+    assert json.loads((out / "info.json").read_text(encoding="utf-8"))["title"] == title
+    statement = generated(out)["params"]["statement"]
+    assert "<script>" not in statement and "&lt;script&gt;" in statement
+    assert "{{" in statement  # left as text: mustache inserts a value without rendering it again

@@ -120,9 +120,9 @@ def question_html(spec: Spec) -> str:
     """The template: statement (filled per variant from params), one input per answers-file key, feedback."""
     lines = ["<pl-question-panel>",
              "  {{{params.statement}}}",
-             "  <p>Answer each question with an exact value (<code>17/5</code>, <code>\\frac{17}{5}</code>, an "
-             "expression) or a decimal with enough significant figures. A proof is a chain of equalities "
-             "<code>dL/dw0 = dL/dz * dz/dw0 = delta_h * x[0]</code>.</p>".replace("{", "&#123;").replace("}", "&#125;"),
+             "  <p>" + _text("Answer with an exact value (17/5, \\frac{17}{5}, an expression) or a decimal with "
+                             "enough significant figures. A proof is a chain of equalities, e.g. dL/dw0 = dL/dz * "
+                             "dz/dw0 = delta_h * x[0], from the derivative to its backpropagation form.") + "</p>",
              "</pl-question-panel>", ""]
     for key, asks, proof in inputs(spec):
         name = answers_name(key)
