@@ -80,6 +80,7 @@ def graded(question: Path, data: dict, submitted: dict) -> dict:
 
 
 def right_answers(data: dict) -> dict:
+    """The numbers of the answer panel; the proofs as a student writes them (correct.toml's chains)."""
     proofs = tomllib.loads((ANSWERS / "correct.toml").read_text(encoding="utf-8"))["proofs"]
     return {**data["correct_answers"], **{f"proofs__{p}": chain for p, chain in proofs.items()}}
 
@@ -165,6 +166,24 @@ def test_the_right_answers_score_one(question):
     assert not result["format_errors"]
     assert all(part["score"] == 1.0 for part in result["partial_scores"].values())
     assert len(result["partial_scores"]) == len(prairielearn.inputs(load("inf264_hw4")))
+
+
+def test_the_answer_panels_model_proofs_are_accepted(question):
+    data = generated(question)
+    assert data["correct_answers"]["proofs__w0"] == "dL/dw0 = delta_h * x0"
+    result = graded(question, data, dict(data["correct_answers"]))
+    assert result["score"] == 1.0
+
+
+def test_an_unreadable_proof_scores_zero_and_does_not_block_the_submission(question):
+    """A proof's reader may refuse text no edit can fix (too complex), so it is graded, not a format error."""
+    data = generated(question)
+    answers = right_answers(data)
+    answers["proofs__w2"] = "dL/dw2 = )("
+    result = graded(question, data, answers)
+    assert not result["format_errors"]
+    assert result["partial_scores"]["proofs__w2"]["score"] == 0.0
+    assert result["feedback"]["proofs__w2"].startswith("Could not read the proof")
 
 
 def test_a_decimal_and_a_latex_fraction_are_read_as_in_chainrule_check(question):

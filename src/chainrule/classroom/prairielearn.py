@@ -55,7 +55,7 @@ NAMESPACE = uuid.UUID("5b0f5c1e-6f1d-5c63-9a7e-2f64a6c1d0b7")  # chainrule's: uu
 # share a budget below that, at most 1 s each.
 BUDGET_SECONDS = 6.0
 MAX_ANSWER_CHARS = 2000
-WORDS = {"correct": "Correct.", "incorrect": "Incorrect.", "missing": "No answer given.",
+WORDS = {"correct": "Correct.", "missing": "No answer given.",
          "unknown": "Undecided: counted neither right nor wrong; it will be checked by hand."}
 
 SERVER_PY = '''\
@@ -179,8 +179,15 @@ def generate(data: dict) -> None:
     data["params"]["spec"] = variant.spec_text
     data["params"]["statement"] = data_html(variant.spec)
     for key, _, proof in inputs(variant.spec):
-        if not proof:
-            data["correct_answers"][answers_name(key)] = exact(variant.answers[key])
+        value = model_proof(spec, key.removeprefix("proofs.")) if proof else exact(variant.answers[key])
+        data["correct_answers"][answers_name(key)] = value
+
+
+def model_proof(spec: Spec, parameter: str) -> str:
+    """The shortest proof the checker accepts: `dL/dw0 = delta_h * x0` (PrairieLearn's answer panel shows it)."""
+    model = _base(spec).model
+    unit, source = model.unit_of(model.by_name[parameter])
+    return f"dL/d{parameter} = {unit.delta.name}" + ("" if source is None else f" * {source.name}")
 
 
 @lru_cache(maxsize=1)
@@ -230,8 +237,8 @@ def grade(data: dict) -> None:
         name = answers_name(judgement.key)
         if name in too_long:
             continue
-        if judgement.verdict == "unparseable":
-            data["format_errors"][name] = shown(judgement.feedback)
+        if judgement.verdict == "unparseable" and not judgement.key.startswith("proofs."):
+            data["format_errors"][name] = shown(judgement.feedback)  # fixed without using an attempt
             continue
         message = shown(feedback_text(judgement))
         scores[name] = {"score": 1.0 if judgement.verdict == "correct" else 0.0, "weight": 1, "feedback": message}
@@ -253,6 +260,8 @@ def feedback_text(judgement: Judgement) -> str:
         return f"Incorrect: it matches the mistake {named}. {advice}".strip()
     if judgement.verdict == "unknown":
         return f"{WORDS['unknown']} {judgement.feedback}"
+    if judgement.verdict == "unparseable":  # a proof: its reader may refuse what no edit fixes (too complex)
+        return judgement.feedback
     if judgement.verdict == "incorrect":
         return f"Incorrect. {judgement.feedback}"
     return WORDS[judgement.verdict]
