@@ -310,3 +310,38 @@ def test_a_title_with_markup_is_shown_as_text(tmp_path):
     statement = generated(out)["params"]["statement"]
     assert "<script>" not in statement and "&lt;script&gt;" in statement
     assert "{{" in statement  # left as text: mustache inserts a value without rendering it again
+
+
+def test_server_py_runs_from_a_serverfilescourse_install(question, tmp_path):
+    """The documented install: the wheel into serverFilesCourse with `pip --no-deps --target`; server.py exec'd there.
+
+    The child runs without site (-S), so the development install of chainrule is not on its path:
+    only serverFilesCourse and the folder that holds sympy, mpmath, lark and tomli-w.
+    """
+    import subprocess
+    import sys
+
+    import sympy
+
+    assert main(["prairielearn", "inf264_hw4", "--out", str(tmp_path / "q"), "--wheel", str(tmp_path / "dist")]) == 0
+    wheel = next((tmp_path / "dist").iterdir())
+    course = tmp_path / "serverFilesCourse"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
+                    str(course), str(wheel)], check=True, capture_output=True)
+    script = """
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+module = {}
+exec(compile(open("server.py", encoding="utf-8").read(), "server.py", "exec"), module)
+import chainrule
+assert chainrule.__file__.startswith(sys.argv[1]), chainrule.__file__
+data = {"params": {}, "correct_answers": {}, "variant_seed": "3", "options": {"question_path": "."}}
+module["generate"](data)
+data.update(submitted_answers=dict(data["correct_answers"]), partial_scores={}, feedback={}, format_errors={})
+module["grade"](data)
+print(json.dumps({"score": data["score"], "summary": data["feedback"]["summary"]}))
+"""
+    done = subprocess.run([sys.executable, "-S", "-c", script, str(course), str(Path(sympy.__file__).parents[1])],
+                          cwd=tmp_path / "q", capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"score": 1.0, "summary": "29/29 correct."}
