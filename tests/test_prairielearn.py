@@ -345,3 +345,13 @@ print(json.dumps({"score": data["score"], "summary": data["feedback"]["summary"]
                           cwd=tmp_path / "q", capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"score": 1.0, "summary": "29/29 correct."}
+
+
+def test_past_the_budget_answers_are_undecided_not_wrong(question, monkeypatch):
+    """PrairieLearn stops a call after 10 s: answers the budget does not reach are unknown, scored 0, not called wrong."""
+    monkeypatch.setattr(prairielearn, "BUDGET_SECONDS", 0.0)
+    data = generated(question, "budget")
+    result = graded(question, data, right_answers(data))
+    assert result["score"] == 0.0 and not result["format_errors"]
+    assert all(text.startswith("Undecided") for name, text in result["feedback"].items() if name != "summary")
+    assert result["feedback"]["summary"] == "0/29 correct; 29 undecided, to be checked by hand."

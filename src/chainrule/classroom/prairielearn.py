@@ -51,9 +51,11 @@ FILES = ("info.json", "question.html", "server.py", SPEC_FILE)
 TOPIC = "Backpropagation"
 TAGS = ("chainrule", "backpropagation")
 NAMESPACE = uuid.UUID("5b0f5c1e-6f1d-5c63-9a7e-2f64a6c1d0b7")  # chainrule's: uuid5(NAMESPACE, spec name)
-# PrairieLearn stops a server.py call after 10 s (its questionTimeoutMilliseconds): the answers
-# share a budget below that, at most 1 s each.
-BUDGET_SECONDS = 6.0
+# PrairieLearn stops a server.py call after 10 s (its questionTimeoutMilliseconds): grading, answer
+# key included, keeps within a budget below that, at most SECONDS_PER_ANSWER per answer; answers
+# reached after it are `unknown` (time limit).
+BUDGET_SECONDS = 5.0
+SECONDS_PER_ANSWER = 2.0
 MAX_ANSWER_CHARS = 2000
 WORDS = {"correct": "Correct.", "missing": "No answer given.",
          "unknown": "Undecided: counted neither right nor wrong; it will be checked by hand."}
@@ -230,7 +232,7 @@ def grade(data: dict) -> None:
             answer = ""
         (proofs if proof else numbers).append((key.removeprefix("proofs.") if proof else key, answer))
     answers = Answers("<prairielearn>", _spec_path(text), "prairielearn", tuple(numbers), tuple(proofs))
-    report = check(answers, min(1.0, BUDGET_SECONDS / len(numbers + proofs)))
+    report = check(answers, SECONDS_PER_ANSWER, budget=BUDGET_SECONDS)
     data.setdefault("format_errors", {}).update(too_long)
     scores, feedback = data.setdefault("partial_scores", {}), data.setdefault("feedback", {})
     for judgement in report.judgements:
