@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from chainrule.check.answer_key import answer_key
-from chainrule.check.answers import load_answers
+from chainrule.check.answers import Answers, load_answers
 from chainrule.check.grading import check, judge_number, literal, match, read_number
 from chainrule.cli.grade import CheckJob, _check_one
 from chainrule.core.spec import Tolerance
@@ -203,3 +203,21 @@ def test_the_other_answers_pick_the_mistake(file, key, mistakes, feedback):
 def test_evidence_from_one_earlier_answer(key, given, mistakes):
     values = {k: read_number(t) for k, t in given.items()}
     assert judge_number("updated.w0", "1.034", key, values, Tolerance(), given).mistakes == mistakes
+
+
+@pytest.mark.parametrize("budget, verdicts", [
+    (None, {"correct"}),
+    (60.0, {"correct"}),
+    (0.0, {"unknown"}),  # spent before the first answer: undecided, never wrong
+])
+def test_a_files_budget_leaves_the_rest_unknown(budget, verdicts):
+    report = check(load_answers(ANSWERS / "correct.toml"), budget=budget)
+    assert {j.verdict for j in report.judgements} == verdicts
+    if budget == 0.0:
+        assert all(j.feedback == "Could not check this answer: time limit." for j in report.judgements)
+
+
+def test_a_spent_budget_still_reports_missing_answers():
+    report = check(Answers("a.toml", "inf264_hw4", "s", (("loss", "3.25"),), ()), budget=0.0)
+    verdicts = {j.key: j.verdict for j in report.judgements}
+    assert verdicts["loss"] == "unknown" and verdicts["new_loss"] == "missing" and verdicts["proofs.w0"] == "missing"

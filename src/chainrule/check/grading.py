@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -372,12 +373,17 @@ def _initial(answer_key: AnswerKey):
 
 # ---------------------------------------------------------------- files
 
-def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tolerance | None = None) -> FileReport:
+def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tolerance | None = None,
+          budget: float | None = None) -> FileReport:
     """Judge every key of an answers file; keys the file lacks are `missing`.
 
     The tolerance is the grader's: `tolerance` (check --tolerance), else the spec's, else the
     default; an answers file's own `[tolerance]` is never used (`answers.ignored` says so).
+    `budget` bounds the whole file (a PrairieLearn call): each answer gets at most `seconds` and
+    what is left, and an answer reached after the budget is spent is `unknown` (time limit).
     """
+    deadline = None if budget is None else time.monotonic() + budget
+    share = lambda: seconds if deadline is None else min(seconds, deadline - time.monotonic())  # noqa: E731
     key = answer_key(answers.spec)
     spec = key.spec
     tolerance = tolerance or spec.tolerance or Tolerance()
@@ -386,24 +392,28 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
     given = {}
     for name, text in texts.items():
         with contextlib.suppress(NotationError, TimeLimit, RecursionError, MemoryError, ArithmeticError, ValueError):
-            if name in key.values:
-                with time_limit(seconds):
+            limit = share()
+            if name in key.values and limit > 0:
+                with time_limit(limit):
                     given[name] = read_number(text)
     judgements = []
     for name, _ in answer_keys(spec):
-        judgements.append(_bounded(name, texts.get(name), seconds,
+        judgements.append(_bounded(name, texts.get(name), share(),
                                    lambda n=name: judge_number(n, texts.get(n), key, given, tolerance, texts)))
     proofs = {name: text for name, text in answers.proofs if text.strip()}
     for parameter in spec.trained_names:  # a frozen parameter's gradient is not asked for
-        judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), seconds,
-                                   lambda p=parameter: judge_proof(p, proofs.get(p), key, seconds)))
+        limit = share()
+        judgements.append(_bounded(f"proofs.{parameter}", proofs.get(parameter), limit,
+                                   lambda p=parameter, s=limit: judge_proof(p, proofs.get(p), key, s)))
     return FileReport(answers.path, answers.student, answers.spec, tuple(judgements), problems,
                       ignored=answers.ignored)
 
 
 def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:
+    if seconds <= 0 and text is not None:  # the file's budget is spent; a missing answer still costs nothing
+        return Judgement(key, "unknown", "", text, (), "Could not check this answer: time limit.")
     try:
-        with time_limit(seconds + 0.5):
+        with time_limit(max(seconds, 0) + 0.5):
             return judge()
     except (TimeLimit, RecursionError, MemoryError, ArithmeticError, ValueError) as error:
         # ArithmeticError, ValueError: SymPy or mpmath gave up on a number (an overflow, a digit limit).

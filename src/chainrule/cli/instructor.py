@@ -1,4 +1,4 @@
-"""The instructor's commands: `handout`, `variants` (and its stress test) and `moodle`."""
+"""The instructor's commands: `handout`, `variants` (and its stress test), `moodle` and `prairielearn`."""
 
 from __future__ import annotations
 
@@ -141,3 +141,28 @@ def moodle(args) -> int:
     print(f"wrote {out}")
     return EXIT_OK
 
+
+
+def prairielearn(args) -> int:
+    """`prairielearn SPEC --out DIR`: a PrairieLearn question folder (and, with --wheel, chainrule for the course)."""
+    from chainrule.classroom.gradescope import wheel
+    from chainrule.classroom.prairielearn import FILES, question_files
+    from chainrule.safe_io import folder, write_bytes, write_text
+
+    spec = load(args.spec)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ChainruleError(f"--out {out}: not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise ChainruleError(f"--out {out}: the folder is not empty; give --force to replace its "
+                             f"{', '.join(FILES)}")
+    files = question_files(spec)  # a spec whose [variants] rules give no variant fails here, before writing
+    target = folder(out)
+    for name in FILES:
+        write_text(target / name, files[name])
+    print(f"wrote {', '.join(FILES)} to {target}/: copy the folder under the course's questions/")
+    if args.wheel is not None:
+        name, data = wheel()
+        path = write_bytes(folder(args.wheel, "--wheel") / name, data)
+        print(f"wrote {path}: install it into the course's serverFilesCourse (README, \"PrairieLearn\")")
+    return EXIT_OK

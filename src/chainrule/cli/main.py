@@ -171,6 +171,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="one category per variant (default), or per question with every variant's "
                              "version of it, for Moodle's random questions")
 
+    prairie = commands.add_parser("prairielearn", help="a PrairieLearn question folder for a spec: info.json, "
+                                  "question.html, server.py (variants from its [variants] rules, graded by chainrule)")
+    prairie.add_argument("spec", help=SPEC_HELP)
+    prairie.add_argument("--out", required=True, metavar="DIR", help="the question folder to write, e.g. "
+                         "COURSE/questions/backprop/hw4")
+    prairie.add_argument("--force", action="store_true", help="write into a folder that is not empty (its "
+                         "info.json, question.html, server.py and spec.toml are replaced)")
+    prairie.add_argument("--wheel", metavar="DIR", help="also write chainrule's wheel into DIR, to install into "
+                         "the course's serverFilesCourse")
+
     gradescope = commands.add_parser("gradescope", help="a Gradescope autograder zip for a spec or a variants folder")
     gradescope.add_argument("source", nargs="?", help="a folder written by `chainrule variants` (each submission "
                             "is graded against its variant), or " + SPEC_HELP)
@@ -229,6 +239,7 @@ def _run(args) -> int:
     handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
                "check": grade.check, "lr": commands.learning_rate, "handout": instructor.handout,
                "variants": instructor.variants, "moodle": instructor.moodle,
+               "prairielearn": instructor.prairielearn,
                "gradescope": grade.gradescope}[args.command]
     return handler(args)
 

@@ -8,22 +8,25 @@ from fractions import Fraction
 
 import tomli_w
 
-from chainrule.core.spec import MATRIX_ABOVE, Spec
+from chainrule.core.spec import MATRIX_ABOVE, VARIANT_RANGES, VARIANT_SWITCHES, Spec, VariantRules
 from chainrule.core.spec_reader import parse
 from chainrule.errors import ChainruleError
 from chainrule.numbers import decimal_text
 
 
-def dump(spec: Spec) -> str:
+def dump(spec: Spec, with_variants: bool = False) -> str:
     """The spec as TOML that `parse` reads back to the same values (a variant's spec file).
 
     Written by a TOML library (so any title, control characters included, is a valid string) and
     read back before it is returned. Decimals that terminate are written as TOML numbers, other
-    rationals as "p/q" strings; the `[variants]` table is not written, since a variant is not drawn
-    from again.
+    rationals as "p/q" strings; the `[variants]` table is written only `with_variants` (a variant
+    is not drawn from again; a PrairieLearn question draws from it).
     """
-    text = tomli_w.dumps(_document(spec))
-    _check(spec, text)
+    document = _document(spec)
+    if with_variants and spec.variants is not None:
+        document["variants"] = _variants(spec.variants)
+    text = tomli_w.dumps(document)
+    _check(spec, text, with_variants)
     return text
 
 
@@ -73,14 +76,21 @@ def _parameters(spec: Spec) -> dict:
     return table
 
 
-def _check(spec: Spec, text: str) -> None:
+def _check(spec: Spec, text: str, with_variants: bool = False) -> None:
     """The written text must read back to the same spec (apart from the rules it does not hold)."""
     try:
         again = parse(text, spec.path)
     except ChainruleError as error:
         raise ChainruleError(f"{spec.path}: the spec cannot be written as a file that reads back ({error})") from None
-    if dataclasses.replace(again, variants=spec.variants) != spec:
+    if (again if with_variants else dataclasses.replace(again, variants=spec.variants)) != spec:
         raise ChainruleError(f"{spec.path}: the spec, written as TOML, reads back to different values")
+
+
+def _variants(rules: VariantRules) -> dict:
+    table = {name: _numbers(getattr(rules, name)) for name in VARIANT_RANGES}
+    table.update({name: getattr(rules, name) for name in ("decimals", *VARIANT_SWITCHES, "max_draws")})
+    table["max_abs_answer"] = _number(rules.max_abs_answer)
+    return table
 
 
 def _tolerance(t) -> dict:
