@@ -363,3 +363,44 @@ def test_a_network_without_biases_reads_student_names(tmp_path, capsys):
     one = oracle_loss(sizes, ["sigmoid", "identity"], bias, slots, X[:1], Y[:1], "sum")
     expected = numeric_gradient(one, spec.init)[1]
     assert mpmath.almosteq(mpmath.mpf(value["decimal"]), expected, 1e-10, 1e-11)
+
+
+RELU_TIED = """name = "relu_tied"
+[network]
+sizes = [2, 2, 1]
+activations = ["relu", "identity"]
+bias = [true, false]
+[loss]
+kind = "squared_error"
+[data]
+x = [[2, 1], [-3, 2]]
+y = [1.3, 1.9]
+[parameters]
+init = [1, 1, 0.5, -1, 2, 0.5, 1, -1]
+names = ["a1", "a2", "c", "q1", "q2", "c_2", "v1", "v2"]
+tie = [["c", "c_2"]]
+[training]
+learning_rate = 0.01
+"""
+
+
+def test_a_tied_relu_network_is_proved_symbolically_both_ways():
+    solution = solve(parse(RELU_TIED, "relu_tied.toml"))
+    assert solution.proof_mode == "symbolic" and solution.all_proved
+    tied = next(c for c in solution.identities if c.chain.subject == "c")
+    assert str(solution.derivation.backprop["c"]) == "delta_h1 + delta_h2"
+    assert tied.identity.verdict.value == "proved"
+    # by hand: sample 1 has z1 = 2 + 1 + 0.5 = 3.5, z2 = -2 + 2 + 0.5 = 0.5, ŷ = 3.5 - 0.5 = 3,
+    # δ_ŷ = 2(3 - 1.3) = 3.4, δ_h1 = 3.4, δ_h2 = -3.4: ∂L/∂c = 3.4 - 3.4 = 0 for sample 1
+    assert solution.training.initial.samples[0].gradient[2] == 0
+
+
+def test_a_tied_parameters_proof_is_checked_against_the_sum_over_its_slots(tmp_path):
+    from chainrule.check.answer_key import answer_key
+    from chainrule.check.proofs import judge_proof
+    (tmp_path / "relu_tied.toml").write_text(RELU_TIED)
+    key = answer_key(str(tmp_path / "relu_tied.toml"))
+    right = judge_proof("c", "dL/dc = delta_h1 + delta_h2", key, 30)
+    assert right.verdict == "correct", right.feedback
+    half = judge_proof("c", "dL/dc = delta_h1", key, 30)
+    assert half.verdict == "incorrect"
