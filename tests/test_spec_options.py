@@ -238,7 +238,7 @@ def test_defaults_leave_a_spec_as_it_was():
     spec = load("inf264_hw4")
     assert (spec.reduction_samples, spec.reduction_outputs, spec.bias, spec.names, spec.ties, spec.frozen) == \
         ("mean", "sum", (), (), (), ())
-    assert spec.parameter_names == ("w0", "w1", "w2", "w3", "w4") and spec.plain_parameters
+    assert spec.parameter_names == ("w0", "w1", "w2", "w3", "w4")
     assert "bias" not in dump(spec) and "reduction" not in dump(spec)
 
 
@@ -342,3 +342,65 @@ def test_the_demo_spec_matches_a_plain_python_oracle():
     for mine, theirs in zip(gradient, numeric_gradient(loss, spec.init)):
         assert mpmath.almosteq(mine, theirs, 1e-10, 1e-12)
     assert data_x and data_y and Fraction(spec.init[2]) == Fraction(7, 20)
+
+
+def test_the_stress_check_passes_a_summed_loss_with_a_frozen_parameter(tmp_path):
+    from chainrule.classroom import stress
+    spec = parse(NAMED.replace("[training]", "[variants]\nloss_decreases = false\n[training]"), "named.toml")
+    report = stress.run(spec, 2, "options", pdf=False, jobs=1)
+    assert report["failures"] == [], stress.text(report)
+
+
+def test_a_network_without_biases_reads_student_names(tmp_path, capsys):
+    text = spec_text(network="bias = false", init="[0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8]")
+    (tmp_path / "nobias.toml").write_text(text)
+    assert main(["eval", r"\frac{\partial L}{\partial w^{(1)}_{12}}", "--spec", str(tmp_path / "nobias.toml"),
+                 "--sample", "1", "--json"]) == 0
+    value = json.loads(capsys.readouterr().out)
+    spec = parse(text)
+    sizes, bias, slots = [2, 2, 2], [False, False], _flat
+    # one sample's loss, differentiated by mpmath in the second slot (w^{(1)}_{12} = w1)
+    one = oracle_loss(sizes, ["sigmoid", "identity"], bias, slots, X[:1], Y[:1], "sum")
+    expected = numeric_gradient(one, spec.init)[1]
+    assert mpmath.almosteq(mpmath.mpf(value["decimal"]), expected, 1e-10, 1e-11)
+
+
+RELU_TIED = """name = "relu_tied"
+[network]
+sizes = [2, 2, 1]
+activations = ["relu", "identity"]
+bias = [true, false]
+[loss]
+kind = "squared_error"
+[data]
+x = [[2, 1], [-3, 2]]
+y = [1.3, 1.9]
+[parameters]
+init = [1, 1, 0.5, -1, 2, 0.5, 1, -1]
+names = ["a1", "a2", "c", "q1", "q2", "c_2", "v1", "v2"]
+tie = [["c", "c_2"]]
+[training]
+learning_rate = 0.01
+"""
+
+
+def test_a_tied_relu_network_is_proved_symbolically_both_ways():
+    solution = solve(parse(RELU_TIED, "relu_tied.toml"))
+    assert solution.proof_mode == "symbolic" and solution.all_proved
+    tied = next(c for c in solution.identities if c.chain.subject == "c")
+    assert str(solution.derivation.backprop["c"]) == "delta_h1 + delta_h2"
+    assert tied.identity.verdict.value == "proved"
+    # by hand: sample 1 has z1 = 2 + 1 + 0.5 = 3.5, z2 = -2 + 2 + 0.5 = 0.5, ŷ = 3.5 - 0.5 = 3,
+    # δ_ŷ = 2(3 - 1.3) = 3.4, δ_h1 = 3.4, δ_h2 = -3.4: ∂L/∂c = 3.4 - 3.4 = 0 for sample 1
+    assert solution.training.initial.samples[0].gradient[2] == 0
+
+
+def test_a_tied_parameters_proof_is_checked_against_the_sum_over_its_slots(tmp_path):
+    from chainrule.check.answer_key import answer_key
+    from chainrule.check.proofs import judge_proof
+    (tmp_path / "relu_tied.toml").write_text(RELU_TIED)
+    key = answer_key(str(tmp_path / "relu_tied.toml"))
+    right = judge_proof("c", "dL/dc = delta_h1 + delta_h2", key, 30)
+    assert right.verdict == "correct", right.feedback
+    half = judge_proof("c", "dL/dc = delta_h1", key, 30)
+    assert half.verdict == "incorrect"

@@ -106,7 +106,8 @@ def _layered_aliases(model) -> dict[str, str]:
         aliases[f"z{key}"] = unit.pre.name
         aliases[f"a{key}"] = aliases[f"h{key}"] = unit.out.name
         aliases[f"delta{key}"] = aliases[f"delta_z{key}"] = unit.delta.name
-        aliases[f"b{key}"] = unit.bias.name
+        if unit.bias is not None:
+            aliases[f"b{key}"] = unit.bias.name
         for k, weight in enumerate(unit.weights, start=1):
             aliases[f"w{key}k{k}"] = weight.name
     return aliases

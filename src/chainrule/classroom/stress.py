@@ -74,12 +74,14 @@ def _numbers(solution, answers) -> list[tuple[str, str]]:
     if not rational_values and numeric_check(derivation, initial.theta):
         failures.append(("numbers", "backpropagation and forward mode differ in 60-digit arithmetic"))
     eta = rational(spec.learning_rate)
-    for i, name in enumerate(spec.parameter_names):
-        mean = sp.Add(*(s.gradient[i] for s in initial.samples)) / len(initial.samples)
-        if not _same(mean, initial.gradient[i]):
-            failures.append(("numbers", f"gradient.{name} is not the mean of the samples' gradients"))
-        if not _same(initial.theta[i] - eta * initial.gradient[i], after.theta[i]):
-            failures.append(("numbers", f"updated.{name} is not θ − η·gradient"))
+    count = len(initial.samples) if spec.reduction_samples == "mean" else 1
+    for i, (name, trained) in enumerate(zip(spec.parameter_names, spec.step_mask)):
+        total = sp.Add(*(s.gradient[i] for s in initial.samples)) / count
+        if not _same(total, initial.gradient[i]):
+            failures.append(("numbers", f"gradient.{name} is not the {spec.reduction_samples} of the samples' gradients"))
+        if not _same(initial.theta[i] - eta * initial.gradient[i] * trained, after.theta[i]):
+            failures.append(("numbers", f"updated.{name} is not θ − η·gradient" if trained else
+                             f"updated.{name}: a frozen parameter moved"))
     if not _same(evaluate(derivation, after.theta).loss, after.loss):
         failures.append(("numbers", "new_loss differs from a fresh evaluation at the updated θ"))
     from chainrule.check.mistakes import answer_values

@@ -259,11 +259,6 @@ class Spec:
         """1 for a parameter a step updates, 0 for a frozen one, in θ's order."""
         return tuple(int(n not in self.frozen) for n in self.parameter_names)
 
-    @property
-    def plain_parameters(self) -> bool:
-        """No issue-13 parameter option: flat w0, w1, ..., one per slot, every layer with biases."""
-        return not (self.names or self.ties or self.frozen or (self.bias and not all(self.bias)))
-
     def notation_for(self, key: str, default: str) -> str:
         return dict(self.notation).get(key, default)
 
