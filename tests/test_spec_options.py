@@ -334,14 +334,12 @@ def test_moodle_text_states_the_options():
 
 def test_the_demo_spec_matches_a_plain_python_oracle():
     spec = load("shared_bias_demo")
-    data_x = [[float(v) for v in row] for row in spec.x]
-    data_y = [[float(v) for v in row] for row in spec.targets]
     shared = lambda v: [v[0], v[1], v[2], v[3], v[4], v[2], v[5], v[6], v[7], v[8], v[9], v[7]]  # noqa: E731
     loss = oracle_loss([2, 2, 2], ["sigmoid", "sigmoid"], [True, True], shared, spec.x, spec.targets, "sum", "sum")
     _, gradient = chainrule_gradient(spec)
     for mine, theirs in zip(gradient, numeric_gradient(loss, spec.init)):
         assert mpmath.almosteq(mine, theirs, 1e-10, 1e-12)
-    assert data_x and data_y and Fraction(spec.init[2]) == Fraction(7, 20)
+    assert spec.init[2] == Fraction(7, 20) and spec.parameter_names[2] == "b1"  # b1 = b1_2 = 0.35
 
 
 def test_the_stress_check_passes_a_summed_loss_with_a_frozen_parameter(tmp_path):
@@ -404,3 +402,14 @@ def test_a_tied_parameters_proof_is_checked_against_the_sum_over_its_slots(tmp_p
     assert right.verdict == "correct", right.feedback
     half = judge_proof("c", "dL/dc = delta_h1", key, 30)
     assert half.verdict == "incorrect"
+
+
+def test_the_learning_rate_analysis_follows_a_summed_loss():
+    text = (Path(__file__).resolve().parents[1] / "derivations" / "inf264_hw4.toml").read_text()
+    spec = parse(text.replace('kind = "squared_error"', 'kind = "squared_error"\nreduction_samples = "sum"'))
+    solution = solve(spec)
+    # by hand: the summed loss is 2.89 + 3.61 = 6.5 and its gradient (6.8, 3.4, 3.4, 10.2, -0.4)
+    assert solution.training.initial.loss == sp.Rational(13, 2)
+    assert list(solution.training.initial.gradient) == [sp.Rational(v) for v in ("6.8", "3.4", "3.4", "10.2", "-0.4")]
+    assert solution.learning_rate.slope_at_zero == -sum(g ** 2 for g in solution.training.initial.gradient)
+    assert solution.learning_rate.pieces[0].loss.eval(0) == sp.Rational(13, 2)

@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from chainrule.core.spec import VALUE_RANGE, parameter_count
+from chainrule.core.spec_text import kind_of, plain
 from chainrule.errors import suggest
 
 PARAMETER_KEYS = ("init", "names", "tie", "frozen")
@@ -54,7 +55,7 @@ def read_parameters(reader, table: dict, sizes: tuple[int, ...], bias: tuple[boo
         values = {init[slots.index(name)] for name in group}
         if len(values) > 1:
             raise reader.fail("parameters.tie", f"tied slots {', '.join(group)} need equal init values, got "
-                              f"{', '.join(_plain(init[slots.index(n)]) for n in group)}")
+                              f"{', '.join(plain(init[slots.index(n)]) for n in group)}")
     parameters = tuple(dict.fromkeys(owner.get(name, name) for name in slots))
     frozen = _frozen(reader, table.get("frozen"), parameters, owner)
     values = tuple(init[slots.index(name)] for name in parameters)
@@ -95,7 +96,7 @@ def _init(reader, value: Any, slots: tuple[str, ...], sizes, explicit: bool) -> 
             raise reader.fail("parameters.init", f"missing parameter '{missing[0]}' (expected {shown})")
         return tuple(reader.number(value[n], f"parameters.init.{n}", VALUE_RANGE) for n in slots)
     if not isinstance(value, list):
-        raise reader.fail("parameters.init", f"expected a list or a table of numbers, got {_kind(value)}")
+        raise reader.fail("parameters.init", f"expected a list or a table of numbers, got {kind_of(value)}")
     if len(value) != count:
         raise reader.fail("parameters.init", f"expected {count} numbers for sizes {list(sizes)}, got {len(value)}")
     return reader.numbers(value, "parameters.init", count)
@@ -153,12 +154,3 @@ def _unit_of_slot(sizes, bias) -> list[tuple[int, int]]:
         for j in range(width):
             units += [(layer, j)] * (fan_in + int(with_bias))
     return units
-
-
-def _plain(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else str(value)
-
-
-def _kind(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", str: "a string", list: "a list", dict: "a table"}.get(
-        type(value), "a number")

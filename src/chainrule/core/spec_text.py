@@ -129,6 +129,11 @@ def short_text(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def plain(value: Fraction) -> str:
+    """A fraction as a spec may write it: `3` or `3/10`."""
+    return str(value.numerator) if value.denominator == 1 else str(value)
+
+
 def kind_of(value: Any) -> str:
     return {
         bool: "a boolean", int: "an integer", Decimal: "a number", str: "a string",
