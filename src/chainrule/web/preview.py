@@ -1,8 +1,9 @@
 """What chainrule read from a box, as MathML, or why it could not read it (runs in a worker).
 
-A number box is read as `check` reads an answer; a proof box (one step per line) as `check`
-reads a chain. The MathML is made from SymPy's LaTeX of the expressions read, never from the
-student's own text.
+A number box is read as `check` reads an answer, and shown as written and, if that differs, as
+the value read; a proof box (one step per line) is read as `check` reads a chain and shown as
+written. The MathML is printed from the parse tree and SymPy's values, never copied from the
+student's text.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def preview(spec_path: str, kind: str, text: str) -> dict:
     from chainrule.check.grading import read_number
     from chainrule.check.notation import parse_chain
     from chainrule.check.tokens import NotationError
+    from chainrule.check.written import written_latex
     from chainrule.numbers import exact
 
     try:
@@ -37,14 +39,12 @@ def preview(spec_path: str, kind: str, text: str) -> dict:
             chain = proof_chain(text)
             if not chain:
                 raise NotationError("empty proof", chain, 0)
-            key = answer_key(spec_path)
-            parse_chain(chain, key.vocabulary)  # what `check` reads; shown in the node names below
-            steps = parse_chain(chain, key.local)
-            latex = " = ".join(sp.latex(step) for step in steps)
-            read = " = ".join(sp.sstr(step) for step in steps)
+            parse_chain(chain, answer_key(spec_path).vocabulary)  # as `check` reads it: every name known
+            latex, read = " = ".join(written_latex(chain)), chain
         else:
             value = read_number(text)
-            latex, read = sp.latex(value), exact(value)
+            written, latex = written_latex(text)[0], sp.latex(value)
+            latex, read = (latex if written == latex else f"{written} = {latex}"), exact(value)
     except NotationError as error:
         return {"ok": False, "error": str(error), "position": _position(error, kind, text),
                 "suggestion": getattr(error, "suggestion", None)}
