@@ -128,14 +128,22 @@ class _Server:
         self._json: OrderedDict = OrderedDict()  # variant -> /api/problem
 
     def start(self) -> None:
+        """Start the workers (idempotent: `chainrule serve` starts them before it listens)."""
+        if self.workers is not None:
+            return
         limits = Limits(seconds=self.settings.request_seconds, memory_mb=self.settings.memory_mb)
-        self.workers = Workers(self.settings.workers, limits)
-        # fork the workers now, from a process that does nothing else yet, with a key computed
-        self.workers.warm(self._any_problem().path)
+        workers = Workers(self.settings.workers, limits)
+        try:  # fork the workers now, from a process that does nothing else yet, with a key computed
+            workers.warm(self._any_problem().path)
+        except BaseException:
+            workers.close()
+            raise
+        self.workers = workers
 
     def close(self) -> None:
         if self.workers is not None:
             self.workers.close()
+            self.workers = None
 
     # ------------------------------------------------------------ requests
 
@@ -165,7 +173,8 @@ class _Server:
         kind = "proof" if key.startswith("proofs.") else "number"
         value = await self._run(PreviewJob(problem.path, kind, text), self.settings.preview_seconds)
         if isinstance(value, Failure):
-            return JSONResponse({"ok": False, "error": f"could not read it: {value.reason}", "position": None,
+            reason = value.reason.replace(" for the file", "")  # the pool's words for a whole answers file
+            return JSONResponse({"ok": False, "error": f"could not read it: {reason}", "position": None,
                                  "suggestion": None})
         return JSONResponse(value)
 
