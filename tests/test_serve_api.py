@@ -371,7 +371,8 @@ def test_a_spec_given_as_a_path_round_trips_beside_its_file(tmp_path):
         answers = {"prediction.1": "4", "loss": "13/4", "proofs.w3": "dL/dw3\n= delta_yhat * h"}
         report = mine.post("/api/check", json={"answers": answers}).json()
         exported = mine.post("/api/export", json={"answers": answers}).text
-    assert report["spec"] == "mine.toml" and report["answers"]["prediction.1"]["verdict"] == "correct"  # w0·2 + w1·1 + w2 = 1·2 + 2·1 + 0 = 4
+    # ŷ(x1) = w3·relu(w0·2 + w1·1 + w2) + w4 = relu(1·2 + 2·1 + 0) = 4
+    assert report["spec"] == "mine.toml" and report["answers"]["prediction.1"]["verdict"] == "correct"
     assert 'spec = "mine.toml"' in exported
     (tmp_path / "answers.toml").write_text(exported, encoding="utf-8")
     assert json.loads(run("check", "--json", "answers.toml", cwd=tmp_path).stdout) == report
