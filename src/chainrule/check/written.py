@@ -15,7 +15,7 @@ import re
 
 from lark import Token, Tree
 
-from chainrule.check.notation import _canon, _tree
+from chainrule.check.grammar import canon, syntax_tree
 from chainrule.check.tokens import GREEK
 
 _SUM, _PRODUCT, _POWER, _ATOM = 1, 2, 3, 4
@@ -25,7 +25,7 @@ _BASE = re.compile(r"([A-Za-z]+?)(\d*)")
 
 def written_latex(text: str, max_length: int = 10_000) -> tuple[str, ...]:
     """Each side of a chain `A = B = …`, as LaTeX of what was written."""
-    tree = _tree(text, max_length)
+    tree = syntax_tree(text, max_length)
     return tuple(_print(child)[0] for child in tree.children)
 
 
@@ -67,7 +67,7 @@ def _print(node) -> tuple[str, int]:
     if kind == "number":
         return str(children[0]), _ATOM
     if kind == "name":
-        return name_latex(_canon(node)), _ATOM
+        return name_latex(canon(node)), _ATOM
     if kind == "expr":
         parts = [_wrap(_print(children[0]), _SUM)]
         for op, term in zip(children[1::2], children[2::2]):
