@@ -413,3 +413,16 @@ def test_the_learning_rate_analysis_follows_a_summed_loss():
     assert list(solution.training.initial.gradient) == [sp.Rational(v) for v in ("6.8", "3.4", "3.4", "10.2", "-0.4")]
     assert solution.learning_rate.slope_at_zero == -sum(g ** 2 for g in solution.training.initial.gradient)
     assert solution.learning_rate.pieces[0].loss.eval(0) == sp.Rational(13, 2)
+
+
+@pytest.mark.parametrize("extra", [
+    {"network": "bias = false", "init": "[0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8]"},
+    {"init": "[0.1, -0.2, 0.3, 0.4, 0.5, 0.3, 0.7, 0.8, 0.9, -1, 1.1, 1.2]", "parameters": 'tie = [["w2", "w5"]]'},
+])
+def test_the_matrix_sheet_is_refused_without_biases_or_with_ties(extra):
+    text = spec_text(**extra) + '[sheet]\nlayout = "matrix"\n'
+    with pytest.raises(SpecError, match="matrix sheet needs a bias in every layer and no tied") as error:
+        parse(text)
+    assert error.value.key == "sheet.layout" and error.value.line == len(text.splitlines())
+    auto = parse(spec_text(**extra) + "[sheet]\nmatrix_above = 0\n")
+    assert not auto.matrix_sheet  # `auto` falls back to the written sheet

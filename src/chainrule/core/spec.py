@@ -203,7 +203,7 @@ class Spec:
     @property
     def matrix_sheet(self) -> bool:
         """Does the answer sheet use vector and matrix notation (the layout, or the size threshold)?"""
-        if self.bias:  # the matrix form writes every layer as W a + b: a layer without b gets the written sheet
+        if self.bias or self.ties:  # the matrix form writes W a + b with one entry per slot: the written sheet
             return False
         return self.layout == "matrix" or (self.layout == "auto" and self.parameter_count > self.matrix_above)
 

@@ -189,9 +189,9 @@ class Reader:
                 raise self.fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
         variants = self.variants(self.table(data, "variants", required=False), x, y, init)
         layout, above = self.sheet(self.table(data, "sheet", required=False))
-        if layout == "matrix" and bias:
-            raise self.fail("sheet.layout", "the matrix sheet needs a bias in every layer (network.bias); "
-                            "expected written or auto")
+        if layout == "matrix" and (bias or ties):
+            raise self.fail("sheet.layout", "the matrix sheet needs a bias in every layer and no tied "
+                            "parameters; expected written or auto")
         spec = Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
                     options, loss_options, variants, None, layout, above, **reductions, bias=bias, names=names,
                     ties=ties, frozen=frozen)
