@@ -51,11 +51,11 @@ def sign(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> int | None:
             return None
         if value.is_Rational:
             return (value.p > 0) - (value.p < 0)
-        if sympy.expand(value) == 0:
-            return 0
-        found = _interval_sign(value, deadline)
+        found = _interval_sign(value, deadline)  # first: a nonzero value is settled without expanding it
         if found is not None:
             return found
+        if sympy.expand(value) == 0:
+            return 0
         return 0 if _simplifies_to_zero(value, deadline) else None
     except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
         return None
