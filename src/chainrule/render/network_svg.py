@@ -54,8 +54,7 @@ def svg(model: Model) -> str:
         _edge(root, at(edge["src"]), at(edge["dst"]), edge["label"], edge["src"].startswith("bias"))
     for node in picture["nodes"]:
         _node(root, at(node["id"]), node["label"], node["style"])
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode") + "\n"
+    return ET.tostring(root, encoding="unicode") + "\n"  # not indented: whitespace inside <text> would show
 
 
 def _edge(root: ET.Element, start, end, label: str | None, from_bias: bool) -> None:
