@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from fractions import Fraction
 
 import pytest
@@ -19,8 +19,12 @@ from chainrule.numbers import decimal_text
 R = sp.Rational
 
 
-def correct_in_check(value: Fraction, exact: sp.Expr, rule: Tolerance) -> bool:
+def correct_in_check(value: Fraction, exact: sp.Expr, rule: Tolerance, rounding: str = ROUND_FLOOR) -> bool:
+    """check's verdict on the value written as a decimal (exactly, or to 50 digits rounded as asked)."""
     text = decimal_text(value)
+    if text is None:
+        with localcontext(prec=50, rounding=rounding):
+            text = str(Decimal(value.numerator) / Decimal(value.denominator))
     return match(text, read_number(text), exact, rule) in ("exact", "rounded")
 
 
@@ -79,8 +83,9 @@ def test_what_moodle_accepts_check_accepts_and_just_outside_neither_does(exact, 
         assert correct_in_check(point, exact, rule), (point, number)
     # just outside check's band: wrong in check and in Moodle
     a, band = Fraction(int(exact.p), int(exact.q)), Fraction(str(accepted_bound(exact, rule)))
-    for point in (a - band * (1 + Fraction(1, 10**9)), a + band * (1 + Fraction(1, 10**9))):
-        assert not correct_in_check(point, exact, rule)
+    for point, outwards in ((a - band * (1 + Fraction(1, 10**9)), ROUND_FLOOR),
+                            (a + band * (1 + Fraction(1, 10**9)), ROUND_CEILING)):
+        assert not correct_in_check(point, exact, rule, outwards)
         assert not accepted_by_moodle(point, number)
 
 
