@@ -44,13 +44,17 @@ def accepted_bound(target: sp.Expr, rule: Tolerance) -> sp.Expr | None:
 
 
 def leading_exponent(target: sp.Expr) -> int | None:
-    """e with 10^e ≤ |target| < 10^(e+1), checked against the exact value (None for zero or undecided)."""
-    size = certify.sign(target)
-    if not size:
+    """e with 10^e ≤ |target| < 10^(e+1) (None for zero, or a value 0 to 60 digits).
+
+    Exact for rationals; other values are placed by their 60-digit evaluation (`numbers.less`),
+    which only a value within 10⁻⁶⁰ of a power of ten could fool.
+    """
+    approx = Decimal(significant(target, 30))
+    if approx == 0:
         return None
-    magnitude = size * target
-    exponent = Decimal(significant(magnitude, 30)).adjusted()
-    # a 30-digit rounding of 9.99…9 reads 10.0: step back where the exact comparison says so
+    magnitude = target if approx > 0 else -target
+    exponent = approx.adjusted()
+    # a 30-digit rounding of 9.99…9 reads 10.0: step back where the comparison says so
     if less(magnitude, sp.Rational(10) ** exponent):
         exponent -= 1
     elif not less(magnitude, sp.Rational(10) ** (exponent + 1)):

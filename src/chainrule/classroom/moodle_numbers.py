@@ -47,8 +47,7 @@ class MoodleNumber:
 def moodle_number(value: sp.Expr, rule: Tolerance) -> MoodleNumber:
     """The answer and tolerance Moodle needs so that it accepts only what `check` accepts."""
     centre, error = _approx(value)
-    bound = accepted_bound(value, rule)
-    band = Fraction(0) if bound is None else max(Fraction(0), _approx_down(bound) - error)
+    band = _band(centre, error, rule)
     answer = _rounded(centre, ANSWER_DIGITS)
     shift = abs(Fraction(answer) - centre) + error
     room = band - shift - 2 * Fraction(MOODLE_EPSILON) * max(1, abs(Fraction(answer)))
@@ -94,9 +93,18 @@ def _approx(value: sp.Expr) -> tuple[Fraction, Fraction]:
     return approx, abs(approx) / 10 ** (APPROX_DIGITS - 1)
 
 
-def _approx_down(value: sp.Expr) -> Fraction:
-    approx, error = _approx(value)
-    return approx - error
+def _band(centre: Fraction, error: Fraction, rule: Tolerance) -> Fraction:
+    """check's band around a value known to lie within `error` of `centre`, rounded down.
+
+    The rule is applied to rationals (fast and exact); for an approximation, the narrower band of
+    its two ends, less the error, so the band never exceeds the exact value's.
+    """
+    ends = (centre,) if not error else (centre - error, centre + error)
+    bands = [accepted_bound(sp.Rational(end.numerator, end.denominator), rule) for end in ends]
+    if any(b is None for b in bands):
+        return Fraction(0)
+    band = min(Fraction(int(b.p), int(b.q)) for b in bands) - 2 * error
+    return max(Fraction(0), band)
 
 
 def _rounded(value: Fraction, digits: int) -> Decimal:
