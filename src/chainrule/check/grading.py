@@ -53,7 +53,7 @@ def read_number(text: str) -> sp.Expr:
 
 
 # A decimal as a person or a program writes it: `-0.0105`, `1170`, `1.05e-3`, `1.05E-3`,
-# `1.05 \times 10^{-3}`, `1.05·10^-3`. Its digits state its precision.
+# `1.05 \times 10^{-3}`, `1.05·10^-3`. Its digits tell only whether it has too few figures (match).
 _LITERAL = re.compile(r"""\s*(?P<sign>[-+]?)(?P<whole>\d*)(?P<point>\.(?P<fraction>\d*))?
     (?:\s*(?:[eE](?P<e>[-+]?\d{1,3})
           |(?:\\times|\\cdot|·|×|\*)\s*10\s*\^\s*(?:\{\s*(?P<braced>[-+]?\d{1,3})\s*\}|(?P<bare>[-+]?\d{1,3}))))?

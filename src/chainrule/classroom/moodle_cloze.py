@@ -121,7 +121,8 @@ def cloze_body(spec, markers: dict[str, str], rule: Tolerance) -> tuple[str, tup
         own = rule.for_key(key)
         note = "" if own == default else f" ({escape(precision(own))})"
         text = _ASKS_SUFFIX.sub("", asks)
-        parts.append(f"<li>{escape(text[0].upper() + text[1:])}{note}: {markers[key]}</li>")
+        shown = "The" + text[3:] if text.startswith("the ") else text  # "dL/dw0 …" and "w0 after …" stay as named
+        parts.append(f"<li>{escape(shown)}{note}: {markers[key]}</li>")
         subs.append(SubQuestion(key, text, markers[key]))
     parts.append("</ul>")
     return "".join(parts), tuple(subs)
