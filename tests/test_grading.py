@@ -51,8 +51,19 @@ def key():
     ("-0.10518770232556676", R(-10518770232556676, 10**17) + R(3, 10**18), Tolerance(), "rounded"),
     ("1.4142135623730951", sp.sqrt(2), Tolerance(), "rounded"),  # repr(math.sqrt(2)), irrational key
     ("2.718281828459045", sp.E, Tolerance(), "rounded"),
-    ("1.4142135623730961", sp.sqrt(2), Tolerance(), None),  # 45 ulps off: a wrong 16th digit
-    ("0.6666666666666650", R(2, 3), Tolerance(), None),
+    ("1.4142135623730961", sp.sqrt(2), Tolerance(sigfigs=17), None),  # 45 ulps off: a wrong 16th digit
+    ("0.6666666666666650", R(2, 3), Tolerance(sigfigs=17), None),
+    # the band depends on the exact value, not on the digits stated (the rule Moodle shares)
+    ("1.4142135623730961", sp.sqrt(2), Tolerance(), "rounded"),  # within ± 0.005
+    ("3.612", R(3616002, 10**6), Tolerance(), "rounded"),  # the loss: Moodle's ± 0.005 accepts it
+    ("3.62", R(3616002, 10**6), Tolerance(), "rounded"),
+    ("3.6110", R(3616002, 10**6), Tolerance(), None),  # 0.005002 off
+    ("3.621002", R(3616002, 10**6), Tolerance(), "rounded"),  # the band's end
+    ("3.6210021", R(3616002, 10**6), Tolerance(), None),
+    ("1.00", R(996, 1000), Tolerance(), None),  # 0.996 to 3 figures is 0.996: ± 0.0005
+    ("3.6", R(36000001, 10**7), Tolerance(), "rounded"),  # 2 figures stated, but within ± 0.005
+    ("0", R(0), Tolerance(), "exact"),
+    ("1e-20", R(0), Tolerance(), None),  # a correct zero has a band of zero
     ("0.30000000000000004", R(3, 10) + sp.exp(-200), Tolerance(), "rounded"),  # certified, not close enough
     ("1.059e-3", SMALL, Tolerance(relative=Decimal("0.01")), "rounded"),
     ("1.07e-3", SMALL, Tolerance(relative=Decimal("0.01")), None),
@@ -80,8 +91,9 @@ def test_only_plain_decimals_are_literals(text):
     ("285.6E-2", "correct", "Correct."),
     (r"2.856 \times 10^{0}", "correct", "Correct."),
     ("2.8556473244020004", "correct", "Correct."),  # a float64 printout, 1 ulp off
-    ("2.8556473244020104", "incorrect", "Expected 1427823662201/500000000000 ≈ 2.855647; your answer "
-                                        "2.8556473244020104 does not match any known mistake."),
+    ("2.8556473244020104", "correct", "Correct."),  # a wrong 16th digit, but within ± 0.005
+    ("2.850", "incorrect", "Expected 1427823662201/500000000000 ≈ 2.855647; your answer "
+                           "2.850 does not match any known mistake."),
     ("2.9e0", "incorrect", "Expected 1427823662201/500000000000 ≈ 2.855647; give at least 3 significant figures"),
 ])
 def test_judged_with_feedback(key, text, verdict, feedback):

@@ -1,7 +1,9 @@
-"""The Moodle XML quiz of a variants folder: structure, exact answers, tolerances, mistakes, escaping, errors."""
+"""The Moodle question bank of a variants folder: Moodle's structure, Cloze answers against the
+answer key, one tolerance rule with `check`, mistakes, pictures, escaping, errors."""
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -15,15 +17,17 @@ import pytest
 
 from chainrule.check.answers import answer_keys
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
-from chainrule.classroom.moodle import choices, quiz, tolerance
+from chainrule.classroom.moodle import quiz
+from chainrule.classroom.moodle_numbers import moodle_interval
 from chainrule.cli.main import main
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
 from chainrule.core.spec import Tolerance, resolve_path
 from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
+from tests.moodle_format import cloze, validate
 
 COUNT = 3
-FIXED_FIELDS = [("defaultgrade", "1"), ("penalty", "0.3333333"), ("hidden", "0"), ("unitgradingtype", "0"),
-                ("unitpenalty", "0.1"), ("showunits", "3"), ("unitsleft", "0")]
 RATIONAL = re.compile(r"-?\d+(/\d+)?")
 MISTAKE_IDS = re.compile(r"'([a-z0-9-]+)':")
 
@@ -59,24 +63,8 @@ def specs(batch, key_rows) -> dict:
     return {n: load(batch / row["spec"]) for n, row in key_rows.items()}
 
 
-def numerical(root: ET.Element) -> list[ET.Element]:
-    return root.findall("question[@type='numerical']")
-
-
-def by_name(root: ET.Element) -> dict[str, ET.Element]:
-    return {q.findtext("name/text"): q for q in numerical(root)}
-
-
-def answers(question: ET.Element) -> list[ET.Element]:
-    return question.findall("answer")
-
-
-def value_of(answer: ET.Element) -> Fraction:
-    return Fraction(Decimal(answer.findtext("text")))
-
-
-def tolerance_of(answer: ET.Element) -> Fraction:
-    return Fraction(Decimal(answer.findtext("tolerance")))
+def of_type(root: ET.Element, kind: str) -> list[ET.Element]:
+    return root.findall(f"question[@type='{kind}']")
 
 
 def exact_value(row: dict, key: str) -> Fraction:
@@ -85,11 +73,11 @@ def exact_value(row: dict, key: str) -> Fraction:
     return Fraction(text) if RATIONAL.fullmatch(text) else Fraction(Decimal(row["decimals"][key]))
 
 
-def sigfigs_tolerance(decimal_text: str, sigfigs: int = 3) -> Fraction:
-    """Half a unit in the `sigfigs`-th significant figure, found by counting powers of ten."""
-    value = abs(Fraction(Decimal(decimal_text)))
+def sigfigs_band(value: Fraction, sigfigs: int = 3) -> Fraction:
+    """Half a unit in the `sigfigs`-th significant figure, found by counting powers of ten (0 for 0)."""
+    value = abs(value)
     if value == 0:
-        return Fraction(1, 2) / 10 ** sigfigs
+        return Fraction(0)
     exponent = 0
     while value >= 10 ** (exponent + 1):
         exponent += 1
@@ -98,131 +86,215 @@ def sigfigs_tolerance(decimal_text: str, sigfigs: int = 3) -> Fraction:
     return Fraction(1, 2) * Fraction(10) ** (exponent - sigfigs + 1)
 
 
-# ---------------------------------------------------------------- structure
+def widest(band: Fraction, exact: Fraction) -> Fraction:
+    """The least tolerance that is "as wide as check's band": less only Moodle's 1e-14·max(1, |a|)
+    (twice, for double rounding) and the tolerance's rounding down to 12 figures."""
+    return band - Fraction(4, 10**14) * max(1, abs(exact)) - band / 10**11
 
-def test_the_root_is_a_quiz(root):
-    assert root.tag == "quiz"
+
+def subquestions(question: ET.Element):
+    return cloze(question.findtext("questiontext/text"))[1]
 
 
-def test_each_variant_is_a_category_then_one_question_per_key(root, specs):
-    expected = []
-    for n, spec in sorted(specs.items()):
-        expected.append(("category", f"$course$/top/chainrule/inf264_hw4/variant {n:03d}"))
-        expected.extend(("numerical", f"v{n:03d} {key}") for key, _ in answer_keys(spec))
+# ---------------------------------------------------------------- Moodle's structure
+
+def test_the_xml_has_the_structure_moodles_importer_reads(xml_text, batch):
+    assert validate(xml_text) == []
+    assert validate(quiz(batch, by="question")) == []
+
+
+def test_the_validator_finds_what_moodle_would_refuse():
+    bad = ("<quiz><question type='cloze'><name><text>x</text></name><questiontext format='html'>"
+           "<text>&lt;img src=\"@@PLUGINFILE@@/a.svg\"&gt; {1:NUMERICAL:2:0.1}</text></questiontext>"
+           "<defaultgrade>1</defaultgrade></question>"
+           "<question type='essay'><questiontext><text>y</text></questiontext><responseformat>html</responseformat>"
+           "</question></quiz>")
+    problems = validate(bad)
+    assert any("not read by the importer" in p for p in problems)  # a Cloze question has no defaultgrade
+    assert any("no such <file>" in p for p in problems)
+    assert any("fractionsnomax" in p for p in problems)
+    assert any("xmlimportnoname" in p for p in problems)
+    assert any("responseformat" in p for p in problems)
+
+
+def test_one_category_holds_every_variants_cloze_question_and_one_every_proofs_essay(root, specs):
     found = [(q.get("type"), q.findtext("category/text") or q.findtext("name/text")) for q in root]
-    assert found == expected
-    assert len(numerical(root)) == COUNT * len(answer_keys(specs[1]))
+    numbers = sorted(specs)
+    assert found == [("category", "$course$/top/chainrule/inf264_hw4/variants"),
+                     *(("cloze", f"v{n:03d} inf264_hw4") for n in numbers),
+                     ("category", "$course$/top/chainrule/inf264_hw4/proofs"),
+                     *(("essay", f"v{n:03d} inf264_hw4 proofs") for n in numbers)]
 
 
-@pytest.mark.parametrize("tag, text", FIXED_FIELDS)
-def test_every_question_has_the_standard_numerical_fields(root, tag, text):
-    assert {q.findtext(tag) for q in numerical(root)} == {text}
+def test_idnumbers_are_unique_and_name_spec_variant_and_key(root, batch):
+    ids = [q.findtext("idnumber") for q in root]
+    assert len(ids) == len(set(ids))
+    assert "chainrule-inf264_hw4-v002" in ids and "chainrule-inf264_hw4-v002-proofs" in ids
+    by_question = ET.fromstring(quiz(batch, by="question").encode("utf-8"))
+    numerical = [q.findtext("idnumber") for q in of_type(by_question, "numerical")]
+    assert len(numerical) == len(set(numerical)) and "chainrule-inf264_hw4-v003-gradient.w4" in numerical
 
 
-@pytest.mark.parametrize("element", ["questiontext", "generalfeedback"])
-def test_texts_are_html(root, element):
-    assert {q.find(element).get("format") for q in numerical(root)} == {"html"}
+def test_tags_name_the_spec_the_variant_and_the_questions(root):
+    cloze_tags = [t.text for t in of_type(root, "cloze")[1].findall("tags/tag/text")]
+    assert cloze_tags[:4] == ["chainrule", "inf264_hw4", "v002", "cloze"]
+    assert {"question-1", "question-2", "question-4", "question-5", "question-6"} <= set(cloze_tags)
+    essay_tags = [t.text for t in of_type(root, "essay")[0].findall("tags/tag/text")]
+    assert essay_tags == ["chainrule", "inf264_hw4", "v001", "proofs", "question-3"]
 
 
-def test_question_text_has_the_variants_data_and_what_the_key_asks(root, specs):
-    questions = by_name(root)
-    for n, spec in specs.items():
-        for key, asks in answer_keys(spec):
-            text = questions[f"v{n:03d} {key}"].findtext("questiontext/text")
-            assert html.escape(asks, quote=False) in text
-            assert html.escape(spec.title, quote=False) in text
-            assert "<table>" in text and "Learning rate η = 0.01" in text
-            assert all(f"{name} = " in text for name in spec.parameter_names)
+# ---------------------------------------------------------------- a self-contained problem
+
+def test_the_cloze_text_states_the_whole_problem(root, specs):
+    for question, (n, spec) in zip(of_type(root, "cloze"), sorted(specs.items())):
+        text = question.findtext("questiontext/text")
+        assert html.escape(spec.title, quote=False) in text
+        # which weight multiplies what: the definitions, as MathJax
+        assert r"\(\begin{aligned}z &amp;= w_{0} \cdot \mathbf{x}[0] + w_{1} \cdot \mathbf{x}[1] + w_{2}" in text
+        assert r"\widehat{y} &amp;= w_{3} \cdot h + w_{4}" in text
+        assert r"\(L = \left(\widehat{y} - y\right)^2\)" in text and r"\eta = 0.01" in text
+        for name, value in zip(("w_{0}", "w_{1}", "w_{2}", "w_{3}", "w_{4}"), spec.init):
+            assert f"{name} = " in text
+        assert '<img src="@@PLUGINFILE@@/network.svg"' in text
 
 
-# ---------------------------------------------------------------- the correct answer
-
-def test_the_correct_answer_comes_first_and_is_within_tolerance_of_the_exact_value(root, key_rows):
-    questions = by_name(root)
-    for n, row in key_rows.items():
-        for key in row["answers"]:
-            first = answers(questions[f"v{n:03d} {key}"])[0]
-            assert first.get("fraction") == "100" and first.get("format") == "moodle_auto_format"
-            assert first.findtext("feedback/text") == "Correct."
-            assert tolerance_of(first) > 0
-            assert abs(value_of(first) - exact_value(row, key)) <= tolerance_of(first) / 1000
-
-
-def test_the_correct_answers_tolerance_follows_the_sigfigs_rule(root, key_rows):
-    questions = by_name(root)
-    for n, row in key_rows.items():
-        for key, decimal_text in row["decimals"].items():
-            first = answers(questions[f"v{n:03d} {key}"])[0]
-            assert tolerance_of(first) == sigfigs_tolerance(decimal_text), key
+def test_the_network_picture_is_an_svg_with_every_weight(root):
+    question = of_type(root, "cloze")[0]
+    (file,) = question.findall("questiontext/file")
+    assert (file.get("name"), file.get("path"), file.get("encoding")) == ("network.svg", "/", "base64")
+    picture = ET.fromstring(base64.b64decode(file.text))
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg"
+    labels = ["".join(t.itertext()) for t in picture.iter("{http://www.w3.org/2000/svg}text")]
+    assert sorted(label for label in labels if label.startswith("w")) == ["w0", "w1", "w2", "w3", "w4"]
+    assert {"x[0]", "x[1]", "y\u0302", "z | h"} <= set(labels)  # ŷ: y and a combining hat
+    assert len(picture.findall("{http://www.w3.org/2000/svg}circle")) == 4
 
 
-@pytest.mark.parametrize("value, rule, expected", [
-    ("2.855647", Tolerance(), "0.005"),
-    ("-0.0171", Tolerance(), "0.00005"),
-    ("123.4", Tolerance(sigfigs=2), "5"),
-    ("9.996", Tolerance(), "0.005"),
-    ("0", Tolerance(), "0.0005"),
-    ("3.2E-7", Tolerance(sigfigs=4), "5E-11"),
-    ("2.5", Tolerance(absolute=Decimal("0.01")), "0.01"),
-    ("-4", Tolerance(relative=Decimal("0.001")), "0.004"),
-    ("-4", Tolerance(relative=Decimal("0.001"), absolute=Decimal("0.2")), "0.2"),  # absolute wins
-])
-def test_tolerance_rules(value, rule, expected):
-    assert tolerance(Decimal(value), rule) == Decimal(expected)
+def test_the_proofs_essay_asks_every_equality_and_tells_the_grader_the_worked_chain(root, specs):
+    derivation = derive(build(specs[1]), symbolic=False)
+    essay = of_type(root, "essay")[0]
+    assert essay.findtext("defaultgrade") == str(len(derivation.chains))  # a point per proof, as in check
+    asked = essay.findtext("questiontext/text")
+    info = essay.findtext("graderinfo/text")
+    for chain in derivation.chains:
+        assert html.escape(rf"\({chain.steps[0].latex} = {chain.steps[-1].latex}\)", quote=False) in asked
+        for step in chain.steps[1:]:
+            assert html.escape(rf"\(= {step.latex}\)", quote=False) in info
+    assert essay.find("graderinfo").get("format") == "html"
 
 
-# ---------------------------------------------------------------- mistakes
+# ---------------------------------------------------------------- answers against the answer key
 
-def test_mistake_answers_score_zero_and_name_catalogue_mistakes(root):
+def test_every_cloze_subquestion_is_the_answer_key_with_checks_tolerance(root, key_rows, specs):
+    """Moodle's own parsing of the Cloze text, compared with answer_key.json and the sigfigs band."""
+    for question in of_type(root, "cloze"):
+        n = int(question.findtext("name/text")[1:4])
+        row, spec = key_rows[n], specs[n]
+        subs = subquestions(question)
+        keys = [k for k, _ in answer_keys(spec)]
+        assert len(subs) == len(keys) == len(row["answers"])
+        for key, sub in zip(keys, subs):
+            right = sub.alternatives[0]
+            assert (sub.kind, sub.weight, right.fraction, right.feedback) == ("numerical", 1, 1.0, "Correct.")
+            exact = exact_value(row, key)
+            band = sigfigs_band(exact)
+            low, high = moodle_interval(right.answer, right.tolerance)
+            if band:  # inside check's band, and as wide as it but for Moodle's 1e-14 and double rounding
+                assert exact - band <= low and high <= exact + band, key
+                assert Fraction(right.tolerance) >= widest(band, exact), key
+            else:  # a correct zero: check wants exactly 0, Moodle adds its own 1e-14
+                assert (Fraction(right.answer), right.tolerance) == (exact, "0")
+                assert -Fraction(2, 10**14) <= low and high <= Fraction(2, 10**14)
+
+
+def test_wrong_answers_never_overlap_the_right_one(root):
     named = 0
-    for question in numerical(root):
-        first, *wrong = answers(question)
-        assert len(wrong) <= 4
-        ids = [tuple(MISTAKE_IDS.findall(a.findtext("feedback/text"))) for a in wrong]
-        assert ids == sorted(ids)
-        assert len({value_of(a) for a in wrong}) == len(wrong)  # duplicates merged
-        for answer, mistake_ids in zip(wrong, ids):
-            assert answer.get("fraction") == "0"
-            assert answer.findtext("feedback/text").startswith("This matches the mistake")
-            assert mistake_ids and all(mid in DESCRIPTIONS for mid in mistake_ids)
-            # each named mistake's explanation follows, one paragraph each
-            assert all(f"<p>{html.escape(EXPLANATIONS[mid], quote=False)}</p>" in answer.findtext("feedback/text")
-                       for mid in mistake_ids)
-            assert abs(value_of(answer) - value_of(first)) > tolerance_of(first)
-            assert tolerance_of(answer) > 0
-            named += 1
+    for question in of_type(root, "cloze"):
+        for sub in subquestions(question):
+            right, *wrong = sub.alternatives
+            low, high = moodle_interval(right.answer, right.tolerance)
+            assert len(wrong) <= 4
+            for answer in wrong:
+                other_low, other_high = moodle_interval(answer.answer, answer.tolerance)
+                assert other_high < low or high < other_low
+                assert answer.fraction == 0 and answer.feedback.startswith("This matches the mistake")
+                ids = MISTAKE_IDS.findall(answer.feedback)
+                assert ids and all(mid in DESCRIPTIONS for mid in ids)
+                assert all(f"<p>{html.escape(EXPLANATIONS[m], quote=False)}</p>" in answer.feedback for m in ids)
+                named += 1
     assert named > 0
 
 
 def test_missing_factor_2_halves_the_output_bias_gradient(root, specs):
     """An independent forward pass: h = relu(w0 x1 + w1 x2 + w2), ŷ = w3 h + w4, ∂L/∂w4 = mean 2(ŷ − y)."""
-    questions = by_name(root)
-    for n, spec in specs.items():
+    keys = [k for k, _ in answer_keys(specs[1])]
+    for question, (n, spec) in zip(of_type(root, "cloze"), sorted(specs.items())):
         w0, w1, w2, w3, w4 = spec.init
         residuals = [w3 * max(Fraction(0), w0 * x1 + w1 * x2 + w2) + w4 - y for (x1, x2), y in zip(spec.x, spec.y)]
         gradient = sum(2 * r for r in residuals) / len(residuals)
-        first, *wrong = answers(questions[f"v{n:03d} gradient.w4"])
-        halved = [a for a in wrong if "'missing-factor-2'" in a.findtext("feedback/text")]
-        assert value_of(first) == gradient
-        assert len(halved) == 1 and value_of(halved[0]) == gradient / 2
+        right, *wrong = subquestions(question)[keys.index("gradient.w4")].alternatives
+        halved = [a for a in wrong if "'missing-factor-2'" in a.feedback]
+        assert Fraction(right.answer) == gradient
+        assert len(halved) == 1 and Fraction(halved[0].answer) == gradient / 2
 
 
-@pytest.mark.parametrize("mistakes, expected", [
-    # the same value from two mistakes is one answer naming both, and answers follow the ids
-    ((("update-sign", "2"), ("residual-sign", "-1"), ("relu-derivative", "2")),
-     [("1", ()), ("2", ("relu-derivative", "update-sign")), ("-1", ("residual-sign",))]),
-    # a mistake within the correct answer's tolerance earns the mark anyway: not named
-    ((("rounding", "1.004"), ("update-sign", "1.006")), [("1", ()), ("1.006", ("update-sign",))]),
-    # at most four: the catalogue's first (most common) mistakes are kept
-    ((("update-sign", "7"), ("loss-sum-not-mean", "6"), ("missing-downstream-weight", "5"),
-      ("relu-derivative", "4"), ("residual-sign", "3"), ("missing-factor-2", "2")),
-     [("1", ()), ("5", ("missing-downstream-weight",)), ("2", ("missing-factor-2",)), ("4", ("relu-derivative",)),
-      ("3", ("residual-sign",))]),
-])
-def test_choices(mistakes, expected):
-    found = choices(Decimal(1), tuple((mid, Decimal(v)) for mid, v in mistakes), Tolerance())
-    assert [(c.answer, tuple(MISTAKE_IDS.findall(c.feedback))) for c in found] == expected
-    assert [c.fraction for c in found] == [100] + [0] * (len(expected) - 1)
+BUNDLED = sorted(p.stem for p in Path(resolve_path("inf264_hw4")).parent.glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_over_every_bundled_spec_answers_fit_their_bands_and_mistakes_stay_apart(name, tmp_path):
+    folder = make_batch(name, tmp_path / "batch", count=2)
+    xml_text = quiz(folder)
+    assert validate(xml_text) == []
+    rows = {row["variant"]: row for row in json.loads((folder / "answer_key.json").read_text(encoding="utf-8"))}
+    for question in of_type(ET.fromstring(xml_text.encode("utf-8")), "cloze"):
+        row = rows[int(question.findtext("name/text")[1:4])]
+        subs = subquestions(question)
+        assert len(subs) == len(row["answers"])
+        for key, sub in zip(row["answers"], subs):
+            right, *wrong = sub.alternatives
+            low, high = moodle_interval(right.answer, right.tolerance)
+            exact = exact_value(row, key)
+            band = sigfigs_band(exact)  # the bundled specs keep the default rule
+            moodles_own = Fraction(2, 10**14) * max(1, abs(exact))  # only where the band is narrower (zero)
+            assert exact - band - moodles_own <= low and high <= exact + band + moodles_own, key
+            for answer in wrong:
+                other_low, other_high = moodle_interval(answer.answer, answer.tolerance)
+                assert other_high < low or high < other_low, key
+
+
+# ---------------------------------------------------------------- --by question
+
+def test_by_question_groups_every_variants_version_of_a_question(batch, specs):
+    grouped = ET.fromstring(quiz(batch, by="question").encode("utf-8"))
+    keys = [k for k, _ in answer_keys(load("inf264_hw4"))]
+    categories, members, current = [], {}, None
+    for question in grouped:
+        if question.get("type") == "category":
+            current = question.findtext("category/text").rsplit("/", 1)[1]
+            categories.append(current)
+            members[current] = []
+        else:
+            members[current].append(question.findtext("name/text"))
+    assert categories == keys
+    assert members["loss"] == [f"v{n:03d} loss" for n in sorted(specs)]
+
+
+def test_by_question_answers_equal_the_cloze_ones(root, batch):
+    grouped = {q.findtext("name/text"): q for q in of_type(ET.fromstring(quiz(batch, by="question").encode()),
+                                                           "numerical")}
+    keys = [k for k, _ in answer_keys(load("inf264_hw4"))]
+    for question in of_type(root, "cloze"):
+        prefix = question.findtext("name/text").split(" ")[0]
+        for key, sub in zip(keys, subquestions(question)):
+            answers = grouped[f"{prefix} {key}"].findall("answer")
+            assert [(a.findtext("text"), a.findtext("tolerance")) for a in answers] == \
+                [(a.answer, a.tolerance) for a in sub.alternatives]
+
+
+def test_an_unknown_grouping_is_an_error(batch):
+    with pytest.raises(ChainruleError, match="--by"):
+        quiz(batch, by="student")
 
 
 # ---------------------------------------------------------------- determinism, escaping, errors, CLI
@@ -233,16 +305,17 @@ def test_the_same_folder_gives_identical_xml(batch, xml_text):
 
 
 def test_a_title_with_markup_is_escaped(tmp_path):
-    title = 'A <b>bold</b> & "quoted" ]]> title'
+    title = 'A <b>bold</b> & "quoted" ]]> {1:NUMERICAL:=1} title'
     text = resolve_path("inf264_hw4").read_text(encoding="utf-8")
     spec = tmp_path / "tricky.toml"
     spec.write_text(re.sub(r"(?m)^title = .*$", lambda _: f"title = {json.dumps(title)}", text), encoding="utf-8")
     folder = make_batch(str(spec), tmp_path / "batch", count=1)
     xml_text = quiz(folder)
     assert "]]>" not in xml_text and "<b>" not in xml_text
-    question = numerical(ET.fromstring(xml_text.encode("utf-8")))[0]
+    question = of_type(ET.fromstring(xml_text.encode("utf-8")), "cloze")[0]
     shown = question.findtext("questiontext/text")
-    assert html.escape(title, quote=False) in shown and "<b>" not in shown
+    assert title in html.unescape(shown) and "<b>" not in shown
+    assert len(subquestions(question)) == 24  # the title's "{1:NUMERICAL:=1}" is text, not a sub-question
 
 
 def broken_copy(batch: Path, tmp_path: Path, name: str, content: str | None) -> Path:
@@ -287,46 +360,29 @@ def test_the_cli_writes_moodle_xml(batch, tmp_path, xml_text, capsys):
     assert "moodle.xml" in capsys.readouterr().out
 
 
-def test_by_question_groups_every_variants_version_of_a_question(batch, xml_text):
-    """For Moodle's random questions: one category per key, each holding that question of every variant."""
-    grouped = ET.fromstring(quiz(batch, by="question").encode("utf-8"))
-    keys = [k for k, _ in answer_keys(load("inf264_hw4"))]
-    categories, current, members = [], None, {}
-    for question in grouped:
-        if question.get("type") == "category":
-            current = question.find("category/text").text.rsplit("/", 1)[1]
-            categories.append(current)
-            members[current] = []
-        else:
-            members[current].append(question.find("name/text").text)
-    assert categories == keys
-    variants = sorted({int(v) for v in json.loads((batch / "answer_key.json").read_text())
-                       for v in [v["variant"]]})
-    assert members["loss"] == [f"v{n:03d} loss" for n in variants]
-    # the same questions as the per-variant layout, only regrouped
-    plain = ET.fromstring(xml_text.encode("utf-8"))
-    names = lambda root: sorted(q.find("name/text").text for q in root if q.get("type") == "numerical")  # noqa: E731
-    assert names(grouped) == names(plain)
-
-
-def test_an_unknown_grouping_is_an_error(batch):
-    with pytest.raises(ChainruleError, match="--by"):
-        quiz(batch, by="student")
-
-
+# ---------------------------------------------------------------- per-key tolerance rules
 
 @pytest.fixture(scope="module")
-def ruled(tmp_path_factory) -> dict[str, ET.Element]:
+def ruled(tmp_path_factory) -> ET.Element:
     """One variant of a spec with tolerance rules per key and per question (tests/answers/hw4_tolerance.toml)."""
     spec = Path(__file__).parent / "answers" / "hw4_tolerance.toml"
-    return by_name(ET.fromstring(quiz(make_batch(str(spec), tmp_path_factory.mktemp("ruled"), 1)).encode("utf-8")))
+    folder = make_batch(str(spec), tmp_path_factory.mktemp("ruled"), 1)
+    return of_type(ET.fromstring(quiz(folder).encode("utf-8")), "cloze")[0], \
+        json.loads((folder / "answer_key.json").read_text(encoding="utf-8"))[0]
 
 
-@pytest.mark.parametrize("key, precision", [
-    ("new_loss", "as a decimal with at least 4 significant figures"),  # [tolerance.keys]
-    ("gradient.w0", "within a relative error of 0.01"),  # [tolerance.questions] 4
-    ("sample_gradient.1.w3", "within a relative error of 0.01"),
-    ("loss", "as a decimal with at least 2 significant figures"),  # [tolerance]
+@pytest.mark.parametrize("key, rule", [
+    ("new_loss", Tolerance(sigfigs=4)),  # [tolerance.keys]
+    ("gradient.w0", Tolerance(relative=Decimal("0.01"))),  # [tolerance.questions] 4
+    ("gradient.w4", Tolerance(relative=Decimal("0.01"))),
+    ("loss", Tolerance(sigfigs=2)),  # [tolerance]
 ])
-def test_each_question_takes_its_own_tolerance_rule(ruled, key, precision):
-    assert f", {precision}.</p>" in ruled[f"v001 {key}"].findtext("questiontext/text")
+def test_each_subquestion_takes_its_own_tolerance_rule(ruled, key, rule):
+    question, row = ruled
+    keys = list(row["answers"])
+    right = subquestions(question)[keys.index(key)].alternatives[0]
+    exact = exact_value(row, key)
+    band = sigfigs_band(exact, rule.sigfigs) if rule.relative is None else Fraction(rule.relative) * abs(exact)
+    low, high = moodle_interval(right.answer, right.tolerance)
+    assert exact - band <= low and high <= exact + band
+    assert Fraction(right.tolerance) >= widest(band, exact)

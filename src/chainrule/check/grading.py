@@ -12,7 +12,6 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
@@ -23,6 +22,7 @@ from chainrule.check.answers import Answers, answer_keys, check_keys, prediction
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
 from chainrule.check.notation import FreeVocabulary, parse
 from chainrule.check.proofs import judge_proof
+from chainrule.check.tolerances import accepted_bound
 from chainrule.check.tokens import NotationError
 from chainrule.core import certify
 from chainrule.core.numerics import evaluate
@@ -48,7 +48,7 @@ def read_number(text: str) -> sp.Expr:
 
 
 # A decimal as a person or a program writes it: `-0.0105`, `1170`, `1.05e-3`, `1.05E-3`,
-# `1.05 \times 10^{-3}`, `1.05·10^-3`. Its digits state its precision.
+# `1.05 \times 10^{-3}`, `1.05·10^-3`. Its digits tell only whether it has too few figures (match).
 _LITERAL = re.compile(r"""\s*(?P<sign>[-+]?)(?P<whole>\d*)(?P<point>\.(?P<fraction>\d*))?
     (?:\s*(?:[eE](?P<e>[-+]?\d{1,3})
           |(?:\\times|\\cdot|·|×|\*)\s*10\s*\^\s*(?:\{\s*(?P<braced>[-+]?\d{1,3})\s*\}|(?P<bare>[-+]?\d{1,3}))))?
@@ -85,10 +85,12 @@ def literal(text: str) -> Literal | None:
 def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> str | None:
     """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', 'undecided', or None (no match).
 
-    A decimal is read as the precision its digits state: `1.05e-3` is 1.05·10⁻³ ± 0.005·10⁻³, `1170`
-    may be 1170 ± 5, and a printout of 15 or more digits may be a float64 within FLOAT_ULPS units in
-    the last place. Every comparison is certified (certify.py): equal, within the bound, or not —
-    and 'undecided' when that cannot be shown. No numeric cutoff ever counts as equality.
+    A decimal is right when it lies in the tolerance band around the exact value (tolerances.py,
+    the rule Moodle's quiz shares): with 3 significant figures, 3.62, 3.612 and 3.6160 are all
+    right for 3.616002. A printout of 15 or more digits may also be a float64 within FLOAT_ULPS
+    units in the last place. A value outside the band that is right to the fewer figures it states
+    (`2.9` for 2.855647) is 'too-few-digits'. Every comparison is certified (certify.py): equal,
+    within the bound, or not — and 'undecided' when that cannot be shown.
     """
     same = _equal(given, target)
     if same:
@@ -104,31 +106,25 @@ def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> s
     as_float = _float_printout(stated, error)
     if as_float == "rounded":
         return as_float
-    if tolerance.absolute is not None or tolerance.relative is not None:
-        if tolerance.absolute is not None:
-            bound = _rational(tolerance.absolute)
-        else:
-            size = certify.sign(target)
-            if size is None:
-                return "undecided"
-            bound = _rational(tolerance.relative) * size * target
-        return _within(error, bound, "rounded") or as_float
-    return _rounded(stated, error, tolerance.sigfigs) or as_float
+    bound = accepted_bound(target, tolerance)
+    if bound is None:
+        return "undecided"
+    kind = _within(error, bound, "rounded")
+    if kind is None and tolerance.absolute is None and tolerance.relative is None:
+        kind = _coarse(stated, error, tolerance.sigfigs)
+    return kind or as_float
 
 
-def _rounded(stated: Literal, error: sp.Expr, sigfigs: int) -> str | None:
-    """Within half a unit of the last significant figure the literal states.
+def _coarse(stated: Literal, error: sp.Expr, sigfigs: int) -> str | None:
+    """'too-few-digits' when the literal states fewer than `sigfigs` figures and is right to those.
 
-    An integer's trailing zeros count as significant only as far as the required figures need
-    them: `1170` for 1174.3 is 3 figures (± 5) when 3 are required, and right but too coarse when 4 are.
+    An integer's trailing zeros may or may not be significant: `1200` for 1174.3 is right to 2.
     """
     fewest = stated.digits - stated.zeros
-    read_as = min(max(fewest, sigfigs), stated.digits)
-    half_unit = lambda figures: sp.Rational(5) * sp.Rational(10) ** (stated.last + stated.digits - figures - 1)  # noqa: E731
-    kind = _within(error, half_unit(read_as), "rounded" if read_as >= sigfigs else "too-few-digits")
-    if kind is None and read_as > fewest:
-        return _within(error, half_unit(fewest), "too-few-digits")
-    return kind
+    if fewest >= sigfigs:
+        return None
+    half_unit = sp.Rational(5) * sp.Rational(10) ** (stated.last + stated.zeros - 1)
+    return _within(error, half_unit, "too-few-digits")
 
 
 def _float_printout(stated: Literal, error: sp.Expr) -> str | None:
@@ -148,11 +144,6 @@ def _within(error: sp.Expr, bound: sp.Expr, kind: str) -> str | None:
     if room is None:
         return "undecided"
     return kind if room >= 0 else None
-
-
-def _rational(value: Decimal) -> sp.Rational:
-    fraction = Fraction(value)  # a tolerance was size-checked when it was read
-    return sp.Rational(fraction.numerator, fraction.denominator)
 
 
 def _equal(a: sp.Expr, b: sp.Expr) -> bool | None:

@@ -1,18 +1,26 @@
-"""A Moodle XML quiz from a variants folder: per variant a category, per answers-file key a numerical question.
+"""A Moodle XML question bank from a variants folder: one whole variant per Cloze question.
 
-Each question accepts the correct value within the spec's tolerance, and names the catalogue
-mistakes behind up to four wrong values. The same folder gives byte-identical XML.
+`--by variant` (the default): per variant one Cloze (multianswer) question holding the whole
+problem (network picture, equations, data) with every numeric answer as a NUMERICAL
+sub-question, in one category for all variants, so that a quiz's "random question" from it gives
+each student one whole variant; and per variant an essay question for the proofs, with the
+worked chains as the grader's information, in a sibling category. `--by question`: a category per
+answers-file key with every variant's NUMERICAL question for it (the older layout).
+
+Every answer's tolerance comes from the rule `check` grades with (check/tolerances.py, through
+moodle_numbers.py), and a wrong answer naming a catalogue mistake is dropped when its interval
+could touch the right answer's. Questions carry a stable <idnumber> and <tags>. The same folder
+gives byte-identical XML.
 
     quiz(Path("variants"))  # '<?xml version=...?>\\n<quiz>\\n  <question type="category">...'
 """
 
 from __future__ import annotations
 
-import html
+import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
-from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -21,32 +29,40 @@ import sympy as sp
 
 from chainrule.check.answers import answer_keys
 from chainrule.check.mistakes import CATALOGUE, DESCRIPTIONS, EXPLANATIONS, answer_values, variants
-from chainrule.classroom.batch import (
-    KEY_JSON,
-    MANIFEST,
-    folder_of,
-    read_batch,
-    read_json,
+from chainrule.classroom.batch import KEY_JSON, MANIFEST, folder_of, read_batch, read_json
+from chainrule.classroom.moodle_cloze import (
+    cloze_body,
+    escape,
+    grader_info,
+    marker,
+    precision,
+    proofs_text,
+    statement,
 )
-from chainrule.core.derivation import derive
+from chainrule.classroom.moodle_numbers import MoodleNumber, moodle_number, overlaps
+from chainrule.core.derivation import Derivation, derive
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.core.spec import Spec, Tolerance
+from chainrule.core.spec import QUESTIONS, Spec, Tolerance
 from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
-from chainrule.numbers import decimal_text, significant
+from chainrule.numbers import significant
+from chainrule.render.network_svg import svg
 
-APPROX_DIGITS = 30  # significant digits of the values compared and bounded, as in answer_key.json
-ANSWER_DIGITS = 12  # at least this many significant digits in an answer's text
-MAX_MISTAKES = 4  # wrong answers named per question
+APPROX_DIGITS = 30  # significant digits of the values compared with answer_key.json
+MAX_MISTAKES = 4  # wrong answers named per sub-question
 RANK = MappingProxyType({m.id: n for n, m in enumerate(CATALOGUE)})  # the catalogue lists common mistakes first
 PENALTY = "0.3333333"  # Moodle's default: a third of the mark lost per wrong try
 NUMERICAL_OPTIONS = (("unitgradingtype", "0"), ("unitpenalty", "0.1"), ("showunits", "3"), ("unitsleft", "0"))
+ESSAY_OPTIONS = (("responseformat", "editor"), ("responserequired", "1"), ("responsefieldlines", "15"),
+                 ("attachments", "0"), ("attachmentsrequired", "0"))
+GROUPINGS = ("variant", "question")
+ROOT = "$course$/top/chainrule"
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One `<answer>` of a numerical question: a decimal, its absolute tolerance, a grade and feedback."""
+    """One answer: a decimal, its absolute tolerance, a grade and feedback."""
 
     fraction: int  # percent of the mark
     answer: str
@@ -55,18 +71,29 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Question:
+class Attachment:
     name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Question:
+    kind: str  # "cloze", "essay" or "numerical"
+    name: str
+    idnumber: str
+    tags: tuple[str, ...]
     text: str  # HTML
-    feedback: str  # HTML
-    choices: tuple[Choice, ...]
+    feedback: str  # HTML: general feedback
+    files: tuple[Attachment, ...] = ()
+    choices: tuple[Choice, ...] = ()  # numerical only
+    grade: int = 1  # essay and numerical; a Cloze question's mark is the sum of its sub-questions'
+    graderinfo: str = ""  # essay only
 
 
 @dataclass(frozen=True)
 class Category:
-    """One variant: its question-bank category and its questions."""
-
     path: str
+    idnumber: str
     questions: tuple[Question, ...]
 
 
@@ -78,15 +105,19 @@ class KeyRow:
     decimals: Mapping[str, Decimal]
 
 
-GROUPINGS = ("variant", "question")
+@dataclass(frozen=True)
+class Variant:
+    """A variant's questions in every layout."""
+
+    number: int
+    base: str  # the spec's name without the variant suffix
+    cloze: Question
+    essay: Question
+    numerical: tuple[tuple[str, Question], ...]  # (key, question) for --by question
 
 
 def quiz(folder: Path, by: str = "variant") -> str:
-    """The Moodle XML question bank of a folder written by `chainrule variants`.
-
-    `by="variant"`: a category per variant with all its questions; `by="question"`: a category per
-    answers-file key with every variant's version of it (for random questions).
-    """
+    """The Moodle XML question bank of a folder written by `chainrule variants`."""
     if by not in GROUPINGS:
         raise ChainruleError(f"--by {by}: expected one of {', '.join(GROUPINGS)}")
     folder = Path(folder)
@@ -97,23 +128,27 @@ def quiz(folder: Path, by: str = "variant") -> str:
     missing = sorted(set(batch.specs) - set(rows))
     if missing:
         raise ChainruleError(f"{folder / KEY_JSON}: no row for variant {missing[0]}, which {folder / MANIFEST} lists")
-    categories = [category(load(batch.spec_for(n, "", str(folder))), n, rows[n], folder / KEY_JSON)
-                  for n in sorted(batch.specs)]
-    return to_xml(categories if by == "variant" else by_question(categories))
+    built = [variant(load(batch.spec_for(n, "", str(folder))), n, rows[n], folder / KEY_JSON) for n in sorted(batch.specs)]
+    return to_xml(by_variant(built) if by == "variant" else by_question(built))
 
 
-def by_question(categories: list[Category]) -> list[Category]:
-    """One category per answers-file key, holding that question of every variant.
+def by_variant(built: list[Variant]) -> list[Category]:
+    """All variants' Cloze questions in one category (a random question draws one whole variant);
+    the proofs essays in a sibling category."""
+    base = built[0].base
+    return [Category(f"{ROOT}/{base}/variants", f"chainrule-{base}-variants", tuple(v.cloze for v in built)),
+            Category(f"{ROOT}/{base}/proofs", f"chainrule-{base}-proofs", tuple(v.essay for v in built))]
 
-    This is the layout for Moodle's "random question from a category": each slot of the quiz
-    draws one variant's version of the question (every question states its own data).
-    """
+
+def by_question(built: list[Variant]) -> list[Category]:
+    """One category per answers-file key, holding that question of every variant."""
+    base = built[0].base
     slots: dict[str, list[Question]] = {}
-    for variant in categories:
-        for question in variant.questions:
-            slots.setdefault(question.name.split(" ", 1)[1], []).append(question)
-    base = categories[0].path.rsplit("/", 1)[0] if categories else "$course$/top/chainrule"
-    return [Category(f"{base}/{key}", tuple(questions)) for key, questions in slots.items()]
+    for v in built:
+        for key, question in v.numerical:
+            slots.setdefault(key, []).append(question)
+    return [Category(f"{ROOT}/{base}/{key}", f"chainrule-{base}-{key}", tuple(questions))
+            for key, questions in slots.items()]
 
 
 # ---------------------------------------------------------------- the answer key
@@ -163,161 +198,98 @@ def _strings(entry: dict, name: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------- one variant
 
-def category(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Category:
-    """A variant's category and its questions, one per answers-file key."""
-    right, wrong = _values(spec)
-    rule = spec.tolerance or Tolerance()
-    data = data_html(spec)
-    questions = []
-    for key, asks in answer_keys(spec):
-        if key not in row.exact or key not in row.decimals:
-            raise ChainruleError(f"{key_path}: variant {number}: key '{key}' is missing; regenerate the batch")
-        value = approx(right[key])
-        if not _close(row.decimals[key], value):
-            raise ChainruleError(f"{key_path}: variant {number}: key '{key}': {row.decimals[key]} disagrees with "
-                                 f"{value} computed from {spec.path}; regenerate the batch")
-        mistakes = tuple((mid, approx(values[key])) for mid, values in wrong if _finite(values[key]))
-        questions.append(Question(
-            name=f"{folder_of(number)} {key}",
-            text=data + f"<p>Give {_escape(asks)}, {_escape(_precision(rule.for_key(key)))}.</p>",
-            feedback=f"<p>The exact value is {_escape(row.exact[key])}.</p>",
-            choices=choices(value, mistakes, rule.for_key(key)),
-        ))
-    base = spec.name.removesuffix(f"-{folder_of(number)}")
-    return Category(f"$course$/top/chainrule/{base}/variant {number:03d}", tuple(questions))
-
-
-def _values(spec: Spec) -> tuple[dict, tuple[tuple[str, dict], ...]]:
-    """The correct answers, and the answers under each catalogue mistake (as in checking.answer_key)."""
+def variant(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Variant:
+    """A variant's Cloze question, proofs essay and per-key numerical questions."""
     derivation = derive(build(spec), symbolic=False)
+    right, wrong = _values(derivation)
+    rule = spec.tolerance or Tolerance()
+    base = spec.name.removesuffix(f"-{folder_of(number)}")
+    prefix = f"chainrule-{base}-{folder_of(number)}"
+    tags = ("chainrule", base, folder_of(number))
+    picture = svg(derivation.model).encode("utf-8")
+    size = _svg_size(picture)
+    text = statement(derivation, number, size)
+    sub_choices, numerical = {}, []
+    for key, asks in answer_keys(spec):
+        _agree(row, key, right[key], number, key_path, spec)
+        mistakes = tuple((mid, values[key]) for mid, values in wrong if _finite(values[key]))
+        sub_choices[key] = choices(right[key], mistakes, rule.for_key(key))
+        question = QUESTIONS.get(key.split(".", 1)[0])
+        numerical.append((key, Question(
+            "numerical", f"{folder_of(number)} {key}", f"{prefix}-{key}", (*tags, f"question-{question}"),
+            text + f"<p>Give {escape(asks)}, {escape(precision(rule.for_key(key)))}.</p>",
+            f"<p>The exact value is {escape(row.exact[key])}.</p>",
+            (Attachment("network.svg", picture),), sub_choices[key])))
+    body, subs = cloze_body(spec, {k: marker(1, c) for k, c in sub_choices.items()}, rule)
+    exact = "".join(f"<li>{escape(s.key)}: {escape(row.exact[s.key])}</li>" for s in subs)
+    cloze = Question("cloze", f"{folder_of(number)} {base}", prefix,
+                     (*tags, "cloze", *sorted({f"question-{QUESTIONS[k.split('.', 1)[0]]}" for k in sub_choices})),
+                     text + body, f"<p>The exact values:</p><ul>{exact}</ul>", (Attachment("network.svg", picture),))
+    essay = Question("essay", f"{folder_of(number)} {base} proofs", f"{prefix}-proofs", (*tags, "proofs", "question-3"),
+                     proofs_text(derivation, number), "", grade=len(derivation.model.spec.trained_names),
+                     graderinfo=grader_info(derivation))
+    return Variant(number, base, cloze, essay, tuple(numerical))
+
+
+def _values(derivation: Derivation) -> tuple[dict, tuple[tuple[str, dict], ...]]:
+    """The correct answers, and the answers under each catalogue mistake (as in checking.answer_key)."""
     model = derivation.model
     right = answer_values(model, train(derivation, steps=1))
     return right, tuple((mid, answer_values(model, t)) for mid, t in variants(derivation))
 
 
-def approx(value: sp.Expr) -> Decimal:
-    """The value to APPROX_DIGITS significant digits."""
-    return Decimal(significant(value, APPROX_DIGITS))
-
-
-def _close(a: Decimal, b: Decimal) -> bool:
-    """Equal up to the last digits of two 30-digit decimals (robust to how they were printed)."""
-    with localcontext(prec=100):
-        return abs(a - b) <= max(abs(a), abs(b)) * Decimal("1e-25")
+def _agree(row: KeyRow, key: str, value: sp.Expr, number: int, key_path: Path, spec: Spec) -> None:
+    if key not in row.exact or key not in row.decimals:
+        raise ChainruleError(f"{key_path}: variant {number}: key '{key}' is missing; regenerate the batch")
+    approx = Decimal(significant(value, APPROX_DIGITS))
+    with localcontext(prec=100):  # equal up to the last digits of two 30-digit decimals
+        close = abs(row.decimals[key] - approx) <= max(abs(row.decimals[key]), abs(approx)) * Decimal("1e-25")
+    if not close:
+        raise ChainruleError(f"{key_path}: variant {number}: key '{key}': {row.decimals[key]} disagrees with "
+                             f"{approx} computed from {spec.path}; regenerate the batch")
 
 
 def _finite(value: sp.Expr) -> bool:
     return not value.has(sp.zoo, sp.oo, sp.nan)
 
 
-def _escape(text: str) -> str:
-    """User text as HTML element content (spec titles come from anyone)."""
-    return html.escape(text, quote=False)
+def _svg_size(picture: bytes) -> tuple[int, int]:
+    root = ET.fromstring(picture)
+    return int(root.get("width")), int(root.get("height"))
 
 
-def _precision(rule: Tolerance) -> str:
-    if rule.absolute is not None:
-        return f"within ±{_plain_decimal(rule.absolute)}"
-    if rule.relative is not None:
-        return f"within a relative error of {_plain_decimal(rule.relative)}"
-    return f"as a decimal with at least {rule.sigfigs} significant figures"
+# ---------------------------------------------------------------- answers
 
+def choices(right: sp.Expr, mistakes: tuple[tuple[str, sp.Expr], ...], rule: Tolerance) -> tuple[Choice, ...]:
+    """The correct answer, then up to MAX_MISTAKES mistaken values, sorted by mistake id.
 
-def data_html(spec: Spec) -> str:
-    """The variant's network, data, initial parameters and learning rate, as HTML."""
-    layers = ", ".join(str(n) for n in spec.sizes)
-    activations = ", ".join(spec.activations)
-    rows = "".join(f"<tr><td>{n}</td><td>{_vector(x)}</td><td>{_vector(t)}</td></tr>"
-                   for n, (x, t) in enumerate(zip(spec.x, spec.targets), 1))
-    theta = ", ".join(f"{name} = {_plain(value)}" for name, value in zip(spec.parameter_names, spec.init))
-    return (f"<p><strong>{_escape(spec.title)}</strong></p>"
-            f"<p>Network: layer sizes {_escape(layers)}; activations {_escape(activations)}; "
-            f"loss {_escape(spec.loss.replace('_', ' '))}{_reduction(spec)}.</p>"
-            f"<table><thead><tr><th>sample</th><th>x</th><th>y</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>Initial parameters: {_escape(theta)}.</p>{_options(spec)}"
-            f"<p>Learning rate η = {_plain(spec.learning_rate)}; one gradient-descent step.</p>")
-
-
-def _reduction(spec: Spec) -> str:
-    """How the loss combines the outputs and the samples, in words."""
-    outputs = ", averaged over the outputs" if spec.reduction_outputs == "mean" and spec.outputs > 1 else ""
-    return f"{outputs}, {'averaged' if spec.reduction_samples == 'mean' else 'summed'} over the samples"
-
-
-def _options(spec: Spec) -> str:
-    """Missing biases, shared and frozen parameters (nothing for a spec without them)."""
-    notes = []
-    if spec.bias:
-        notes.append("No biases in layer(s) " + ", ".join(str(k) for k, b in enumerate(spec.bias, 1) if not b))
-    notes += [f"{', '.join(group)} are one shared parameter, {group[0]}" for group in spec.ties]
-    if spec.frozen:
-        notes.append(f"{', '.join(spec.frozen)} frozen: never updated, and no gradient is asked for them")
-    return "".join(f"<p>{_escape(note)}.</p>" for note in notes)
-
-
-def _vector(values) -> str:
-    return _plain(values[0]) if len(values) == 1 else "(" + ", ".join(_plain(v) for v in values) + ")"
-
-
-def _plain(value: Fraction) -> str:
-    """A decimal when it ends, else p/q: `0.01`, `-3`, `1/3`."""
-    value = Fraction(value)
-    text = decimal_text(value)
-    return f"{value.numerator}/{value.denominator}" if text is None else text
-
-
-def _plain_decimal(value: Decimal) -> str:
-    """Positional notation without trailing zeros: `0.005`, `100`, `-2.5`."""
-    return "0" if value == 0 else format(value.normalize(), "f")
-
-
-# ---------------------------------------------------------------- answers and tolerances
-
-def tolerance(value: Decimal, rule: Tolerance) -> Decimal:
-    """The absolute tolerance around `value`: the spec's bound, or half a unit in the last required figure."""
-    with localcontext(prec=100):  # exact for the products of short decimals used here
-        if rule.absolute is not None:
-            return Decimal(rule.absolute)
-        if rule.relative is not None:
-            return Decimal(rule.relative) * abs(value)
-        if value == 0:
-            return Decimal("0.5").scaleb(-rule.sigfigs)
-        return Decimal("0.5").scaleb(value.adjusted() - rule.sigfigs + 1)
-
-
-def choices(right: Decimal, mistakes: tuple[tuple[str, Decimal], ...], rule: Tolerance) -> tuple[Choice, ...]:
-    """The correct answer, then up to MAX_MISTAKES distinct mistaken values, sorted by mistake id."""
-    bound = tolerance(right, rule)
-    ids_by_value: dict[Decimal, set[str]] = {}
+    A mistaken value whose interval could touch the right answer's is dropped: a response
+    in both would be marked right and named a mistake at once.
+    """
+    correct = moodle_number(right, rule)
+    ids_by_value: dict[str, tuple[set[str], MoodleNumber]] = {}
     for mid, value in mistakes:
-        if abs(value - right) > bound:  # a mistake that still earns the mark is not worth naming
-            ids_by_value.setdefault(value, set()).add(mid)
-    common = sorted(ids_by_value.items(), key=lambda item: (min(RANK.get(i, len(RANK)) for i in item[1]), item[0]))
-    named = sorted((tuple(sorted(ids)), value) for value, ids in common[:MAX_MISTAKES])
-    return (_choice(100, right, rule, "Correct."),
-            *(_choice(0, value, rule, mistake_feedback(ids)) for ids, value in named))
-
-
-def _choice(fraction: int, value: Decimal, rule: Tolerance, feedback: str) -> Choice:
-    bound = tolerance(value, rule)
-    return Choice(fraction, answer_text(value, bound), _plain_decimal(bound), feedback)
-
-
-def answer_text(value: Decimal, bound: Decimal) -> str:
-    """`value` rounded to ANSWER_DIGITS significant digits, or more when the tolerance is tighter."""
-    if value == 0:
-        return "0"
-    needed = value.adjusted() - bound.adjusted() + 2 if bound else APPROX_DIGITS
-    with localcontext(prec=min(APPROX_DIGITS, max(ANSWER_DIGITS, needed))):
-        return _plain_decimal(+value)  # unary plus rounds to the context's precision
+        number = moodle_number(value, rule)
+        if overlaps(number, correct):
+            continue
+        ids_by_value.setdefault(number.answer, (set(), number))[0].add(mid)
+    common = sorted(ids_by_value.values(), key=lambda item: (min(RANK.get(i, len(RANK)) for i in item[0]),
+                                                              item[1].centre))
+    kept: list[tuple[tuple[str, ...], MoodleNumber]] = []
+    for ids, number in common:
+        if len(kept) < MAX_MISTAKES and not any(overlaps(number, other) for _, other in kept):
+            kept.append((tuple(sorted(ids)), number))
+    kept.sort(key=lambda item: (item[0], item[1].centre))
+    return (Choice(100, correct.answer, correct.tolerance, "Correct."),
+            *(Choice(0, n.answer, n.tolerance, mistake_feedback(ids)) for ids, n in kept))
 
 
 def mistake_feedback(ids: tuple[str, ...]) -> str:
     """'This matches the mistake 'id': description.', naming every mistake that gives the value."""
     named = "; ".join(f"'{mid}': {DESCRIPTIONS.get(mid, 'a catalogue mistake')}" for mid in ids)
     noun = "mistake" if len(ids) == 1 else "mistakes"
-    advice = "".join(f"<p>{_escape(EXPLANATIONS[mid])}</p>" for mid in ids if mid in EXPLANATIONS)
-    return _escape(f"This matches the {noun} {named}.") + advice
+    advice = "".join(f"<p>{escape(EXPLANATIONS[mid])}</p>" for mid in ids if mid in EXPLANATIONS)
+    return escape(f"This matches the {noun} {named}.") + advice
 
 
 # ---------------------------------------------------------------- XML
@@ -325,32 +297,48 @@ def mistake_feedback(ids: tuple[str, ...]) -> str:
 def to_xml(categories: list[Category]) -> str:
     root = ET.Element("quiz")
     for c in categories:
-        root.append(_category_element(c.path))
+        root.append(_category_element(c))
         root.extend(_question_element(q) for q in c.questions)
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True).decode("utf-8") + "\n"
 
 
-def _category_element(path: str) -> ET.Element:
+def _category_element(c: Category) -> ET.Element:
     question = ET.Element("question", type="category")
-    _text(ET.SubElement(question, "category"), path)
+    _text(ET.SubElement(question, "category"), c.path)
+    ET.SubElement(question, "idnumber").text = c.idnumber
     return question
 
 
 def _question_element(q: Question) -> ET.Element:
-    question = ET.Element("question", type="numerical")
+    question = ET.Element("question", type=q.kind)
     _text(ET.SubElement(question, "name"), q.name)
-    _text(ET.SubElement(question, "questiontext", format="html"), q.text)
+    text = ET.SubElement(question, "questiontext", format="html")
+    _text(text, q.text)
+    for attachment in q.files:
+        ET.SubElement(text, "file", name=attachment.name, path="/", encoding="base64").text = \
+            base64.b64encode(attachment.content).decode("ascii")
     _text(ET.SubElement(question, "generalfeedback", format="html"), q.feedback)
-    for tag, value in (("defaultgrade", "1"), ("penalty", PENALTY), ("hidden", "0")):
+    if q.kind != "cloze":  # Moodle sums a Cloze question's mark from its sub-questions
+        ET.SubElement(question, "defaultgrade").text = str(q.grade)
+    for tag, value in (("penalty", PENALTY), ("hidden", "0"), ("idnumber", q.idnumber)):
         ET.SubElement(question, tag).text = value
-    for choice in q.choices:
-        answer = ET.SubElement(question, "answer", fraction=str(choice.fraction), format="moodle_auto_format")
-        _text(answer, choice.answer)
-        ET.SubElement(answer, "tolerance").text = choice.tolerance
-        _text(ET.SubElement(answer, "feedback", format="html"), choice.feedback)
-    for tag, value in NUMERICAL_OPTIONS:
-        ET.SubElement(question, tag).text = value
+    if q.kind == "numerical":
+        for choice in q.choices:
+            answer = ET.SubElement(question, "answer", fraction=str(choice.fraction), format="moodle_auto_format")
+            _text(answer, choice.answer)
+            ET.SubElement(answer, "tolerance").text = choice.tolerance
+            _text(ET.SubElement(answer, "feedback", format="html"), choice.feedback)
+        for tag, value in NUMERICAL_OPTIONS:
+            ET.SubElement(question, tag).text = value
+    if q.kind == "essay":
+        for tag, value in ESSAY_OPTIONS:
+            ET.SubElement(question, tag).text = value
+        _text(ET.SubElement(question, "graderinfo", format="html"), q.graderinfo)
+        _text(ET.SubElement(question, "responsetemplate", format="html"), "")
+    tags = ET.SubElement(question, "tags")
+    for tag in q.tags:
+        _text(ET.SubElement(tags, "tag"), tag)
     return question
 
 

@@ -164,12 +164,15 @@ def _parser() -> argparse.ArgumentParser:
     variants.add_argument("--check", type=_count(1), metavar="N", help="stress test: generate and fully verify N variants")
     variants.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
 
-    moodle = commands.add_parser("moodle", help="a Moodle XML quiz from a variants folder")
+    moodle = commands.add_parser("moodle", help="a Moodle XML question bank from a variants folder: one Cloze "
+                                 "question per variant (the whole problem) and a proofs essay per variant")
     moodle.add_argument("folder", help="a folder written by `chainrule variants`")
     moodle.add_argument("--output", help="the XML file (default: FOLDER/moodle.xml)")
     moodle.add_argument("--by", choices=("variant", "question"), default="variant",
-                        help="one category per variant (default), or per question with every variant's "
-                             "version of it, for Moodle's random questions")
+                        help="variant (default): one category with every variant's Cloze question, so a random "
+                             "question gives each student one whole variant, and one with the proofs essays; "
+                             "question: one category per answers-file key with every variant's numerical "
+                             "question for it")
 
     prairie = commands.add_parser("prairielearn", help="a PrairieLearn question folder for a spec: info.json, "
                                   "question.html, server.py (variants from its [variants] rules, graded by chainrule)")
