@@ -325,11 +325,20 @@ def test_variants_keep_ties_equal_and_frozen_parameters_held():
 
 
 def test_moodle_text_states_the_options():
-    from chainrule.classroom.moodle import data_html
-    html = data_html(load("shared_bias_demo"))
-    assert "summed over the samples" in html and "b1, b1_2 are one shared parameter, b1" in html
-    assert "B1, b2 frozen" not in html and "b1, b2 frozen" in html.lower()
-    assert "averaged over the samples" in data_html(load("inf264_hw4"))
+    from chainrule.classroom.moodle_cloze import proofs_text, statement
+    from chainrule.core.derivation import derive
+
+    def text(name):
+        derivation = derive(build(load(name)))
+        return statement(derivation, 1, (100, 100)), proofs_text(derivation, 1)
+
+    html, proofs = text("shared_bias_demo")
+    assert "its sum over the 2 samples" in html and "on the summed loss" in html
+    assert "is shared by" in html and "frozen: held at the initial value" in html
+    spec = load("shared_bias_demo")
+    assert proofs.count("<li>") == len(spec.trained_names) == len(spec.parameter_names) - 2  # no frozen proof asked
+    html, proofs = text("inf264_hw4")
+    assert "its mean over the 2 samples" in html and "frozen" not in html and "shared" not in html
 
 
 def test_the_demo_spec_matches_a_plain_python_oracle():
