@@ -1,7 +1,7 @@
 """Deadlines for bounded work on untrusted input: the one home for timeouts.
 
 `Deadline` interrupts pure-Python work in this thread from a watchdog thread (any thread, any OS
-with CPython); `time_limit` uses SIGALRM where the OS has it (the main thread only). Both raise an
+with CPython) once the thread has used its CPU-time budget; `time_limit` uses SIGALRM where the OS has it (the main thread only). Both raise an
 exception the work cannot swallow by accident; the callers turn it into `unknown`.
 """
 
@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import signal
 import threading
+import time
 
 
 class OutOfTime(BaseException):
@@ -18,24 +19,51 @@ class OutOfTime(BaseException):
 
 
 class Deadline:
-    """Raise OutOfTime in this thread if the block runs longer than `seconds`.
+    """Raise OutOfTime in this thread once the block has used `seconds` of this thread's CPU time.
+
+    CPU time, not wall time, so that a verdict does not depend on how busy the machine is: a parse
+    that gives up after 2 s of work on an idle machine gives up after the same work on a loaded
+    one. A block that waits instead of working is still stopped after WALL_FACTOR × `seconds` of
+    wall time. Where the OS has no per-thread CPU clock, wall time is used.
 
     A watchdog thread injects the exception (PyThreadState_SetAsyncExc), so the normal case
     costs one timer thread and no tracing. The lock makes sure that nothing is injected after
     the block ends; one injected but not yet delivered is withdrawn before leaving.
     """
 
+    WALL_FACTOR = 15
+
     def __init__(self, seconds: float):
         self.thread, self.lock, self.fired = threading.get_ident(), threading.Lock(), False
         self.done = not hasattr(ctypes, "pythonapi")  # not CPython: no deadline
-        self.timer = threading.Timer(seconds, self._fire)
-        self.timer.daemon = True
+        self.seconds = seconds
+        self.clock = _thread_clock(self.thread)
+        self.timer: threading.Timer | None = None
 
-    def _fire(self) -> None:
+    def _used(self) -> tuple[float, float]:
+        """(CPU seconds this thread used, wall seconds) since the block began."""
+        wall = time.monotonic() - self.wall_start
+        if self.clock is None:
+            return wall, wall
+        return time.clock_gettime(self.clock) - self.cpu_start, wall
+
+    def _arm(self, delay: float) -> None:
+        self.timer = threading.Timer(max(delay, 0.001), self._check)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _check(self) -> None:
         with self.lock:
-            if not self.done:
+            if self.done:
+                return
+            cpu, wall = self._used()
+            cap = self.WALL_FACTOR * self.seconds
+            if cpu >= self.seconds or wall >= cap:
                 self.fired = True
                 self._inject(OutOfTime)
+                return
+            # at the earliest, the thread has the rest of its budget to use; never past the wall cap
+            self._arm(min(self.seconds - cpu, cap - wall))
 
     def _inject(self, exception: type[BaseException] | None) -> None:
         # None (a NULL pointer) withdraws a pending exception.
@@ -43,16 +71,31 @@ class Deadline:
             ctypes.c_ulong(self.thread), None if exception is None else ctypes.py_object(exception))
 
     def __enter__(self) -> Deadline:
+        self.wall_start = time.monotonic()
+        self.cpu_start = time.clock_gettime(self.clock) if self.clock is not None else 0.0
         if not self.done:
-            self.timer.start()
+            if self.seconds <= 0:  # no budget at all: out of time before any work
+                self.done = True
+                raise OutOfTime()
+            self._arm(self.seconds)
         return self
 
     def __exit__(self, *exc_info) -> None:
         with self.lock:
             self.done = True
-        self.timer.cancel()
+            timer = self.timer
+        if timer is not None:
+            timer.cancel()
         if self.fired:
             self._inject(None)
+
+
+def _thread_clock(thread: int) -> int | None:
+    """The CPU-time clock of a thread (by `threading.get_ident()`), or None where there is none."""
+    try:
+        return time.pthread_getcpuclockid(thread)
+    except (AttributeError, OSError):
+        return None
 
 
 class TimeLimit(Exception):
