@@ -20,7 +20,7 @@ class NotationError(ChainruleError):
 
     def __init__(self, message: str, text: str = "", position: int | None = None,
                  suggestion: str | None = None):
-        self.text, self.position = text, position
+        self.text, self.position, self.suggestion = text, position, suggestion
         where = f" at column {position + 1}" if position is not None else ""
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         super().__init__(f"{message}{where}{hint}")

@@ -25,8 +25,10 @@ from chainrule.check.answers import (
 )
 from chainrule.check.gradebook import IGNORED, FileError, gradebook
 from chainrule.check.grading import check as check_file
-from chainrule.check.mistakes import EXPLANATIONS
 from chainrule.check.notation import canonical_names, parse
+from chainrule.check.report_json import error_json as _error_json
+from chainrule.check.report_json import report_json as _report_json
+from chainrule.check.report_json import summary as _summary
 from chainrule.check.proofs import decide
 from chainrule.check.tokens import NotationError
 from chainrule.check.workers import Failure, Limits
@@ -327,10 +329,6 @@ def _error_line(error: FileError) -> str:
     return error.reason if error.reason.startswith(error.path) else f"{error.path}: {error.reason}"
 
 
-def _error_json(error: FileError) -> dict:
-    return {"file": error.path, "verdict": "error", "error": error.reason}
-
-
 def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
     """For the grader and benchmarks/hostile_class.py: where the time and memory went."""
     slowest = max(range(len(jobs)), key=lambda i: outcomes[i].seconds)
@@ -338,22 +336,6 @@ def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
     peak = f"{max(peaks):.0f} MB" if peaks else "unknown"
     return (f"chainrule: stats: {len(jobs)} files in {seconds:.2f} s on {workers} workers; slowest "
             f"{jobs[slowest].path} ({outcomes[slowest].seconds:.2f} s); peak worker memory {peak}")
-
-
-def _summary(report: FileReport) -> dict:
-    counts = {v: report.count(v) for v in ("correct", "incorrect", "unparseable", "missing", "unknown")}
-    return {**counts, "total": len(report.judgements)}
-
-
-def _report_json(report: FileReport) -> dict:
-    return {
-        "file": report.path, "student": report.student, "variant": report.variant, "spec": report.spec,
-        "summary": _summary(report), "ignored": [IGNORED[k] for k in report.ignored],
-        "unknown_keys": [{"key": k, "message": m} for k, m in report.problems],
-        "answers": {j.key: {"verdict": j.verdict, "expected": j.expected, "given": j.given,
-                            "mistakes": list(j.mistakes), "explanations": {m: EXPLANATIONS[m] for m in j.mistakes},
-                            "feedback": j.feedback} for j in report.judgements},
-    }
 
 
 def _report_text(report: FileReport, verbose: bool) -> str:

@@ -181,6 +181,17 @@ def _parser() -> argparse.ArgumentParser:
                             "default visible)")
     gradescope.add_argument("--run", action="store_true", help="inside the autograder: grade the submission in "
                             "$AUTOGRADER_ROOT/submission (default /autograder) and write results/results.json")
+    serve = commands.add_parser("serve", help="a local web page for students: the problem, live previews of "
+                                "their answers, and the checks of `chainrule check`")
+    serve.add_argument("source", nargs="?", default="inf264_hw4", help="a class folder written by `chainrule "
+                       "variants` (students pick their variant), or " + SPEC_HELP)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this "
+                       "computer only)")
+    serve.add_argument("--port", type=_count(0, 65535), default=8000, help="the port (default 8000; 0: a free one)")
+    serve.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds per answer (default 5)")
+    serve.add_argument("--memory-limit", type=_count(0), default=2048, metavar="MB",
+                       help="memory ceiling of each checking process (default 2048; 0: none)")
+    serve.add_argument("--jobs", type=_count(0), default=0, help="checking processes (default: the cores, at most 4)")
     return parser
 
 
@@ -224,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     if args.command == "solve":
         return _solve(args)
+    if args.command == "serve":
+        from chainrule.cli.serve import serve
+
+        return serve(args)
     from chainrule.cli import commands, instructor
 
     handler = {"equiv": commands.equiv, "eval": commands.evaluate, "template": commands.template,
