@@ -315,3 +315,31 @@ def test_a_port_in_use_is_one_line_and_exit_2():
         result = run("serve", "--port", port, "--jobs", "1")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == f"chainrule: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use)\n"
+
+
+# ---------------------------------------------------------------- the workers
+
+def _sleep(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_job_past_its_deadline_fails_and_the_next_one_gets_a_fresh_worker():
+    import asyncio
+
+    from chainrule.check.workers import Failure, Limits
+    from chainrule.web.jobs import Workers
+
+    workers = Workers(1, Limits(seconds=600, memory_mb=None), function=_sleep)
+
+    async def both():
+        late = await workers.run(60, seconds=0.5)
+        return late, await workers.run(0, seconds=600)
+    try:
+        late, fine = asyncio.run(both())
+    finally:
+        workers.close()
+    assert isinstance(late, Failure) and "time limit" in late.reason
+    assert fine == 0

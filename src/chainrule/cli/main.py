@@ -192,6 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--memory-limit", type=_count(0), default=2048, metavar="MB",
                        help="memory ceiling of each checking process (default 2048; 0: none)")
     serve.add_argument("--jobs", type=_count(0), default=0, help="checking processes (default: the cores, at most 4)")
+    serve.add_argument("--show-expected", action="store_true", help="the page's feedback shows the expected "
+                       "values (by default it names the mistake without giving the answer away; the JSON API "
+                       "always has them, as `check --json` does)")
     return parser
 
 

@@ -15,7 +15,7 @@ def serve(args) -> int:
     from chainrule.web.app import Settings, create_app
 
     app = create_app(args.source, Settings(answer_seconds=args.time_limit, memory_mb=args.memory_limit or None,
-                                           workers=args.jobs or None))
+                                           workers=args.jobs or None, show_expected=args.show_expected))
     sock = _listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host

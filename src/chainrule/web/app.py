@@ -55,9 +55,10 @@ class BadRequest(Exception):
 
 class Settings:
     def __init__(self, answer_seconds: float = 5.0, request_seconds: float = 30.0, preview_seconds: float = 5.0,
-                 memory_mb: int | None = 2048, workers: int | None = None):
+                 memory_mb: int | None = 2048, workers: int | None = None, show_expected: bool = False):
         self.answer_seconds, self.request_seconds, self.preview_seconds = answer_seconds, request_seconds, preview_seconds
         self.memory_mb, self.workers = memory_mb, workers or default_count()
+        self.show_expected = show_expected  # the page shows the expected values in its feedback
 
 
 def create_app(source: str | Source, settings: Settings | None = None) -> Starlette:
@@ -140,7 +141,7 @@ class _Server:
 
     async def page(self, request: Request) -> Response:
         title = self.source.single.spec.title if self.source.single else "chainrule"
-        return HTMLResponse(render_page(title, self.source.is_class))
+        return HTMLResponse(render_page(title, self.source.is_class, self.settings.show_expected))
 
     async def problem(self, request: Request) -> Response:
         problem = await self._problem(request.query_params.get("variant"))

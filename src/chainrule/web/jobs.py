@@ -12,7 +12,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-import anyio.to_thread
+from concurrent.futures import ThreadPoolExecutor
 
 from chainrule.check.answers import answers_from_bytes
 from chainrule.check.gradebook import FileError
@@ -83,17 +83,26 @@ class Busy(Exception):
 
 
 class Workers:
-    """`count` one-process pools, lent to one request at a time."""
+    """`count` one-process pools, lent to one request at a time.
 
-    def __init__(self, count: int, limits: Limits, wait_seconds: float = 30.0):
+    Each pool is driven from its own long-lived thread: a worker process is forked by the thread
+    that runs `map`, and Linux ends it when that thread ends (PR_SET_PDEATHSIG is per thread), so
+    a short-lived thread of a thread pool would take a replacement worker with it.
+    """
+
+    def __init__(self, count: int, limits: Limits, wait_seconds: float = 30.0, function=run_job):
         self.limits, self.wait_seconds = limits, wait_seconds
-        self.pools = [BoundedPool(run_job, limits, workers=1) for _ in range(max(1, count))]
+        self.pools = [BoundedPool(function, limits, workers=1) for _ in range(max(1, count))]
+        self.threads = {id(pool): ThreadPoolExecutor(1, thread_name_prefix="chainrule-pool") for pool in self.pools}
         self._free: asyncio.Queue | None = None
 
     def warm(self, spec_path: str) -> None:
-        """Start every worker now, from the main thread, with the answer key already computed."""
-        for pool in self.pools:
-            pool.map([WarmJob(spec_path)])
+        """Start every worker now, with the answer key already computed (inherited through fork)."""
+        from chainrule.check.answer_key import answer_key
+
+        answer_key(spec_path)
+        for future in [self.threads[id(pool)].submit(pool.map, [WarmJob(spec_path)]) for pool in self.pools]:
+            future.result()
 
     async def run(self, job, seconds: float | None = None) -> object:
         """The job's result, or a Failure (time limit, memory limit, a crash) within `seconds`."""
@@ -108,14 +117,17 @@ class Workers:
         # a pool serves one request at a time, so its deadline can be this request's
         pool.limits = dataclasses.replace(self.limits, seconds=seconds or self.limits.seconds)
         try:
-            outcome = (await anyio.to_thread.run_sync(pool.map, [job]))[0]
+            loop = asyncio.get_running_loop()
+            outcome = (await loop.run_in_executor(self.threads[id(pool)], pool.map, [job]))[0]
         finally:
             self._free.put_nowait(pool)
         return outcome.value
 
     def close(self) -> None:
+        """Kill every worker now, even one still busy (its request gets a Failure), then the threads."""
         for pool in self.pools:
             pool.close()
+            self.threads[id(pool)].shutdown(wait=False)
 
 
 def default_count() -> int:

@@ -35,6 +35,7 @@ def environment() -> Environment:
     return env
 
 
-def render_page(title: str, is_class: bool) -> str:
+def render_page(title: str, is_class: bool, show_expected: bool = False) -> str:
     """The page's shell; the problem itself is fetched from /api/problem by app.js."""
-    return environment().get_template("page.html.j2").render(title=title, is_class=is_class)
+    return environment().get_template("page.html.j2").render(title=title, is_class=is_class,
+                                                             show_expected=show_expected)

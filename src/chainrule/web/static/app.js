@@ -169,9 +169,20 @@ function show(key, judged) {
   if (mistakes.includes("carried-error")) {
     target.appendChild(el("span", { class: "detail carried" }, (judged.explanations || {})["carried-error"] || ""));
   }
-  if (verdict !== "correct" && judged.feedback) {
-    for (const part of feedbackParts(judged.feedback)) target.appendChild(el("span", { class: "detail " + part[0] }, part[1]));
+  if (verdict !== "correct" && verdict !== "missing" && judged.feedback) {
+    const text = document.body.dataset.showExpected === "true" ? judged.feedback : withoutExpected(judged.feedback);
+    for (const part of feedbackParts(text)) {
+      if (part[1]) target.appendChild(el("span", { class: "detail " + part[0] }, part[1]));
+    }
   }
+}
+
+// "Expected 17/5 ≈ 3.4; your answer …" → "Your answer …": the page does not give the answer away
+// (unless the server was started with --show-expected); the JSON API, like `check --json`, has it.
+function withoutExpected(text) {
+  const found = /^Expected [^;]*; (.*)$/s.exec(text);
+  if (!found) return text;
+  return found[1].charAt(0).toUpperCase() + found[1].slice(1);
 }
 
 // A proof's feedback: "Step 2 (…) is wrong: …. The two sides differ at …. It holds only where …"
@@ -210,6 +221,10 @@ async function upload(event) {
   if (!file) return;
   try {
     const data = await api("/api/import", await file.text(), true);
+    if (document.body.dataset.class === "true" && data.variant !== null && data.variant !== state.variant) {
+      $("#variant").value = String(data.variant);  // the file says whose variant it is
+      await loadProblem(String(data.variant));
+    }
     for (const box of $$("textarea.answer")) {
       box.value = typeof data.answers[box.dataset.key] === "string" ? data.answers[box.dataset.key] : "";
       preview(box);
