@@ -34,9 +34,16 @@ function storageKey() {
 function saved() {
   try { return JSON.parse(localStorage.getItem(storageKey()) || "{}") || {}; } catch (e) { return {}; }
 }
+// The server refuses a request holding a box longer than this (web/app.py MAX_ANSWER), so one
+// over-long paste would stop every check, save and download: such a box is left out of them and
+// judged "error" on the page alone.
+const MAX_ANSWER = 10000;
+function tooLong() {
+  return $$("textarea.answer").filter(box => box.value.length > MAX_ANSWER).map(box => box.dataset.key);
+}
 function answers() {
   const all = {};
-  for (const box of $$("textarea.answer")) all[box.dataset.key] = box.value;
+  for (const box of $$("textarea.answer")) if (box.value.length <= MAX_ANSWER) all[box.dataset.key] = box.value;
   return all;
 }
 function save() {
@@ -129,7 +136,8 @@ async function preview(box) {
 
 async function check(keys) {
   status("checking…");
-  for (const key of keys || Object.keys(answers())) {
+  const wanted = keys || $$("textarea.answer").map(box => box.dataset.key);
+  for (const key of wanted) {
     const verdict = $('.verdict[data-key="' + CSS.escape(key) + '"]');
     if (verdict) { verdict.dataset.verdict = ""; verdict.replaceChildren(el("span", { class: "pending" }, "checking…")); }
   }
@@ -139,9 +147,11 @@ async function check(keys) {
   } catch (error) {
     report = { verdict: "error", error: String(error.message || error) };
   }
-  const wanted = keys || Object.keys(answers());
+  const long = tooLong();
   for (const key of wanted) {
-    const judged = report.answers ? report.answers[key] : null;
+    const judged = long.includes(key)
+      ? { verdict: "error", feedback: "This answer is over " + MAX_ANSWER + " characters: it was not checked.", mistakes: [], explanations: {} }
+      : report.answers ? report.answers[key] : null;
     show(key, judged || { verdict: "error", feedback: report.error || "not checked", mistakes: [], explanations: {} });
   }
   status(report.summary ? report.summary.correct + " of " + report.summary.total + " checked answers correct" +
@@ -212,7 +222,8 @@ async function download() {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
-    status("answers.toml downloaded");
+    const long = tooLong();
+    status("answers.toml downloaded" + (long.length ? " without " + long.join(", ") + " (over " + MAX_ANSWER + " characters)" : ""));
   } catch (error) { status("download failed: " + (error.message || error)); }
 }
 
