@@ -364,7 +364,10 @@ def test_a_10_mb_paste_leaves_page_and_server_working(page, problem, server):
     judged, _, _ = check_question(page, problem, key)
     assert judged in ("error", "unknown", "incorrect")
     assert server.request("/api/problem")[0] == 200
-    still_works(page, problem)
+    still_works(page, problem)  # the other questions still check
+    page.refresh()  # and what was typed after the paste was still saved
+    wait_ready(page)
+    assert box(page, "prediction.1").get_attribute("value") == CORRECT["prediction.1"]
 
 
 def test_a_tower_of_exponentials_ends_and_leaves_the_server_responsive(page, problem, server):
