@@ -11,6 +11,7 @@ The screenshot of the checked page is written to tests/artifacts/checked_page.pn
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -243,6 +244,7 @@ def check_question(driver, problem: dict, key: str) -> tuple[str, str, str]:
     return wait_verdicts(driver, [key])[key]
 
 
+@functools.lru_cache(maxsize=None)
 def cli_check(path: Path) -> dict:
     result = subprocess.run([sys.executable, "-m", "chainrule", "check", str(path), "--json"],
                             capture_output=True, text=True, timeout=600, cwd=ROOT)
