@@ -68,10 +68,10 @@ WRONG_PROOFS = _answers_file("wrong_proofs.toml")
 class Server:
     """`chainrule serve SPEC --port 0` in its own process group; the address is its first stdout line."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, source: Path = SPEC):
         self.log = open(tmp / "serve.stderr", "w+b")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chainrule", "serve", str(SPEC), "--port", "0"],
+            [sys.executable, "-m", "chainrule", "serve", str(source), "--port", "0"],
             stdout=subprocess.PIPE, stderr=self.log, start_new_session=True, cwd=ROOT)
         first: list[bytes] = []
         reader = threading.Thread(target=lambda: first.append(self.process.stdout.readline()), daemon=True)
@@ -425,3 +425,76 @@ def test_the_downloaded_answers_toml_grades_as_the_page_does(page, problem, serv
     status, from_api = server.json("/api/check", {"answers": {key: typed(key, text) for key, text in given.items()}})
     assert status == 200
     assert from_api["answers"] == from_cli["answers"] and from_api["summary"] == from_cli["summary"]
+
+
+def test_an_uploaded_answers_file_fills_the_boxes_and_carried_errors_are_said(page):
+    """Upload a file with a slip in prediction 1 and everything after computed from it."""
+    path = ANSWERS / "carried_from_prediction.toml"
+    given = _answers_file(path.name)
+    page.find_element(By.ID, "upload").send_keys(str(path))
+    until(page, lambda d: box(d, "prediction.1").get_attribute("value") == "2.5", "the upload never filled the boxes")
+    for key, text in given.items():
+        assert box(page, key).get_attribute("value") == typed(key, text), key
+    clear_verdicts(page)
+    click(page, "#check-all")
+    shown = wait_verdicts(page, CORRECT)
+    expected = cli_check(path)["answers"]
+    assert {key: judged[0] for key, judged in shown.items()} == {key: a["verdict"] for key, a in expected.items()}
+    assert shown["prediction.1"][:2] == ("incorrect", "")
+    for key in ("loss", "gradient.w0", "updated.w4", "new_loss"):
+        judged, mistake, text = shown[key]
+        assert (judged, mistake) == ("incorrect", "carried-error"), (key, text)
+        assert "right from your earlier answer" in text, (key, text)
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """A class folder of 3 variants for the roster ada, bob, cy, served."""
+    folder = tmp_path_factory.mktemp("class")
+    (folder / "roster.txt").write_text("ada\nbob\ncy\n", encoding="utf-8")
+    made = subprocess.run([sys.executable, "-m", "chainrule", "variants", "--count", "3", "--seed", "7", "--out", "class",
+                           "--no-pdf", "--students", "roster.txt", "--jobs", "1"],
+                          capture_output=True, text=True, timeout=600, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    running = Server(folder, folder / "class")
+    running.key = json.loads((folder / "class" / "answer_key.json").read_text(encoding="utf-8"))
+    yield running
+    running.stop()
+
+
+def load_variant(driver, given: str) -> None:
+    driver.execute_script("document.body.dataset.ready = 'false';")
+    field = driver.find_element(By.ID, "variant")
+    field.clear()
+    field.send_keys(given)
+    click(driver, "#load-variant")
+    wait_ready(driver)
+
+
+def test_a_class_folder_student_loads_their_variant_by_roster_id(browser, class_server):
+    browser.get(class_server.url)
+    browser.execute_script("window.localStorage.clear();")
+    browser.get(class_server.url)
+    until(browser, lambda d: d.find_elements(By.ID, "variant"), "no variant field for a class folder")
+    field = browser.find_element(By.ID, "variant")
+    field.send_keys("nobody")
+    click(browser, "#load-variant")
+    until(browser, lambda d: d.find_element(By.ID, "variant-error").text, "no error for an unknown roster id")
+    load_variant(browser, "bob")  # bob has variant 2
+    status, problem = class_server.json("/api/problem?variant=bob")
+    assert status == 200 and problem["variant"] == 2
+    right = class_server.key[1]["answers"]
+    assert class_server.key[1]["student"] == "bob"
+    for key, text in right.items():
+        paste(browser, key, text)
+    clear_verdicts(browser)
+    click(browser, "#check-all")
+    shown = wait_verdicts(browser, right)
+    assert {key: judged[0] for key, judged in shown.items()} == dict.fromkeys(right, "correct")
+    storage = f"chainrule:{problem['name']}:2"
+    until(browser, lambda d: d.execute_script("return window.localStorage.getItem(arguments[0])", storage),
+          f"bob's answers never saved under {storage!r}")
+    load_variant(browser, "ada")  # another variant: its own, empty boxes
+    assert box(browser, "loss").get_attribute("value") == ""
+    load_variant(browser, "2")  # back by number: bob's answers again
+    assert box(browser, "loss").get_attribute("value") == right["loss"]
