@@ -13,8 +13,8 @@ from latex2mathml.converter import convert
 
 def mathml(latex: str, display: bool = False) -> str:
     """`<math>…</math>`; LaTeX the converter does not know is shown as escaped source in `<code>`."""
-    # alignment marks and line breaks of our LaTeX rows mean nothing in one formula
-    flat = latex.replace("\\\\", " ").replace("&", "")
+    # one formula, not an alignment: `a &= 1 & b &= 2` (a row of columns) reads `a = 1, b = 2`
+    flat = latex.replace("\\\\", " ").replace("&=", "=").replace(" & ", ", \\quad ").replace("&", "")
     try:
         return convert(flat, display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - the converter raises many kinds; the page must still show something

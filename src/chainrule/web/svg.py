@@ -28,7 +28,7 @@ def network_svg(network: dict) -> str:
         (x1, y1, a), (x2, y2, b) = nodes[edge["src"]][:3], nodes[edge["dst"]][:3]
         length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1.0)
         ux, uy = (x2 - x1) / length, (y2 - y1) / length
-        r1, r2 = RADIUS[a["style"]], RADIUS[b["style"]] + 2
+        r1, r2 = _radius(a), _radius(b) + 2
         parts.append(f'<line x1="{x1 + ux * r1:.1f}" y1="{y1 + uy * r1:.1f}" x2="{x2 - ux * r2:.1f}" '
                      f'y2="{y2 - uy * r2:.1f}" stroke="black" marker-end="url(#arrow)"/>')
         if edge.get("label") is not None:
@@ -42,12 +42,17 @@ def network_svg(network: dict) -> str:
                          'fill="white" stroke="black"/>')
         else:
             extra = ' stroke-width="2"' if style == "hidden" else ""
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS[style]}" fill="white" stroke="black"{extra}/>')
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_radius(node)}" fill="white" stroke="black"{extra}/>')
             if style == "output":
-                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS[style] - 4}" fill="none" stroke="black"/>')
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{_radius(node) - 4}" fill="none" stroke="black"/>')
         parts.append(_label(x, y, node["label"], f"node-label {escape(style)}"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _radius(node: dict) -> int:
+    """A unit that shows both its z and its a (`z | h`) gets a wider circle."""
+    return RADIUS[node["style"]] + (8 if "\\mid" in node["label"] else 0)
 
 
 def _label(x: float, y: float, latex: str, css: str) -> str:
