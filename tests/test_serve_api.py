@@ -343,3 +343,20 @@ def test_a_job_past_its_deadline_fails_and_the_next_one_gets_a_fresh_worker():
         workers.close()
     assert isinstance(late, Failure) and "time limit" in late.reason
     assert fine == 0
+
+
+def _hang(job):
+    import time
+
+    time.sleep(600)
+
+
+def test_a_check_past_the_request_deadline_is_an_error_report_not_a_hung_request(monkeypatch):
+    from chainrule.web import jobs
+
+    monkeypatch.setattr(jobs, "_check", _hang)  # the workers fork from this process: theirs hangs too
+    with TestClient(create_app("inf264_hw4", Settings(workers=1, request_seconds=1))) as slow:
+        report = slow.post("/api/check", json={"answers": {"loss": "13/4"}}).json()
+        assert report == {"file": "answers.toml", "verdict": "error", "error": "time limit of 1 s for the file"}
+        monkeypatch.undo()  # the replacement worker forks after this: it checks again
+        assert slow.post("/api/preview", json={"key": "loss", "text": "1"}).json()["ok"] is True

@@ -130,8 +130,8 @@ class _Server:
     def start(self) -> None:
         limits = Limits(seconds=self.settings.request_seconds, memory_mb=self.settings.memory_mb)
         self.workers = Workers(self.settings.workers, limits)
-        if self.source.single is not None:
-            self.workers.warm(self.source.single.path)
+        # fork the workers now, from a process that does nothing else yet, with a key computed
+        self.workers.warm(self._any_problem().path)
 
     def close(self) -> None:
         if self.workers is not None:

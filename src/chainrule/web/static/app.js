@@ -172,18 +172,19 @@ function show(key, judged) {
   if (judged.verdict === "unparseable") headline = "Could not read this answer.";
   if (mistakes.includes("carried-error")) headline = "Wrong, but right from your earlier answer.";
   target.append(el("span", { class: "mark" }, MARKS[verdict] || "?"), el("span", { class: "headline" }, headline));
+  if (verdict !== "correct" && verdict !== "missing" && judged.feedback) {
+    let text = document.body.dataset.showExpected === "true" ? judged.feedback : withoutExpected(judged.feedback);
+    for (const explanation of Object.values(judged.explanations || {})) text = text.replace(" " + explanation, "");
+    for (const part of feedbackParts(text)) {
+      if (part[1]) target.appendChild(el("span", { class: "detail " + part[0] }, part[1]));
+    }
+  }
   const named = mistakes.filter(m => m !== "carried-error");
   for (const m of named) {
     target.appendChild(el("span", { class: "detail mistake", "data-id": m }, "Mistake '" + m + "': " + ((judged.explanations || {})[m] || "")));
   }
   if (mistakes.includes("carried-error")) {
     target.appendChild(el("span", { class: "detail carried" }, (judged.explanations || {})["carried-error"] || ""));
-  }
-  if (verdict !== "correct" && verdict !== "missing" && judged.feedback) {
-    const text = document.body.dataset.showExpected === "true" ? judged.feedback : withoutExpected(judged.feedback);
-    for (const part of feedbackParts(text)) {
-      if (part[1]) target.appendChild(el("span", { class: "detail " + part[0] }, part[1]));
-    }
   }
 }
 
