@@ -6,7 +6,8 @@ Each scenario is one test and starts from a fresh page with empty localStorage. 
 shares two busy cores. The module is skipped, with the reason, where chromium, chromedriver or
 selenium is absent (as the PDF tests are without TeX); `.ci/run` installs them.
 
-The screenshot of the checked page is written to tests/artifacts/checked_page.png (gitignored).
+Screenshots of the checked page are written to tests/artifacts/ (gitignored), with copies in out/:
+checked_page.png (every answer right) and checked_mixed_page.png (mistakes, a wrong proof, a blank).
 """
 
 from __future__ import annotations
@@ -422,6 +423,7 @@ def test_the_downloaded_answers_toml_grades_as_the_page_does(page, problem, serv
         {key: answer["verdict"] for key, answer in from_cli["answers"].items()}
     assert shown["gradient.w0"][:2] == ("incorrect", "missing-factor-2")
     assert shown["loss"][0] == "missing"
+    screenshot(page, "checked_mixed_page.png")
     status, from_api = server.json("/api/check", {"answers": {key: typed(key, text) for key, text in given.items()}})
     assert status == 200
     assert from_api["answers"] == from_cli["answers"] and from_api["summary"] == from_cli["summary"]
