@@ -16,6 +16,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import threading
 import tomllib
 import urllib.error
 import urllib.request
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -216,6 +218,12 @@ def wait_preview(driver, key: str) -> str:
     return until(driver, shown, f"no preview for {key}")
 
 
+def exact(text: str) -> Fraction:
+    """A number as the answers file writes it: a decimal, a/b, or \\frac{a}{b}."""
+    fraction = re.fullmatch(r"\\frac\{(-?\d+)\}\{(\d+)\}", text)
+    return Fraction(int(fraction[1]), int(fraction[2])) if fraction else Fraction(text)
+
+
 def question_of(problem: dict) -> dict[str, int]:
     return {entry["key"]: question["number"] for question in problem["questions"] for entry in question["keys"]}
 
@@ -286,6 +294,9 @@ def test_typed_right_answers_render_and_check_correct(page, problem):
     for key, text in CORRECT.items():
         type_answer(page, key, text)
         assert wait_preview(page, key) == "math", f"{key}: {text!r} did not render"
+        if not key.startswith("proofs."):  # the preview says the exact value it read: 3.4 is 17/5
+            read = page.find_element(By.CSS_SELECTOR, hook("div.preview", key) + " .read").text
+            assert Fraction(read.removeprefix("read as ").strip()) == exact(text), (key, text, read)
     clear_verdicts(page)
     click(page, "#check-all")
     shown = wait_verdicts(page, CORRECT)
