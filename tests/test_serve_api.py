@@ -360,3 +360,19 @@ def test_a_check_past_the_request_deadline_is_an_error_report_not_a_hung_request
         assert report == {"file": "answers.toml", "verdict": "error", "error": "time limit of 1 s for the file"}
         monkeypatch.undo()  # the replacement worker forks after this: it checks again
         assert slow.post("/api/preview", json={"key": "loss", "text": "1"}).json()["ok"] is True
+
+
+def test_a_spec_given_as_a_path_round_trips_beside_its_file(tmp_path):
+    spec = (ROOT / "derivations" / "inf264_hw4.toml").read_text(encoding="utf-8").replace("init = [1, 1, 0, 1, 0]",
+                                                                                        "init = [1, 2, 0, 1, 0]")
+    assert "init = [1, 2, 0, 1, 0]" in spec
+    (tmp_path / "mine.toml").write_text(spec, encoding="utf-8")
+    with TestClient(create_app(str(tmp_path / "mine.toml"), Settings(workers=1))) as mine:
+        answers = {"prediction.1": "4", "loss": "13/4", "proofs.w3": "dL/dw3\n= delta_yhat * h"}
+        report = mine.post("/api/check", json={"answers": answers}).json()
+        exported = mine.post("/api/export", json={"answers": answers}).text
+    # ŷ(x1) = w3·relu(w0·2 + w1·1 + w2) + w4 = relu(1·2 + 2·1 + 0) = 4
+    assert report["spec"] == "mine.toml" and report["answers"]["prediction.1"]["verdict"] == "correct"
+    assert 'spec = "mine.toml"' in exported
+    (tmp_path / "answers.toml").write_text(exported, encoding="utf-8")
+    assert json.loads(run("check", "--json", "answers.toml", cwd=tmp_path).stdout) == report

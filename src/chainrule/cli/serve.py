@@ -17,6 +17,11 @@ def serve(args) -> int:
     app = create_app(args.source, Settings(answer_seconds=args.time_limit, memory_mb=args.memory_limit or None,
                                            workers=args.jobs or None, show_expected=args.show_expected))
     sock = _listen(args.host, args.port)
+    try:
+        app.state.server.start()  # workers up, or one line and exit 2, before the address is printed
+    except BaseException:
+        sock.close()
+        raise
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
 
@@ -35,12 +40,16 @@ def serve(args) -> int:
 
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
                             timeout_graceful_shutdown=5)
+    server = Server(config)
     try:
-        Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
         sock.close()
+        app.state.server.close()
+    if not server.started and not server.should_exit:
+        raise ChainruleError(f"http://{shown}:{port}/: the server could not start")
     return EXIT_OK
 
 

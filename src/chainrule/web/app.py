@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio.to_thread
@@ -53,12 +54,16 @@ class BadRequest(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
 class Settings:
-    def __init__(self, answer_seconds: float = 5.0, request_seconds: float = 30.0, preview_seconds: float = 5.0,
-                 memory_mb: int | None = 2048, workers: int | None = None, show_expected: bool = False):
-        self.answer_seconds, self.request_seconds, self.preview_seconds = answer_seconds, request_seconds, preview_seconds
-        self.memory_mb, self.workers = memory_mb, workers or default_count()
-        self.show_expected = show_expected  # the page shows the expected values in its feedback
+    """The server's limits: seconds per answer, per check request and per preview; a worker's memory."""
+
+    answer_seconds: float = 5.0
+    request_seconds: float = 30.0
+    preview_seconds: float = 5.0
+    memory_mb: int | None = 2048
+    workers: int | None = None  # None: the cores, at most 4
+    show_expected: bool = False  # the page shows the expected values in its feedback
 
 
 def create_app(source: str | Source, settings: Settings | None = None) -> Starlette:
@@ -128,14 +133,22 @@ class _Server:
         self._json: OrderedDict = OrderedDict()  # variant -> /api/problem
 
     def start(self) -> None:
+        """Start the workers (idempotent: `chainrule serve` starts them before it listens)."""
+        if self.workers is not None:
+            return
         limits = Limits(seconds=self.settings.request_seconds, memory_mb=self.settings.memory_mb)
-        self.workers = Workers(self.settings.workers, limits)
-        # fork the workers now, from a process that does nothing else yet, with a key computed
-        self.workers.warm(self._any_problem().path)
+        workers = Workers(self.settings.workers or default_count(), limits)
+        try:  # fork the workers now, from a process that does nothing else yet, with a key computed
+            workers.warm(self._any_problem().path)
+        except BaseException:
+            workers.close()
+            raise
+        self.workers = workers
 
     def close(self) -> None:
         if self.workers is not None:
             self.workers.close()
+            self.workers = None
 
     # ------------------------------------------------------------ requests
 
@@ -165,7 +178,8 @@ class _Server:
         kind = "proof" if key.startswith("proofs.") else "number"
         value = await self._run(PreviewJob(problem.path, kind, text), self.settings.preview_seconds)
         if isinstance(value, Failure):
-            return JSONResponse({"ok": False, "error": f"could not read it: {value.reason}", "position": None,
+            reason = value.reason.replace(" for the file", "")  # the pool's words for a whole answers file
+            return JSONResponse({"ok": False, "error": f"could not read it: {reason}", "position": None,
                                  "suggestion": None})
         return JSONResponse(value)
 

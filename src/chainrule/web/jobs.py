@@ -102,7 +102,10 @@ class Workers:
 
         answer_key(spec_path)
         for future in [self.threads[id(pool)].submit(pool.map, [WarmJob(spec_path)]) for pool in self.pools]:
-            future.result()
+            reason = failure_reason(future.result()[0].value)
+            if reason is not None:
+                raise ChainruleError(f"a checking process could not start ({reason}); "
+                                     "is --memory-limit too small?")
 
     async def run(self, job, seconds: float | None = None) -> object:
         """The job's result, or a Failure (time limit, memory limit, a crash) within `seconds`."""
