@@ -7,12 +7,12 @@ on Linux a worker is also killed by the kernel when its parent dies, even by SIG
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+
+# ctypes and concurrent.futures (multiprocessing, socket) are imported where used: every command
+# imports this module for `terminate_unwinds`, and `solve` starts no workers.
 
 _PR_SET_PDEATHSIG = 1
 
@@ -22,6 +22,9 @@ def _die_with_parent(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -32,6 +35,8 @@ def _die_with_parent(parent: int) -> None:
 @contextlib.contextmanager
 def worker_pool(workers: int):
     """A ProcessPoolExecutor whose workers are terminated if the block is left by an exception."""
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
         yield pool

@@ -34,6 +34,7 @@ from chainrule.check.workers import run as run_bounded
 from chainrule.classroom.batch import read_batch
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE
 from chainrule.cli.progress import bar
+from chainrule.cli.spec_input import load_spec  # noqa: F401  (instructor and tests use it from here)
 from chainrule.core import certify
 from chainrule.core.spec import Tolerance, derivations_dir, resolve_path
 from chainrule.core.spec_reader import line_of, load
@@ -185,18 +186,6 @@ class _NoNames:
 
     def known_names(self):
         return ()
-
-
-def load_spec(given: str):
-    """`load(given)`, or for `-` the spec read from standard input (named <stdin> in messages)."""
-    if given != "-":
-        return load(given)
-    from chainrule.core.spec import MAX_SPEC_BYTES
-    from chainrule.core.spec_reader import from_bytes
-    from chainrule.errors import SpecError
-
-    raw = read_stdin(MAX_SPEC_BYTES, lambda why: SpecError(STDIN, "(file)", why))
-    return from_bytes(raw, STDIN, default_name="stdin")
 
 
 def learning_rate(args) -> int:

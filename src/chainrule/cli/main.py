@@ -77,7 +77,7 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from chainrule.check.gradebook import LMS
+    from chainrule.check.lms import LMS
 
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
     parser.add_argument("--version", action="version", version=f"chainrule {_version()}",
@@ -234,7 +234,7 @@ def _run(args) -> int:
 
 
 def _solve(args) -> int:
-    from chainrule.cli.commands import load_spec
+    from chainrule.cli.spec_input import load_spec
     from chainrule.core.solution import solve
     from chainrule.render import report
     from chainrule.render.documents import (
