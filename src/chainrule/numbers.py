@@ -201,6 +201,17 @@ def too_long(value: sp.Expr, limit: int = 40) -> bool:
 
 
 def terminates(value: sp.Expr) -> bool:
-    """A short terminating decimal (denominator of at most six digits): printed as a decimal."""
-    return value.is_Rational and len(str(value.q)) <= 6 and \
-        decimal_text(Fraction(int(value.p), int(value.q))) is not None
+    """A short terminating decimal (denominator of at most six digits): printed as a decimal.
+
+    The denominator has no prime factor but 2 and 5 (what `decimal_text` tests, without the text).
+    """
+    if not value.is_Rational:
+        return False
+    q = int(value.q)
+    if q >= 10**6:
+        return False
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    return q == 1
