@@ -121,3 +121,20 @@ def test_the_forward_mode_check_sees_40_digits_and_tolerates_50(error, found):
     differences = numeric_check(wrong, theta)
     assert bool(differences) is found
     assert all(i == 0 for _, i, _, _ in differences)
+
+
+@pytest.mark.parametrize("name", ["inf264_hw4", "deep_relu", "two_hidden_relu"])
+def test_integer_forward_mode_equals_fraction_forward_mode(name):
+    """forward_exact (integers over one common denominator) against forward over Fractions."""
+    from chainrule.core.numerics import _program
+    from chainrule.core.precise import forward, forward_exact
+
+    spec = chainrule.load(name)
+    derivation = derive(build(spec), symbolic=False)
+    program = _program(derivation)
+    theta = [sp.Rational(str(v)) for v in spec.init]
+    for x, targets in zip(spec.x, spec.targets):
+        env = program.environment(theta, x, targets)
+        factors = {edge: f(env) for edge, f in program.local.items()}
+        expected = forward(derivation.model, lambda node, parent: factors[(node.symbol, parent.symbol)])
+        assert forward_exact(derivation.model, factors) == expected

@@ -18,7 +18,7 @@ import sympy as sp
 
 from chainrule.core.compiled import FastTrainer
 from chainrule.core.derivation import Derivation
-from chainrule.core.precise import forward, fraction, numeric_check, numeric_step, precise_sample
+from chainrule.core.precise import forward, forward_exact, fraction, numeric_check, numeric_step, precise_sample
 from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, estimated_size, exact, numeric_value, rational
 
 __all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "numeric_check"]
@@ -263,8 +263,8 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
         program = None
     if program is not None:
         env = program.environment(theta, x, targets)
-        local = lambda node, parent: compiled[(node.symbol, parent.symbol)](env)  # noqa: E731
-        convert = _rational
+        factors = {edge: f(env) for edge, f in compiled.items()}
+        return tuple(_rational(d) if d != 0 else sp.Integer(0) for d in forward_exact(model, factors))
     else:
         known_by_name = _symbolic_pass(derivation, theta, x, targets)  # (forward mode of an exact network)
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}

@@ -6,6 +6,7 @@ check, the parameters after a decimal step and every value whose exact form is t
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Sequence
 
@@ -105,6 +106,34 @@ def forward(model, local, shift: int = 0) -> list:
         tangent[node.symbol] = total
     result = tangent[model.loss.symbol]
     return [result.get(i, 0) for i in range(len(model.parameters))]
+
+
+def forward_exact(model, factors: dict) -> list[Fraction]:
+    """`forward` for exact Fraction local derivatives ((node, parent) symbols -> Fraction), in integers.
+
+    Every factor is written over one common denominator D; a node's tangents are integers over
+    D^k (k: its longest path from a parameter), so the sums need no gcd until the end. Exact.
+    """
+    denominator = math.lcm(*(f.denominator for f in factors.values())) if factors else 1
+    scaled = {edge: f.numerator * (denominator // f.denominator) for edge, f in factors.items()}
+    tangent: dict = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
+    power: dict = {p.symbol: 0 for p in model.parameters}
+    for node in model.nodes:
+        if node.definition is None:
+            continue
+        parents = [(parent, tangent[parent.symbol]) for parent in model.parents(node) if tangent.get(parent.symbol)]
+        k = 1 + max((power[parent.symbol] for parent, _ in parents), default=0)
+        total: dict[int, int] = {}
+        for parent, incoming in parents:
+            factor = scaled[(node.symbol, parent.symbol)]
+            if factor == 0:  # an inactive ReLU passes nothing on
+                continue
+            factor *= denominator ** (k - 1 - power[parent.symbol])
+            for i, d in incoming.items():
+                total[i] = total.get(i, 0) + factor * d
+        tangent[node.symbol], power[node.symbol] = total, k
+    result, k = tangent[model.loss.symbol], power.get(model.loss.symbol, 0)
+    return [Fraction(result.get(i, 0), denominator ** k) for i in range(len(model.parameters))]
 
 
 def fraction(value: sp.Rational) -> Fraction:
