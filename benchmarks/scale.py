@@ -68,7 +68,8 @@ def write_spec(folder: Path, name: str, sizes, activations, loss, samples, seed,
 
 def run(command: list[str], limit: float | None = None, source: str | None = None) -> tuple[float, float, bool, float]:
     """Wall seconds, peak memory of the children so far (MiB), whether it finished in time, and its CPU seconds."""
-    env = dict(os.environ, PYTHONPATH=source) if source else None
+    env = dict(os.environ, PYTHONPATH=source) if source else dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled once, not at every run
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:

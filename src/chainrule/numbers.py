@@ -126,6 +126,26 @@ def exact(value: sp.Expr) -> str:
     return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
+# An exact value whose plain text would pass this many characters is not built: `solve --json`
+# gives null in its place (named under "omitted_exact") and its 30-digit decimal under "decimals",
+# as the sheet shows a truncated decimal. Only exp, tanh and log networks reach it (their exact
+# trees grow with the product of the layer widths); exact rationals are bounded by their bits.
+EXACT_TEXT_LIMIT = 10_000
+
+
+def estimated_size(expr: sp.Expr, sizes: dict) -> int:
+    """About how many characters `exact` prints for expr once every symbol is replaced by its value,
+    from the sizes of those values (`sizes`: symbol -> characters), without building it.
+
+    An upper estimate: each operation adds its operator, parentheses and a function name.
+    """
+    if expr.is_Symbol:
+        return sizes[expr]
+    if not expr.args:
+        return len(str(expr))
+    return sum(estimated_size(a, sizes) for a in expr.args) + 3 * len(expr.args) + 8
+
+
 def decimal_text(value: Fraction) -> str | None:
     """The exact decimal of a fraction whose expansion ends (`0.01`, `-3`, `2.5`), else None (1/3)."""
     value = Fraction(value)
@@ -210,6 +230,17 @@ def too_long(value: sp.Expr, limit: int = 40) -> bool:
 
 
 def terminates(value: sp.Expr) -> bool:
-    """A short terminating decimal (denominator of at most six digits): printed as a decimal."""
-    return value.is_Rational and len(str(value.q)) <= 6 and \
-        decimal_text(Fraction(int(value.p), int(value.q))) is not None
+    """A short terminating decimal (denominator of at most six digits): printed as a decimal.
+
+    The denominator has no prime factor but 2 and 5 (what `decimal_text` tests, without the text).
+    """
+    if not value.is_Rational:
+        return False
+    q = int(value.q)
+    if q >= 10**6:
+        return False
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    return q == 1

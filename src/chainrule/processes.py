@@ -12,11 +12,12 @@ exception, deadline and memory ceiling into that one file's row and replaces the
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+
+# ctypes and concurrent.futures (multiprocessing, socket) are imported where used: every command
+# imports this module for `terminate_unwinds`, and `solve` starts no workers.
 
 _PR_SET_PDEATHSIG = 1
 
@@ -26,6 +27,8 @@ def die_with_parent(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
+        import ctypes
+
         with contextlib.suppress(OSError, AttributeError, TypeError):
             libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols hold libc's prctl; no lookup
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -36,6 +39,8 @@ def die_with_parent(parent: int) -> None:
 @contextlib.contextmanager
 def worker_pool(workers: int):
     """A ProcessPoolExecutor whose workers are terminated if the block is left by an exception."""
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         yield pool

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from chainrule.check.answer_key import FileReport, Mark
+from chainrule.check.lms import LMS  # noqa: F401  (the parser reads it from check.lms, without the checker)
 from chainrule.untrusted import cell
 
-LMS = ("moodle", "canvas")
 VERDICTS = (Mark.CORRECT, Mark.INCORRECT, Mark.UNPARSEABLE, Mark.UNKNOWN, Mark.MISSING)  # the CSV column order
 IGNORED = {"tolerance": "[tolerance] in the answers file ignored: the grader sets the tolerance"}
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

@@ -18,13 +18,13 @@ from chainrule.check.report_json import summary as _summary
 from chainrule.check.proofs import decide
 from chainrule.check.tokens import NotationError
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN
+from chainrule.cli.spec_input import load_spec
 from chainrule.core import certify
 from chainrule.core.proof import Verdict
 from chainrule.core.spec import resolve_path
 from chainrule.core.spec_reader import load
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.errors import ChainruleError
-from chainrule.intake import STDIN, read_stdin
 from chainrule.numbers import decimal, exact, significant_text
 
 EQUIV_WORDS = {Verdict.PROVED: "equivalent", Verdict.REFUTED: "not equivalent", Verdict.UNKNOWN: "unknown"}
@@ -169,18 +169,6 @@ class _NoNames:
 
     def known_names(self):
         return ()
-
-
-def load_spec(given: str):
-    """`load(given)`, or for `-` the spec read from standard input (named <stdin> in messages)."""
-    if given != "-":
-        return load(given)
-    from chainrule.core.spec import MAX_SPEC_BYTES
-    from chainrule.core.spec_reader import from_bytes
-    from chainrule.errors import SpecError
-
-    raw = read_stdin(MAX_SPEC_BYTES, lambda why: SpecError(STDIN, "(file)", why))
-    return from_bytes(raw, STDIN, default_name="stdin")
 
 
 def learning_rate(args) -> int:

@@ -76,12 +76,23 @@ def _version() -> str:
         return "unknown"
 
 
+class _Version(argparse.Action):
+    """`--version`: like argparse's own, but the version is looked up only when asked for
+    (importlib.metadata costs more than the rest of the parser)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(f"chainrule {_version()}\n", sys.stdout)
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
-    from chainrule.check.gradebook import LMS
+    from chainrule.check.lms import LMS
 
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
-    parser.add_argument("--version", action="version", version=f"chainrule {_version()}",
-                        help="print the version and exit")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      help="what to do; `chainrule COMMAND --help` describes its arguments")
     solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
@@ -266,7 +277,7 @@ def _run(args) -> int:
 
 
 def _solve(args) -> int:
-    from chainrule.cli.commands import load_spec
+    from chainrule.cli.spec_input import load_spec
     from chainrule.core.solution import solve
     from chainrule.render import report
     from chainrule.render.documents import (

@@ -62,7 +62,7 @@ class LearningRateAnalysis:
     def loss_at(self, eta: sp.Expr) -> sp.Expr:
         """The exact loss after one step with learning rate eta (> 0)."""
         for piece in self.pieces:
-            if piece.start <= eta and (piece.end is _INFINITY or eta <= piece.end):
+            if not _less(eta, piece.start) and not _less(piece.end, eta):
                 if eta.is_Rational:
                     return piece.loss.eval(eta)
                 return sp.expand(piece.loss.as_expr().xreplace({ETA: eta}))
@@ -86,14 +86,14 @@ class _Function:
     def at(self, gap: int, breaks: tuple) -> sp.Poly:
         """The polynomial on gap `gap` of a finer breakpoint list."""
         midpoint = _between(*_gap(breaks, gap))
-        index = sum(1 for b in self.breaks if b < midpoint)
+        index = sum(1 for b in self.breaks if _less(b, midpoint))
         return self.polys[index]
 
     def relu(self, changes: list, sample: int, unit: str) -> "_Function":
         breaks, polys = [], []
         for index, poly in enumerate(self.polys):
             start, end = _gap(self.breaks, index)
-            inner = [r for r in _real_roots(poly) if start < r and (end is _INFINITY or r < end)]
+            inner = [r for r in _real_roots(poly) if _less(start, r) and _less(r, end)]
             edges = [start, *inner, end]
             for j in range(len(edges) - 1):
                 positive = poly.eval(_between(edges[j], edges[j + 1])) > 0
@@ -117,6 +117,33 @@ def _key(value):
     return (sp.Rational(str(sp.N(value, 25))), str(value))
 
 
+def _less(a, b) -> bool:
+    """a < b, exactly, for rationals, algebraic numbers and oo.
+
+    Decided from 12-digit approximations when they are relatively farther apart than 1e-9;
+    otherwise by SymPy, which evaluates root objects again and again at growing precision.
+    """
+    if a is _INFINITY:
+        return False
+    if b is _INFINITY:
+        return True
+    if a.is_Rational and b.is_Rational:
+        return bool(a < b)
+    near_a, near_b = _near(a), _near(b)
+    if abs(near_a - near_b) > (abs(near_a) + abs(near_b)) * _SEPARATED:
+        return bool(near_a < near_b)
+    return bool(a < b)
+
+
+_SEPARATED = sp.Rational(1, 10**9)
+
+
+@lru_cache(maxsize=4096)
+def _near(value) -> sp.Rational:
+    """A rational within a relative 1e-12 of value (a root object's isolating interval, refined)."""
+    return _rational_near(value, 12) if isinstance(value, sp.CRootOf) else _rational_near(value, 15)
+
+
 def _gap(breaks: tuple, index: int) -> tuple:
     start = sp.Integer(0) if index == 0 else breaks[index - 1]
     end = breaks[index] if index < len(breaks) else _INFINITY
@@ -129,7 +156,7 @@ def _between(start, end) -> sp.Rational:
         return sp.floor(start) + 1
     for digits in (20, 40, 80, 160):
         middle = (_rational_near(start, digits) + _rational_near(end, digits)) / 2
-        if bool(start < middle) and bool(middle < end):
+        if _less(start, middle) and _less(middle, end):
             return middle
     raise ArithmeticError("could not separate two algebraic numbers")
 
@@ -223,7 +250,7 @@ def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
     for piece in pieces:
         change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
         edges = [piece.start]
-        edges += [r for r in _real_roots(change) if piece.start < r and (piece.end is _INFINITY or r < piece.end)]
+        edges += [r for r in _real_roots(change) if _less(piece.start, r) and _less(r, piece.end)]
         edges.append(piece.end)
         for a, b in zip(edges, edges[1:]):
             if change.eval(_between(a, b)) < 0:
@@ -239,7 +266,7 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     candidates = []
     for piece in pieces:
         for root in _real_roots(piece.loss.diff(ETA)):
-            if piece.start < root and (piece.end is _INFINITY or root < piece.end):
+            if _less(piece.start, root) and _less(root, piece.end):
                 candidates.append((root, piece.loss))
         if piece.end is not _INFINITY:
             candidates.append((piece.end, piece.loss))

@@ -18,7 +18,11 @@ import sympy as sp
 
 from chainrule.core.compiled import FastTrainer
 from chainrule.core.derivation import Derivation
-from chainrule.numbers import PRECISION, mpf, numeric_value, rational
+from chainrule.core.precise import forward, forward_exact, fraction, numeric_check, numeric_step, precise_sample
+from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, estimated_size, exact, numeric_value, rational
+
+__all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "numeric_check"]
+_fraction = fraction
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class SampleValues:
     values: Mapping[str, sp.Expr]  # node and δ names -> exact value
     gradient: tuple[sp.Expr, ...]  # ∂L/∂w for this sample, in parameter order
     predictions: tuple[sp.Expr, ...]  # one per output unit
+    # names (and ("gradient", parameter name)) whose exact text would pass EXACT_TEXT_LIMIT: the
+    # value there is a 50-digit Float from a 60-digit pass, and no exact tree was built
+    omitted: frozenset = frozenset()
 
     @property
     def prediction(self) -> sp.Expr:
@@ -47,6 +54,8 @@ class Evaluation:
     samples: tuple[SampleValues, ...]
     loss: sp.Expr  # mean (or, as the spec says, sum) of the per-sample losses
     gradient: tuple[sp.Expr, ...]  # mean (or sum) of the per-sample gradients
+    # "loss", ("gradient", name), ("theta", name) given as 50-digit Floats (see SampleValues.omitted)
+    omitted: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -83,27 +92,46 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
     loss_reduction = loss_reduction or spec.reduction_samples
     gradient_reduction = gradient_reduction or spec.reduction_samples
     program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    decimal = bool(theta) and all(v.is_Float for v in theta)  # after a decimal step: a 60-digit pass
     names = [node.name for node in (*model.nodes, *model.deltas)]
     samples, fractions = [], []
     for number, (x, targets) in enumerate(zip(spec.x, spec.targets), start=1):
         if program is not None:
             known = program.run(theta, x, targets)
             fractions.append(known.pop("fractions"))
+        elif decimal and spec.parameter_count > PRECISE_STEPS_ABOVE:
+            known = precise_sample(derivation, theta, x, targets)
         else:
             known = _symbolic_pass(derivation, theta, x, targets)
+        omitted = known.pop("omitted", frozenset())
         gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
         values = {name: known[name] for name in names}
         predictions = tuple(values[p.name] for p in model.predictions)
-        samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions))
+        samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions, omitted))
     divide = {"mean": len(samples), "sum": 1}
-    loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
     if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
+        loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
         gradient = tuple(_rational(Fraction(sum(column[1:], column[0])) / divide[gradient_reduction])
                          for column in zip(*fractions))
-    else:
-        gradient = tuple(_exact(sp.Add(*column) / divide[gradient_reduction])
-                         for column in zip(*(s.gradient for s in samples)))
-    return Evaluation(tuple(theta), tuple(samples), loss, gradient)
+        return Evaluation(tuple(theta), tuple(samples), loss, gradient)
+    omitted = set()
+    loss = _mean(samples, "L", [s.loss for s in samples], divide[loss_reduction], omitted, "loss")
+    gradient = tuple(_mean(samples, ("gradient", p.name), column, divide[gradient_reduction], omitted,
+                           ("gradient", p.name)) for p, column in zip(model.parameters, zip(*(s.gradient for s in samples))))
+    return Evaluation(tuple(theta), tuple(samples), loss, gradient, frozenset(omitted))
+
+
+def _mean(samples, name, column, divide: int, omitted: set, key) -> sp.Expr:
+    """Σ column / divide: exact, or a 50-digit Float (key added to `omitted`) when a term was
+    omitted or the exact sum would pass EXACT_TEXT_LIMIT."""
+    if any(name in s.omitted for s in samples) or \
+            not all(v.is_Rational or v.is_Float for v in column) and \
+            sum(len(exact(v)) for v in column) > EXACT_TEXT_LIMIT:
+        omitted.add(key)
+        with mpmath.workdps(PRECISION):  # a Float's own binary value: no decimal round trip
+            terms = (mpmath.mpf(v._mpf_) if v.is_Float else numeric_value(v) for v in column)
+            return sp.Float(mpmath.fsum(terms) / divide, 50)
+    return _exact(sp.Add(*column) / divide)
 
 
 def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
@@ -111,14 +139,33 @@ def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
     known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
     known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
     known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
+    decimal = all(v.is_Float for v in theta)  # a pass after a decimal step: decimals by design, nothing omitted
+    sizes = {} if decimal else {symbol: len(exact(value)) for symbol, value in known.items()}
+    omitted, precise = set(), {}
+
+    def settle(symbol, name, formula) -> sp.Expr:
+        """The exact value, or, when its text would pass the limit, the 60-digit one (nothing built)."""
+        if decimal:
+            return _exact(_substitute(formula, known))
+        size = estimated_size(formula, sizes)
+        if symbol is not None:
+            sizes[symbol] = size
+        if size <= EXACT_TEXT_LIMIT:
+            return _exact(_substitute(formula, known))
+        if not precise:
+            precise.update(precise_sample(derivation, theta, x, targets))
+        omitted.add(name)
+        return precise[name]
+
     for node in model.nodes:
         if node.definition is not None:
-            known[node.symbol] = _exact(_substitute(node.definition, known))
+            known[node.symbol] = settle(node.symbol, node.name, node.definition)
     for unit in reversed(model.units):
-        known[unit.delta.symbol] = _exact(_substitute(derivation.delta_formula[unit.delta.name], known))
+        known[unit.delta.symbol] = settle(unit.delta.symbol, unit.delta.name, derivation.delta_formula[unit.delta.name])
     result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
     for p in model.parameters:
-        result[("gradient", p.name)] = _exact(_substitute(derivation.backprop[p.name], known))
+        result[("gradient", p.name)] = settle(None, ("gradient", p.name), derivation.backprop[p.name])
+    result["omitted"] = frozenset(omitted)
     return result
 
 
@@ -203,62 +250,6 @@ def _program(derivation: Derivation) -> _Program | None:
     return _PROGRAMS[key][1]
 
 
-def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tuple[int, int, object, object]]:
-    """Backpropagation against forward accumulation in 60-digit arithmetic, for every sample.
-
-    Returns (sample, parameter index, backprop, forward) where they differ beyond 45 digits.
-    """
-    model = derivation.model
-    with mpmath.workdps(PRECISION):
-        trainer = _mp_trainer(derivation)
-        values = _mp_values(theta)
-        differences = []
-        for number, (x, targets) in enumerate(trainer.data, start=1):
-            env = trainer.environment(values, x, targets)
-            backward = [f(env) for f in trainer.gradient]
-            forward = _forward(model, lambda node, parent: trainer.local[(node.symbol, parent.symbol)](env))
-            for i, (a, b) in enumerate(zip(backward, forward)):
-                if abs(a - b) > mpmath.mpf(10) ** -45 * (1 + abs(a)):
-                    differences.append((number, i, a, b))
-        return differences
-
-
-def _mp_values(theta) -> list:
-    """θ as 60-digit numbers (call inside mpmath.workdps(PRECISION))."""
-    return [mpf(_fraction(v)) if v.is_Rational else numeric_value(v) for v in theta]
-
-
-_MP_TRAINERS: dict[int, tuple] = {}
-
-
-def _mp_trainer(derivation: Derivation) -> "FastTrainer":
-    if id(derivation) not in _MP_TRAINERS:
-        trainer = FastTrainer(derivation, mpf)
-        trainer.local = trainer.local_derivatives()
-        _MP_TRAINERS[id(derivation)] = (derivation, trainer)
-    return _MP_TRAINERS[id(derivation)][1]
-
-
-def _forward(model, local) -> list:
-    """Forward accumulation of ∂L/∂θ through the graph, from each node's local derivatives."""
-    tangent: dict[sp.Symbol, dict[int, object]] = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
-    for node in model.nodes:
-        if node.definition is None:
-            continue
-        total: dict[int, object] = {}
-        for parent in model.parents(node):
-            incoming = tangent.get(parent.symbol)
-            if not incoming:
-                continue
-            factor = local(node, parent)
-            if factor == 0:  # an inactive ReLU passes nothing on: adding zeros changes no sum
-                continue
-            for i, d in incoming.items():
-                total[i] = total.get(i, 0) + factor * d
-        tangent[node.symbol] = total
-    result = tangent[model.loss.symbol]
-    return [result.get(i, 0) for i in range(len(model.parameters))]
-
 
 def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: int) -> tuple[sp.Expr, ...]:
     """∂L/∂θ for one sample (1-based) by forward accumulation, without the δ recursion.
@@ -275,18 +266,14 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
         program = None
     if program is not None:
         env = program.environment(theta, x, targets)
-        local = lambda node, parent: compiled[(node.symbol, parent.symbol)](env)  # noqa: E731
-        convert = _rational
+        factors = {edge: f(env) for edge, f in compiled.items()}
+        return tuple(_rational(d) if d != 0 else sp.Integer(0) for d in forward_exact(model, factors))
     else:
-        known_by_name = _symbolic_pass(derivation, theta, x, targets)
+        known_by_name = _symbolic_pass(derivation, theta, x, targets)  # (forward mode of an exact network)
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}
         local = lambda node, parent: model.local_derivative(node, parent).xreplace(known)  # noqa: E731
         convert = _exact
-    return tuple(convert(d) if d != 0 else sp.Integer(0) for d in _forward(model, local))
-
-
-def _fraction(value: sp.Rational) -> Fraction:
-    return Fraction(int(value.p), int(value.q))
+    return tuple(convert(d) if d != 0 else sp.Integer(0) for d in forward(model, local))
 
 
 def _rational(value: Fraction) -> sp.Rational:
@@ -297,25 +284,10 @@ EXACT_IRRATIONAL_PARAMETERS = 12
 # Exact rational steps roughly triple the digits of every parameter; past this size (about 900
 # digits, well below the 4300 digits Python will print) later steps are 50-digit decimals too.
 EXACT_RATIONAL_BITS = 3000
+# Past this many parameters, values after a decimal step come from the compiled 60-digit pass, not
+# SymPy's 50-digit Floats (whose last digits, printed in --json, differ; smaller networks keep them).
+PRECISE_STEPS_ABOVE = 40
 
-
-def _numeric_step(derivation: Derivation, current: Evaluation, eta, sign: int, reductions: dict) -> tuple:
-    """θ after one step as 50-digit decimals, from a 60-digit pass (no evaluation of big exact trees)."""
-    mask = derivation.model.spec.step_mask  # a frozen parameter keeps its value
-    if all(v.is_Float for v in current.theta):
-        return tuple(sp.Float(w + sign * eta * g, 50) if m else w for w, g, m in zip(current.theta, current.gradient, mask))
-    with mpmath.workdps(PRECISION):
-        trainer = _mp_trainer(derivation)
-        values = _mp_values(current.theta)
-        total = [mpmath.mpf(0)] * len(values)
-        for x, targets in trainer.data:
-            env = trainer.environment(values, x, targets)
-            total = [t + f(env) for t, f in zip(total, trainer.gradient)]
-        reduction = reductions.get("gradient_reduction") or derivation.model.spec.reduction_samples
-        count = len(trainer.data) if reduction == "mean" else 1
-        rate = mpf(_fraction(sp.Rational(eta)))
-        return tuple(sp.Float(str(w + sign * rate * t / count), 50) if m else exact
-                     for w, t, m, exact in zip(values, total, mask, current.theta))
 
 
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
@@ -333,24 +305,47 @@ def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Ra
     exact_steps = spec.steps if steps is None else steps
     for step in range(1, (spec.steps if steps is None else steps) + 1):
         current = evaluations[-1]
-        theta = tuple(_exact(w + update_sign * eta * g) if m else w
-                      for w, g, m in zip(current.theta, current.gradient, spec.step_mask))
-        irrational = not all(v.is_Rational or v.is_Float for v in theta)
-        if (irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS)) or _too_long(theta):
+        theta, omitted = _updated(derivation, current, eta, update_sign)
+        irrational = not all(v is None or v.is_Rational or v.is_Float for v in theta)
+        if (irrational and (step > 1 or spec.parameter_count > EXACT_IRRATIONAL_PARAMETERS)) or omitted \
+                or _too_long(theta):
             # Exact expressions in exp and tanh nest deeper with every step and every layer; past
             # the first step (or in a bigger network) they are carried as 50-digit decimals instead,
-            # and marked as such. The parameters after the first step stay exact.
-            numeric = _numeric_step(derivation, current, eta, update_sign, reductions)
+            # and marked as such. The parameters after the first step stay exact (but for those
+            # whose text would pass EXACT_TEXT_LIMIT: their decimals, named in `omitted`).
+            numeric = numeric_step(derivation, current, eta, update_sign, reductions)
             evaluations.append(evaluate(derivation, numeric, **reductions))
-            evaluations[-1] = dataclasses.replace(evaluations[-1], theta=theta) if step == 1 else evaluations[-1]
+            if step == 1:
+                theta = tuple(n if v is None else v for v, n in zip(theta, numeric))
+                evaluations[-1] = dataclasses.replace(evaluations[-1], theta=theta, omitted=frozenset(omitted))
             exact_steps = min(exact_steps, step - 1)
             continue
         evaluations.append(evaluate(derivation, theta, **reductions))
     return Training(eta, tuple(evaluations), exact_steps)
 
 
-def _too_long(theta: tuple[sp.Expr, ...]) -> bool:
-    return any(v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > EXACT_RATIONAL_BITS for v in theta)
+def _updated(derivation: Derivation, current: Evaluation, eta, sign: int) -> tuple[list, set]:
+    """θ + sign·η·∇L exactly (frozen parameters unchanged); None (and ("theta", name) in the set) where the exact value is not
+    built (its gradient was omitted) or its text would pass EXACT_TEXT_LIMIT."""
+    theta, omitted = [], set()
+    frozen = derivation.model.spec.frozen  # a frozen parameter keeps its value
+    for p, w, g in zip(derivation.model.parameters, current.theta, current.gradient):
+        if p.name in frozen:
+            theta.append(w)
+            continue
+        value = None
+        if ("gradient", p.name) not in current.omitted and ("theta", p.name) not in current.omitted:
+            value = _exact(w + sign * eta * g)
+            if not (value.is_Rational or value.is_Float) and len(exact(value)) > EXACT_TEXT_LIMIT:
+                value = None
+        if value is None:
+            omitted.add(("theta", p.name))
+        theta.append(value)
+    return theta, omitted
+
+
+def _too_long(theta) -> bool:
+    return any(v is not None and v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > EXACT_RATIONAL_BITS for v in theta)
 
 
 def _exact(value: sp.Expr) -> sp.Expr:

@@ -54,6 +54,7 @@ def environment(folder: Path) -> jinja2.Environment:
     """
     env = jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(folder)),
+        bytecode_cache=_bytecode_cache() if folder == templates_dir() else None,
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
         comment_start_string=r"\#{", comment_end_string="}",
@@ -62,6 +63,26 @@ def environment(folder: Path) -> jinja2.Environment:
     )
     env.filters["e"] = escape_tex
     return env
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's own per-user cache folder (created 0700, checked to be ours), under chainrule's own file
+    names; a cache that cannot be written is no error, the template is compiled again next time."""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The bundled templates' compiled code, kept between runs (compiling them costs about 70 ms,
+    a quarter of `solve`'s own work on the homework). Checked against each template's source."""
+    try:
+        return _QuietBytecodeCache(pattern="__chainrule_%s.cache")
+    except (OSError, RuntimeError):  # no safe folder: compile every time
+        return None
 
 
 def render(solution: Solution, folder: Path | None = None) -> str:

@@ -63,8 +63,9 @@ class Printer:
 
     def _unreadable(self, value: sp.Expr) -> bool:
         """An exact form too long for a line of working: shown as its cut decimal (exact in --json)."""
-        if value.is_Rational:
-            return len(str(value)) > LONG_RATIONAL
+        if value.is_Rational:  # the length of str(value), `p/q` or `p`, without SymPy's printer
+            length = len(str(int(value.p))) + (0 if value.q == 1 else len(str(int(value.q))) + 1)
+            return length > LONG_RATIONAL
         return len(self.expr(value)) > LONG_EXPRESSION
 
 

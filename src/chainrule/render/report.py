@@ -104,36 +104,51 @@ def _options_json(spec) -> dict:
     if (spec.reduction_samples, spec.reduction_outputs) != ("mean", "sum"):
         options["reduction"] = {"samples": spec.reduction_samples, "outputs": spec.reduction_outputs}
     return options
+class _Omitted:
+    """Where an exact value was not built (its text would pass EXACT_TEXT_LIMIT): JSON null."""
+
+
+_OMITTED = _Omitted()
+
+
+def _exact_or_omitted(value: sp.Expr, key, omitted: frozenset):
+    return _OMITTED if key in omitted else exact(value)
 
 
 def solution_json(solution: Solution) -> dict:
-    """Every number as an exact string; keys are a contract (see README)."""
+    """Every number as an exact string; keys are a contract (see README).
+
+    An exact value too long to build is null, its path (a JSON Pointer) listed under
+    "omitted_exact", and its decimal is under "decimals" as for every other value.
+    """
     spec, training = solution.spec, solution.training
     initial, after = training.initial, training.after_first
     names = list(spec.parameter_names)
-    keyed = lambda values: {n: exact(v) for n, v in zip(names, values)}  # noqa: E731
-    return {
+    keyed = lambda values, omitted=frozenset(), kind="theta": {  # noqa: E731
+        n: _exact_or_omitted(v, (kind, n), omitted) for n, v in zip(names, values)}
+    predicted = lambda s: _per_output([_exact_or_omitted(s.values[p.name], p.name, s.omitted)  # noqa: E731
+                                       for p in solution.model.predictions], lambda v: v)
+    data = {
         "name": spec.name,
         "title": spec.title,
         "parameters": names,
         **_options_json(spec),
         "units": _units_json(solution),
-        "initial_parameters": keyed(initial.theta),
-        "predictions": [_per_output(s.predictions, exact) for s in initial.samples],
-        "loss": exact(initial.loss),
-        "forward_pass": _forward_pass(solution, initial, exact),
-        "deltas": [
-            {u.delta.name: exact(s.values[u.delta.name]) for u in solution.model.units} for s in initial.samples
-        ],
-        "sample_gradients": [keyed(s.gradient) for s in initial.samples],
-        "gradient": keyed(initial.gradient),
-        "updated_parameters": keyed(after.theta),
-        "new_predictions": [_per_output(s.predictions, exact) for s in after.samples],
-        "new_forward_pass": _forward_pass(solution, after, exact),
-        "new_loss": exact(after.loss),
+        "initial_parameters": keyed(initial.theta, initial.omitted),
+        "predictions": [predicted(s) for s in initial.samples],
+        "loss": _exact_or_omitted(initial.loss, "loss", initial.omitted),
+        "forward_pass": _forward_pass(solution, initial, exact, hide=True),
+        "deltas": [{u.delta.name: _exact_or_omitted(s.values[u.delta.name], u.delta.name, s.omitted)
+                    for u in solution.model.units} for s in initial.samples],
+        "sample_gradients": [keyed(s.gradient, s.omitted, "gradient") for s in initial.samples],
+        "gradient": keyed(initial.gradient, initial.omitted, "gradient"),
+        "updated_parameters": keyed(after.theta, after.omitted),
+        "new_predictions": [predicted(s) for s in after.samples],
+        "new_forward_pass": _forward_pass(solution, after, exact, hide=True),
+        "new_loss": _exact_or_omitted(after.loss, "loss", after.omitted),
         "loss_decreased": less(after.loss, initial.loss),
         "training": [
-            {"step": k, "parameters": keyed(e.theta), "loss": exact(e.loss)}
+            {"step": k, "parameters": keyed(e.theta, e.omitted), "loss": _exact_or_omitted(e.loss, "loss", e.omitted)}
             for k, e in enumerate(training.evaluations)
         ],
         "relu_derivative_at_zero": None if solution.relu_derivative_at_zero is None
@@ -144,6 +159,24 @@ def solution_json(solution: Solution) -> dict:
         "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
         "decimals": _decimals(solution),
     }
+    omitted: list[str] = []
+    data = _nulls(data, "", omitted)
+    if omitted:
+        data["omitted_exact"] = omitted
+    return data
+
+
+def _nulls(tree, path: str, omitted: list[str]):
+    """The tree with every omitted exact value as None, its JSON Pointer appended to `omitted`."""
+    if tree is _OMITTED:
+        omitted.append(path)
+        return None
+    if isinstance(tree, dict):
+        return {k: _nulls(v, f"{path}/{str(k).replace('~', '~0').replace('/', '~1')}", omitted)
+                for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_nulls(v, f"{path}/{i}", omitted) for i, v in enumerate(tree)]
+    return tree
 
 
 def _units_json(solution: Solution) -> list[dict]:
@@ -152,11 +185,13 @@ def _units_json(solution: Solution) -> list[dict]:
              "z": u.pre.name, "a": u.out.name, "delta": u.delta.name} for u in solution.model.units]
 
 
-def _forward_pass(solution: Solution, evaluation, show) -> list[dict]:
+def _forward_pass(solution: Solution, evaluation, show, hide: bool = False) -> list[dict]:
     """Per sample, every computed node of the forward pass by name, in the order it is computed:
-    each unit's z and a (h, ŷ; an identity output's z is ŷ itself), then the sample's loss L."""
+    each unit's z and a (h, ŷ; an identity output's z is ŷ itself), then the sample's loss L.
+    `hide`: an omitted exact value is marked as such rather than shown."""
     nodes = [n.name for n in solution.model.nodes if n.kind in FORWARD_KINDS]
-    return [{name: show(s.values[name]) for name in nodes} for s in evaluation.samples]
+    return [{name: _OMITTED if hide and name in s.omitted else show(s.values[name]) for name in nodes}
+            for s in evaluation.samples]
 
 
 def _per_output(predictions, show):

@@ -317,16 +317,24 @@ def _top_level(text: str, separator: str) -> list[str]:
     return parts
 
 
+_BRACKETS = re.compile(r"\\left|\\begin|\{|\\right|\\end|\}")
+_OPENING = {r"\left", r"\begin", "{"}
+
+
 def _outside_brackets(text: str):
-    """The positions in `text` outside every brace, \\left…\\right and \\begin…\\end (brackets excluded)."""
-    depth = 0
-    for i in range(len(text)):
-        if text.startswith(r"\left", i) or text.startswith(r"\begin", i) or text[i] == "{":
-            depth += 1
-        elif text.startswith(r"\right", i) or text.startswith(r"\end", i) or text[i] == "}":
-            depth -= 1
-        elif depth == 0:
-            yield i
+    """The positions in `text` outside every brace, \\left…\\right and \\begin…\\end (brackets excluded).
+
+    A bracket counts from its first character (the rest of `\\right` is outside again), found by one
+    regular-expression scan rather than a test at every character.
+    """
+    depth, start = 0, 0
+    for bracket in _BRACKETS.finditer(text):
+        if depth == 0:
+            yield from range(start, bracket.start())
+        depth += 1 if bracket.group() in _OPENING else -1
+        start = bracket.start() + 1
+    if depth == 0:
+        yield from range(start, len(text))
 
 
 def wrap_row(row: str, budget: int = 58) -> str:
