@@ -439,6 +439,8 @@ y = [[1, 0]]
 init = [6, -2, 0, -3, 5, 0, 1, 0.25, 0, -2, 2, 0]
 [training]
 learning_rate = 0.5
+[tolerance.questions]
+4 = {sigfigs = 17}  # the gradients held to a float64 printout's 17 figures, as derivations/schiendorfer_2_2_2.toml does
 """
 # w0 w11, w1 w21, w3 w12, w4 w22, w6 v11, w7 v21, w9 v12, w10 v22 (w2, w5, w8, w11 the biases)
 FLOAT64_PRINTOUTS = [

@@ -264,10 +264,16 @@ def _ruled_out(mistake: str, key: str, would_be: sp.Expr, answer_key: AnswerKey,
             f"{', which is right' if right else ''}.")
 
 
+SHOWN_EXACT_CHARACTERS = 200  # past this, feedback gives the decimal and says how long the exact form is
+
+
 def _shown(value: sp.Expr) -> str:
-    from chainrule.numbers import decimal
+    from chainrule.numbers import decimal, significant
 
     text, approx = exact(value), decimal(value)
+    if len(text) > SHOWN_EXACT_CHARACTERS:  # a sigmoid network's new loss: thousands of characters
+        return (f"≈ {significant(value, 15)} (exact form {len(text)} characters long: "
+                "`chainrule solve --json` prints it)")
     return text if text == approx else f"{text} ≈ {approx}"
 
 

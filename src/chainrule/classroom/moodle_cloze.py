@@ -21,6 +21,7 @@ from chainrule.check.answers import answer_keys
 from chainrule.core.derivation import Chain, Derivation
 from chainrule.core.spec import QUESTIONS, Tolerance
 from chainrule.render.network_svg import label_text
+from chainrule.render.network_svg import svg as network_svg
 from chainrule.render.printer import Printer
 from chainrule.render.sheet import problem_context
 from chainrule.render.sheet_figures import network_picture
@@ -75,20 +76,29 @@ def precision(rule: Tolerance) -> str:
             "significant figure of the exact value)")
 
 
-def statement(derivation: Derivation, number: int, image: tuple[int, int]) -> str:
-    """The variant's problem: network picture, equations, data, initial parameters and learning rate."""
+def statement(derivation: Derivation, number: int | None, image: tuple[int, int] | None = None) -> str:
+    """The variant's problem: network picture, equations, data, initial parameters and learning rate.
+
+    With `image` (its width and height) the picture is Moodle's embedded `network.svg`; without it,
+    the SVG is inline (PrairieLearn). Without `number` the title is the spec's own.
+    """
     model = derivation.model
     spec = model.spec
     p = Printer(model)
     context = problem_context(model, p)
-    width, height = image
-    alt = _picture_alt(model)
+    if image is None:
+        picture = network_svg(model)
+    else:
+        width, height = image
+        picture = (f'<img src="@@PLUGINFILE@@/network.svg" alt="{html.escape(_picture_alt(model))}" '
+                   f'width="{width}" height="{height}">')
+    title = spec.title if number is None else _titled(spec.title, number)
     rows = "".join(f"<tr><td>{s['number']}</td><td>{math(_tuple(s['x']))}</td><td>{math(_tuple(s['y']))}</td></tr>"
                    for s in context["samples"])
     theta = ", ".join(f"{q.latex} = {p.plain(_rational(v))}" for q, v in zip(model.parameters, spec.init))
     return "".join([
-        f"<p><strong>{escape(_titled(spec.title, number))}</strong></p>",
-        f'<p><img src="@@PLUGINFILE@@/network.svg" alt="{html.escape(alt)}" width="{width}" height="{height}"></p>',
+        f"<p><strong>{escape(title)}</strong></p>",
+        f"<p>{picture}</p>",
         "<p>The network computes, for one sample:</p>",
         f"<p>{aligned(context['definitions'])}</p>",
         *(f"<p>{prose(sentence)}</p>" for sentence in context["activation"]["definitions"]),

@@ -35,7 +35,7 @@ from chainrule.check.answer_key import Judgement
 from chainrule.check.answers import Answers, answer_keys
 from chainrule.check.grading import check
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
-from chainrule.classroom.moodle import data_html
+from chainrule.classroom.moodle_cloze import statement
 from chainrule.classroom.variants import Variant, make_variant
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
@@ -179,7 +179,7 @@ def generate(data: dict) -> None:
     spec = _question_spec(data)
     variant = variant_for(spec, data.get("variant_seed", 0))
     data["params"]["spec"] = variant.spec_text
-    data["params"]["statement"] = data_html(variant.spec)
+    data["params"]["statement"] = statement(derive(build(variant.spec)), None)  # MathJax, the SVG inline
     for key, _, proof in inputs(variant.spec):
         value = model_proof(spec, key.removeprefix("proofs.")) if proof else exact(variant.answers[key])
         data["correct_answers"][answers_name(key)] = value
