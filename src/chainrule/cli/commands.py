@@ -12,9 +12,6 @@ import sympy as sp
 from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import answer_keys
 from chainrule.check.notation import canonical_names, parse
-from chainrule.check.report_json import error_json as _error_json
-from chainrule.check.report_json import report_json as _report_json
-from chainrule.check.report_json import summary as _summary
 from chainrule.check.proofs import decide
 from chainrule.check.tokens import NotationError
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_UNKNOWN
