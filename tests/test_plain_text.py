@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from chainrule.plain_text import plain_text
+from chainrule.plain_text import full_stop, plain_text
 
 x, y = sp.symbols("x y", real=True)
 SHARED = sp.tanh(sp.Rational(1, 2) - 3 * sp.tanh(sp.Rational(1, 3)))
@@ -32,3 +32,22 @@ def test_the_same_subtree_prints_the_same_at_any_depth():
     assert plain_text(sp.tanh(inner)) == sp.sstr(sp.tanh(inner), order="none")
     assert plain_text(inner) == sp.sstr(inner, order="none")
     assert plain_text(sp.Float("0.25", 30)) == sp.sstr(sp.Float("0.25", 30), order="none")
+
+
+@pytest.mark.parametrize("text, sentence", [
+    ("unknown name 'delta_o1'", "unknown name 'delta_o1'."),
+    ("unknown name 'delta_o1'; did you mean 'delta_z12'?", "unknown name 'delta_o1'; did you mean 'delta_z12'?"),
+    ("expression too complex.", "expression too complex."),
+    ("stop!", "stop!"),
+])
+def test_full_stop_ends_a_sentence_once(text, sentence):
+    assert full_stop(text) == sentence
+
+
+def test_a_suggestion_in_feedback_is_not_followed_by_a_second_stop():
+    from chainrule.check.answers import parse_answers
+    from chainrule.check.grading import check
+
+    report = check(parse_answers('spec = "inf264_hw4"\n[proofs]\nw0 = "dL/dw0 = delta_hh * x0"\n', "a.toml"))
+    feedback = next(j.feedback for j in report.judgements if j.key == "proofs.w0")
+    assert feedback.endswith("did you mean 'delta_h'?"), feedback

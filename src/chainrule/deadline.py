@@ -38,7 +38,8 @@ class Deadline:
         self.done = not hasattr(ctypes, "pythonapi")  # not CPython: no deadline
         self.seconds = seconds
         self.clock = _thread_clock(self.thread)
-        self.timer: threading.Timer | None = None
+        self.ended = threading.Event()
+        self.watchdog = threading.Thread(target=self._watch, daemon=True)
 
     def _used(self) -> tuple[float, float]:
         """(CPU seconds this thread used, wall seconds) since the block began."""
@@ -47,23 +48,21 @@ class Deadline:
             return wall, wall
         return time.clock_gettime(self.clock) - self.cpu_start, wall
 
-    def _arm(self, delay: float) -> None:
-        self.timer = threading.Timer(max(delay, 0.001), self._check)
-        self.timer.daemon = True
-        self.timer.start()
-
-    def _check(self) -> None:
-        with self.lock:
-            if self.done:
-                return
-            cpu, wall = self._used()
-            cap = self.WALL_FACTOR * self.seconds
-            if cpu >= self.seconds or wall >= cap:
-                self.fired = True
-                self._inject(OutOfTime)
-                return
+    def _watch(self) -> None:
+        """One watchdog thread: sleep until the budget could be used up, look, and sleep again."""
+        cap = self.WALL_FACTOR * self.seconds
+        delay = self.seconds
+        while not self.ended.wait(max(delay, 0.001)):
+            with self.lock:
+                if self.done:
+                    return
+                cpu, wall = self._used()
+                if cpu >= self.seconds or wall >= cap:
+                    self.fired = True
+                    self._inject(OutOfTime)
+                    return
             # at the earliest, the thread has the rest of its budget to use; never past the wall cap
-            self._arm(min(self.seconds - cpu, cap - wall))
+            delay = min(self.seconds - cpu, cap - wall)
 
     def _inject(self, exception: type[BaseException] | None) -> None:
         # None (a NULL pointer) withdraws a pending exception.
@@ -77,15 +76,17 @@ class Deadline:
             if self.seconds <= 0:  # no budget at all: out of time before any work
                 self.done = True
                 raise OutOfTime()
-            self._arm(self.seconds)
+            try:
+                self.watchdog.start()
+            except RuntimeError:  # "can't start new thread": under a memory ceiling, out of memory
+                self.done = True
+                raise MemoryError("no memory left for a watchdog thread") from None
         return self
 
     def __exit__(self, *exc_info) -> None:
         with self.lock:
             self.done = True
-            timer = self.timer
-        if timer is not None:
-            timer.cancel()
+        self.ended.set()
         if self.fired:
             self._inject(None)
 

@@ -37,3 +37,8 @@ def plain_text(value: sp.Expr) -> str:
     if len(_MEMO) > _MEMO_LIMIT:
         _MEMO.clear()
     return _SharedStrPrinter({"order": "none"}, _MEMO).doprint(value)
+
+
+def full_stop(text: str) -> str:
+    """`text` ended as a sentence: a full stop added unless it already ends in '.', '?' or '!'."""
+    return text if text.rstrip().endswith((".", "?", "!")) else f"{text}."

@@ -29,6 +29,7 @@ from chainrule.core import certify
 from chainrule.core.spec import Tolerance
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.numbers import exact
+from chainrule.plain_text import full_stop
 
 # ---------------------------------------------------------------- numbers
 
@@ -167,7 +168,7 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     try:
         given = read_number(text)
     except NotationError as error:
-        return Judgement(key, Mark.UNPARSEABLE, shown, text, (), f"Could not read the answer: {error}.")
+        return Judgement(key, Mark.UNPARSEABLE, shown, text, (), full_stop(f"Could not read the answer: {error}"))
     kind = match(text, given, expected, rule)
     if kind in ("exact", "rounded"):
         return Judgement(key, Mark.CORRECT, shown, text, (), "Correct.")

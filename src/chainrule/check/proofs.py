@@ -13,6 +13,7 @@ from chainrule.check.notation import canonical_names, parse_chain
 from chainrule.check.tokens import NotationError
 from chainrule.core.proof import Basis, Proof, Verdict, prove_equal
 from chainrule.numbers import exact
+from chainrule.plain_text import full_stop
 
 _STATE_WORDS = {"le": "≤ 0", "gt": "> 0", "lt": "< 0", "ge": "≥ 0", "eq": "= 0"}
 
@@ -138,7 +139,7 @@ def judge_proof(parameter: str, text: str | None, answer_key: AnswerKey, seconds
     try:
         chain = _chain(text, answer_key.source)
     except NotationError as error:
-        return Judgement(key, Mark.UNPARSEABLE, expected, text, (), f"Could not read the proof: {error}.")
+        return Judgement(key, Mark.UNPARSEABLE, expected, text, (), full_stop(f"Could not read the proof: {error}"))
     if len(chain) < 2:
         return Judgement(key, Mark.INCORRECT, expected, text, (), "A proof is a chain A = B = …; this has no '='.")
     local = _chain(text, answer_key.source, local=True)
