@@ -376,3 +376,11 @@ def test_a_spec_given_as_a_path_round_trips_beside_its_file(tmp_path):
     assert 'spec = "mine.toml"' in exported
     (tmp_path / "answers.toml").write_text(exported, encoding="utf-8")
     assert json.loads(run("check", "--json", "answers.toml", cwd=tmp_path).stdout) == report
+
+
+def test_a_frozen_parameter_gets_no_proof_box_and_no_proof_in_the_export():
+    with TestClient(create_app("shared_bias_demo", Settings(workers=1, answer_seconds=3))) as frozen:
+        keys = [k["key"] for q in frozen.get("/api/problem").json()["questions"] for k in q["keys"]]
+        exported = frozen.post("/api/export", json={"answers": {}}).text
+    assert "proofs.w1" in keys and "proofs.b1" not in keys and "proofs.b2" not in keys
+    assert "w1 = " in exported and "b1 = " not in exported and "b2 = " not in exported

@@ -67,8 +67,8 @@ class Source:
                            f"(variants {min(self.batch.specs)} to {max(self.batch.specs)})")
 
     def key_names(self, problem: Problem) -> list[str]:
-        """Every key of the answers object: the numeric answers, then one proof per parameter."""
-        return [k for k, _ in answer_keys(problem.spec)] + [f"proofs.{n}" for n in problem.spec.parameter_names]
+        """Every key of the answers object: the numeric answers, then one proof per trained parameter."""
+        return [k for k, _ in answer_keys(problem.spec)] + [f"proofs.{n}" for n in problem.spec.trained_names]
 
 
 def open_source(given: str) -> Source:
