@@ -43,7 +43,7 @@ from chainrule.classroom.moodle_numbers import MoodleNumber, moodle_number, over
 from chainrule.core.derivation import Derivation, derive
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.core.spec import QUESTIONS, Spec, Tolerance
+from chainrule.core.spec import Spec, Tolerance, question_of
 from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
 from chainrule.numbers import significant
@@ -214,7 +214,7 @@ def variant(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Variant:
         _agree(row, key, right[key], number, key_path, spec)
         mistakes = tuple((mid, values[key]) for mid, values in wrong if _finite(values[key]))
         sub_choices[key] = choices(right[key], mistakes, rule.for_key(key))
-        question = QUESTIONS.get(key.split(".", 1)[0])
+        question = question_of(key)
         numerical.append((key, Question(
             "numerical", f"{folder_of(number)} {key}", f"{prefix}-{key}", (*tags, f"question-{question}"),
             text + f"<p>Give {escape(asks)}, {escape(precision(rule.for_key(key)))}.</p>",
@@ -223,7 +223,7 @@ def variant(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Variant:
     body, subs = cloze_body(spec, {k: marker(1, c) for k, c in sub_choices.items()}, rule)
     exact = "".join(f"<li>{escape(s.key)}: {escape(row.exact[s.key])}</li>" for s in subs)
     cloze = Question("cloze", f"{folder_of(number)} {base}", prefix,
-                     (*tags, "cloze", *sorted({f"question-{QUESTIONS[k.split('.', 1)[0]]}" for k in sub_choices})),
+                     (*tags, "cloze", *sorted({f"question-{question_of(k)}" for k in sub_choices})),
                      text + body, f"<p>The exact values:</p><ul>{exact}</ul>", (Attachment("network.svg", picture),))
     essay = Question("essay", f"{folder_of(number)} {base} proofs", f"{prefix}-proofs", (*tags, "proofs", "question-3"),
                      proofs_text(derivation, number), "", grade=len(derivation.model.spec.trained_names),

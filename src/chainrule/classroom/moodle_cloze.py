@@ -19,7 +19,7 @@ import sympy as sp
 
 from chainrule.check.answers import answer_keys
 from chainrule.core.derivation import Chain, Derivation
-from chainrule.core.spec import QUESTIONS, Tolerance
+from chainrule.core.spec import Tolerance, question_of
 from chainrule.render.network_svg import label_text
 from chainrule.render.network_svg import svg as network_svg
 from chainrule.render.printer import Printer
@@ -124,7 +124,7 @@ def cloze_body(spec, markers: dict[str, str], rule: Tolerance) -> tuple[str, tup
     subs = []
     current = None
     for key, asks in answer_keys(spec):
-        question = QUESTIONS.get(key.split(".", 1)[0])
+        question = question_of(key)
         if question != current:
             if current is not None:
                 parts.append("</ul>")

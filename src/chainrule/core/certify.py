@@ -44,21 +44,16 @@ def _closed(value, deadline: float) -> sympy.Expr | None:
 
 def sign(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> int | None:
     """-1, 0 or 1 when certain; None when undecided, undefined or out of time."""
-    deadline = time.monotonic() + seconds
-    try:
-        value = _closed(value, deadline)
-        if value is None:
-            return None
-        if value.is_Rational:
-            return (value.p > 0) - (value.p < 0)
-        found = _interval_sign(value, deadline)  # first: a nonzero value is settled without expanding it
-        if found is not None:
-            return found
-        if sympy.expand(value) == 0:
-            return 0
-        return 0 if _simplifies_to_zero(value, deadline) else None
-    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
-        return None
+    return _certified(value, seconds, lambda q: (q.p > 0) - (q.p < 0), _irrational_sign)
+
+
+def _irrational_sign(value: sympy.Expr, deadline: float) -> int | None:
+    found = _interval_sign(value, deadline)  # first: a nonzero value is settled without expanding it
+    if found is not None:
+        return found
+    if sympy.expand(value) == 0:
+        return 0
+    return 0 if _simplifies_to_zero(value, deadline) else None
 
 
 def equal(a: sympy.Expr, b: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> bool | None:
@@ -80,19 +75,29 @@ def rounded(value: sympy.Expr, digits: int, seconds: float = DEFAULT_SECONDS) ->
         >>> rounded(sympy.pi, 5)
         Decimal('3.1416')
     """
+    return _certified(value, seconds, lambda q: _round(Fraction(int(q.p), int(q.q)), digits),
+                      lambda v, deadline: _irrational_digits(v, digits, deadline))
+
+
+def _irrational_digits(value: sympy.Expr, digits: int, deadline: float) -> Decimal | None:
+    bits = int(digits * 3.33) + 32  # log2(10) < 3.33: `digits` decimal digits and a guard
+    for precision in (bits, 2 * bits, 4 * bits):
+        found = _enclosed_digits(value, digits, precision, deadline)
+        if found is not None:
+            return found
+    return Decimal(0) if _simplifies_to_zero(value, deadline) else None
+
+
+def _certified(value, seconds: float, rational, irrational):
+    """The shared frame of `sign` and `rounded`: close the value (ReLU branches decided), answer a
+    rational exactly with `rational(q)`, anything else with `irrational(value, deadline)`; None when
+    the value is not a closed real number, or on any failure of the arithmetic."""
     deadline = time.monotonic() + seconds
     try:
         value = _closed(value, deadline)
         if value is None:
             return None
-        if value.is_Rational:
-            return _round(Fraction(int(value.p), int(value.q)), digits)
-        bits = int(digits * 3.33) + 32  # log2(10) < 3.33: `digits` decimal digits and a guard
-        for precision in (bits, 2 * bits, 4 * bits):
-            found = _enclosed_digits(value, digits, precision, deadline)
-            if found is not None:
-                return found
-        return Decimal(0) if _simplifies_to_zero(value, deadline) else None
+        return rational(value) if value.is_Rational else irrational(value, deadline)
     except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
         return None
 

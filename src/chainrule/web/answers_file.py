@@ -30,9 +30,11 @@ def from_toml(raw: bytes, keys: list[str]) -> tuple[dict[str, str], list[str], i
     answers = answers_from_bytes(raw, "answers.toml")
     known = set(keys)
     filled, unknown = {}, []
-    for key, text in answers.numbers:
-        (filled.__setitem__(key, text) if key in known else unknown.append(key))
-    for name, chain in answers.proofs:
-        key = PROOF + name
-        (filled.__setitem__(key, proof_lines(chain)) if key in known else unknown.append(key))
+    given = [(key, text) for key, text in answers.numbers]
+    given += [(PROOF + name, proof_lines(chain)) for name, chain in answers.proofs]
+    for key, text in given:
+        if key in known:
+            filled[key] = text
+        else:
+            unknown.append(key)
     return filled, unknown, answers.variant

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import answer_keys
+from chainrule.core.spec import question_of
 from chainrule.render.handout import handout_context
 from chainrule.render.network_svg import svg as network_svg
 from chainrule.render.printer import Printer
@@ -16,7 +17,7 @@ from chainrule.web.source import Problem
 
 QUESTIONS = 7
 PROOF_QUESTION = 3
-_QUESTION = re.compile(r"\s*\(question (\d+)\)\s*$")
+_QUESTION = re.compile(r"\s*\(question \d+\)\s*$")  # the suffix of what a key asks
 
 
 def problem_json(problem: Problem) -> dict:
@@ -27,10 +28,8 @@ def problem_json(problem: Problem) -> dict:
     module = environment().get_template("problem.html.j2").make_module({**context, "network_svg": Markup(svg)})
     keys: dict[int, list] = {n: [] for n in range(1, QUESTIONS + 1)}
     for key, what in answer_keys(problem.spec):
-        found = _QUESTION.search(what)
-        number = int(found.group(1)) if found else PROOF_QUESTION
         label = _QUESTION.sub("", what)
-        keys[number].append({"key": key, "label_html": str(escape(f"{key}: {label}")), "kind": "number"})
+        keys[question_of(key)].append({"key": key, "label_html": str(escape(f"{key}: {label}")), "kind": "number"})
     for name in problem.spec.trained_names:  # a frozen parameter's gradient is not asked for
         keys[PROOF_QUESTION].append({"key": f"proofs.{name}", "kind": "proof", "label_html": str(
             escape(f"proofs.{name}: the chain from dL/d{name} to its backpropagation form, one step per line"))})
