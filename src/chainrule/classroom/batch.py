@@ -27,7 +27,6 @@ from chainrule.core.spec import Spec
 from chainrule.core.spec_dump import dump
 from chainrule.errors import ChainruleError
 from chainrule.numbers import exact, significant
-from chainrule.processes import worker_pool
 from chainrule.safe_io import reporting, staged_folder, write_new
 from chainrule.untrusted import cell
 
@@ -95,8 +94,12 @@ def generate(spec: Spec, count: int, seed: str, *, tex: bool = True, jobs: int =
     chunks = [tuple(numbers[i:i + size]) for i in range(0, count, size)]
     if workers == 1:
         return [f for c in chunks for f in _done(_work((spec, seed, c, tex)), done)]
-    with worker_pool(workers) as pool:
-        return [f for part in pool.map(_work, [(spec, seed, c, tex) for c in chunks]) for f in _done(part, done)]
+    from chainrule.pool import results
+
+    sizes = iter(len(c) for c in chunks)  # done() is told a chunk's size as some chunk finishes: the sum is right
+    parts = results(_work, [(spec, seed, c, tex) for c in chunks], workers, raises=(ChainruleError,),
+                    done=lambda: done(next(sizes)))
+    return [f for part in parts for f in part]
 
 
 def _done(part: list[Files], done) -> list[Files]:

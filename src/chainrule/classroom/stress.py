@@ -22,8 +22,8 @@ from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import evaluate, forward_gradient, numeric_check
 from chainrule.core.spec import Spec
+from chainrule.errors import ChainruleError
 from chainrule.numbers import close, rational, to_float
-from chainrule.processes import worker_pool
 
 
 def _verify(job: tuple[Spec, str, int, bool]) -> dict:
@@ -112,10 +112,9 @@ def run(spec: Spec, count: int, seed: str, *, pdf: bool = True, jobs: int = 0, d
             results.append(_verify(job))
             done()
     else:
-        with worker_pool(workers) as pool:
-            for result in pool.map(_verify, work, chunksize=max(1, count // (4 * workers))):
-                results.append(result)
-                done()
+        from chainrule.pool import results as in_workers
+
+        results = in_workers(_verify, work, workers, raises=(ChainruleError,), done=done)
     draws = sorted(r["draws"] for r in results if r["draws"] is not None)
     keys = list(results[0]["answers"]) if results and results[0]["answers"] else []
     distribution = {}

@@ -87,7 +87,9 @@ class Workers:
 
     Each pool is driven from its own long-lived thread: a worker process is forked by the thread
     that runs `map`, and Linux ends it when that thread ends (PR_SET_PDEATHSIG is per thread), so
-    a short-lived thread of a thread pool would take a replacement worker with it.
+    a short-lived thread of a thread pool would take a replacement worker (and its warm caches)
+    with it. The pool replaces a worker whose thread has ended before handing it a job, so that
+    would cost a cold start, never a wrong result; the one thread per pool avoids even that.
     """
 
     def __init__(self, count: int, limits: Limits, wait_seconds: float = 30.0, function=run_job):
