@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 
@@ -83,41 +84,54 @@ def literal(text: str) -> Literal | None:
                    f"{found['sign']}{whole or '0'}.{fraction or '0'}e{exponent}")
 
 
-def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> str | None:
-    """'exact', 'rounded' (an acceptable decimal), 'too-few-digits', 'undecided', or None (no match).
+class Match(StrEnum):
+    """How an answer matches a value (`match`); None is no match."""
+
+    EXACT = "exact"
+    ROUNDED = "rounded"  # an acceptable decimal
+    TOO_FEW_DIGITS = "too-few-digits"  # right to the fewer figures it states
+    UNDECIDED = "undecided"  # could not be certified either way
+
+    @property
+    def right(self) -> bool:
+        return self in (Match.EXACT, Match.ROUNDED)
+
+
+def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> Match | None:
+    """EXACT, ROUNDED (an acceptable decimal), TOO_FEW_DIGITS, UNDECIDED, or None (no match).
 
     A decimal is right when it lies in the tolerance band around the exact value (tolerances.py,
     the rule Moodle's quiz shares): with 3 significant figures, 3.62, 3.612 and 3.6160 are all
     right for 3.616002. A printout of 15 or more digits may also be a float64 within FLOAT_ULPS
     units in the last place. A value outside the band that is right to the fewer figures it states
-    (`2.9` for 2.855647) is 'too-few-digits'. Every comparison is certified (certify.py): equal,
-    within the bound, or not — and 'undecided' when that cannot be shown.
+    (`2.9` for 2.855647) is TOO_FEW_DIGITS. Every comparison is certified (certify.py): equal,
+    within the bound, or not — and UNDECIDED when that cannot be shown.
     """
     same = _equal(given, target)
     if same:
-        return "exact"
+        return Match.EXACT
     stated = literal(text)
     if stated is None:
-        return None if same is False else "undecided"
+        return None if same is False else Match.UNDECIDED
     difference = target - stated.value
     direction = certify.sign(difference)
     if direction is None:
-        return "undecided"
+        return Match.UNDECIDED
     error = direction * difference  # |target - given|, exactly
     as_float = _float_printout(stated, error)
-    if as_float == "rounded":
+    if as_float is Match.ROUNDED:
         return as_float
     bound = accepted_bound(target, tolerance)
     if bound is None:
-        return "undecided"
-    kind = _within(error, bound, "rounded")
+        return Match.UNDECIDED
+    kind = _within(error, bound, Match.ROUNDED)
     if kind is None and tolerance.absolute is None and tolerance.relative is None:
         kind = _coarse(stated, error, tolerance.sigfigs)
     return kind or as_float
 
 
-def _coarse(stated: Literal, error: sp.Expr, sigfigs: int) -> str | None:
-    """'too-few-digits' when the literal states fewer than `sigfigs` figures and is right to those.
+def _coarse(stated: Literal, error: sp.Expr, sigfigs: int) -> Match | None:
+    """TOO_FEW_DIGITS when the literal states fewer than `sigfigs` figures and is right to those.
 
     An integer's trailing zeros may or may not be significant: `1200` for 1174.3 is right to 2.
     """
@@ -125,25 +139,25 @@ def _coarse(stated: Literal, error: sp.Expr, sigfigs: int) -> str | None:
     if fewest >= sigfigs:
         return None
     half_unit = sp.Rational(5) * sp.Rational(10) ** (stated.last + stated.zeros - 1)
-    return _within(error, half_unit, "too-few-digits")
+    return _within(error, half_unit, Match.TOO_FEW_DIGITS)
 
 
-def _float_printout(stated: Literal, error: sp.Expr) -> str | None:
-    """'rounded' when a long decimal is a float64 within FLOAT_ULPS ulps of the exact value."""
+def _float_printout(stated: Literal, error: sp.Expr) -> Match | None:
+    """ROUNDED when a long decimal is a float64 within FLOAT_ULPS ulps of the exact value."""
     if stated.digits < FLOAT_DIGITS:
         return None
     double = float(stated.text)
     if not math.isfinite(double) or double == 0:
         return None
     ulp = Fraction(math.ulp(double))
-    return _within(error, FLOAT_ULPS * sp.Rational(ulp.numerator, ulp.denominator), "rounded")
+    return _within(error, FLOAT_ULPS * sp.Rational(ulp.numerator, ulp.denominator), Match.ROUNDED)
 
 
-def _within(error: sp.Expr, bound: sp.Expr, kind: str) -> str | None:
-    """`kind` if error <= bound is certain, None if error > bound is, else 'undecided'."""
+def _within(error: sp.Expr, bound: sp.Expr, kind: Match) -> Match | None:
+    """`kind` if error <= bound is certain, None if error > bound is, else UNDECIDED."""
     room = certify.sign(bound - error)
     if room is None:
-        return "undecided"
+        return Match.UNDECIDED
     return kind if room >= 0 else None
 
 
@@ -152,8 +166,8 @@ def _equal(a: sp.Expr, b: sp.Expr) -> bool | None:
     return certify.equal(a, b)
 
 
-def _matches(kind: str | None) -> bool:
-    return kind is not None and kind != "undecided"
+def _matches(kind: Match | None) -> bool:
+    return kind is not None and kind is not Match.UNDECIDED
 
 
 def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: dict, tolerance: Tolerance,
@@ -170,15 +184,15 @@ def judge_number(key: str, text: str | None, answer_key: AnswerKey, given_all: d
     except NotationError as error:
         return Judgement(key, Mark.UNPARSEABLE, shown, text, (), full_stop(f"Could not read the answer: {error}"))
     kind = match(text, given, expected, rule)
-    if kind in ("exact", "rounded"):
+    if kind is not None and kind.right:
         return Judgement(key, Mark.CORRECT, shown, text, (), "Correct.")
-    if kind == "undecided":
+    if kind is Match.UNDECIDED:
         return Judgement(key, Mark.UNKNOWN, shown, text, (),
                          "Could not decide whether this equals the expected value (undecided); "
                          "it is counted neither right nor wrong.")
     # A coarse value that is exactly what a catalogue mistake gives ("1" where the update leaves
     # w0 = 1 unchanged, for 0.966) is that mistake, not a rounding of the right value.
-    exactly = kind == "too-few-digits"
+    exactly = kind is Match.TOO_FEW_DIGITS
     matched = _matched_mistakes(key, text, given, answer_key, rule, exact_only=exactly)
     carried = _matches_value(carried_value(key, answer_key, given_all), text, given, expected, rule, exact_only=exactly)
     if exactly and not matched and not carried:
@@ -260,7 +274,8 @@ def _consistent(key: str, matched: list, answer_key: AnswerKey, given: dict, tex
 def _ruled_out(mistake: str, key: str, would_be: sp.Expr, answer_key: AnswerKey, texts: dict, tolerance: Tolerance) -> str:
     """" Not 'residual-sign': it would make gradient.w0 -17/5 ≈ -3.4, but yours is 3.4, which is right." """
     written = texts[key].strip()
-    right = match(written, read_number(written), answer_key.values[key], tolerance.for_key(key)) in ("exact", "rounded")
+    kind = match(written, read_number(written), answer_key.values[key], tolerance.for_key(key))
+    right = kind is not None and kind.right
     return (f" Not '{mistake}': it would make {key} {_shown(would_be)}, but yours is {written}"
             f"{', which is right' if right else ''}.")
 
@@ -321,7 +336,7 @@ def check(answers: Answers, seconds: float = DEFAULT_TIME_LIMIT, tolerance: Tole
 
 def _bounded(key: str, text: str | None, seconds: float, judge) -> Judgement:
     if seconds <= 0 and text is not None:  # the file's budget is spent; a missing answer still costs nothing
-        return Judgement(key, "unknown", "", text, (), "Could not check this answer: time limit.")
+        return Judgement(key, Mark.UNKNOWN, "", text, (), "Could not check this answer: time limit.")
     try:
         with time_limit(max(seconds, 0) + 0.5):
             return judge()

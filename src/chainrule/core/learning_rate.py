@@ -8,6 +8,7 @@ From it we get, exactly: where the step lowers the loss, the best one-step η, a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 from typing import Sequence
@@ -294,6 +295,13 @@ EXACT_DIGITS = 400  # past this many digits in θ, a curve continues in floats
 BLOW_UP_NUMBER = 1e40
 
 
+class Trend(StrEnum):  # how a training curve ends, printed as its value
+    DECREASES = "decreases"
+    OSCILLATES = "oscillates"
+    INCREASES = "increases"
+    DIVERGES = "diverges"
+
+
 @dataclass(frozen=True)
 class Curve:
     """The loss over N gradient-descent steps with one learning rate."""
@@ -302,7 +310,7 @@ class Curve:
     eta: sp.Rational
     losses: tuple[sp.Expr, ...]  # losses[k] after k steps; exact while `exact_steps` allows
     exact_steps: int  # losses[:exact_steps + 1] are exact
-    outcome: str  # "decreases", "oscillates", "increases" or "diverges"
+    outcome: Trend
 
 
 def _size(theta) -> int:
@@ -326,7 +334,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
             losses.append(sp.Rational(loss.numerator, loss.denominator))
             exact_steps += 1
             if abs(loss) > BLOW_UP_NUMBER:
-                return Curve(label, eta, tuple(losses), exact_steps, "diverges")
+                return Curve(label, eta, tuple(losses), exact_steps, Trend.DIVERGES)
             theta = [w - rate * g * m for w, g, m in zip(theta, gradient, mask)]
         values, rate_float = [float(v) for v in theta], float(rate)
         while len(losses) <= steps:
@@ -341,14 +349,14 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
     return Curve(label, eta, tuple(losses), max(exact_steps, 0), _outcome(losses, diverged))
 
 
-def _outcome(losses: list, diverged: bool) -> str:
+def _outcome(losses: list, diverged: bool) -> Trend:
     if diverged or losses[-1] > 100 * losses[0]:
-        return "diverges"
+        return Trend.DIVERGES
     tail = [sp.N(v, 30) for v in losses[-11:]]
     turns = sum(1 for a, b, c in zip(tail, tail[1:], tail[2:]) if (b - a) * (c - b) < 0)
     if turns >= len(tail) // 2:
-        return "oscillates"
-    return "decreases" if losses[-1] < losses[0] else "increases"
+        return Trend.OSCILLATES
+    return Trend.DECREASES if losses[-1] < losses[0] else Trend.INCREASES
 
 
 def _round(value, digits: int = 2) -> sp.Rational:
@@ -387,7 +395,7 @@ def curves(derivation: Derivation, analysis: LearningRateAnalysis, spec_eta: sp.
         edge, past = analysis.decrease[0][1], None
         for factor in PAST_EDGE:
             past = training_curve(derivation, _round(edge * factor, 2), "past the edge", steps, trainers)
-            if past.outcome in ("diverges", "oscillates"):
+            if past.outcome in (Trend.DIVERGES, Trend.OSCILLATES):
                 break
         if all(c.eta != past.eta for c in result):
             result.append(past)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from chainrule.core.learning_rate import Trend
 from chainrule.core.model import Model
 from chainrule.core.solution import Solution
 from chainrule.numbers import to_float
@@ -82,7 +83,7 @@ def _curve(curve, style: str, p, steps: int) -> dict:
             end = {"step": k - 1, "label": f"diverges at step {k}"}
             break
         values.append(max(number, 1e-12))
-    if end is None and curve.outcome == "diverges":
+    if end is None and curve.outcome is Trend.DIVERGES:
         end = {"step": len(values) - 1, "label": "diverging"}
     if end is not None:
         end["loss"] = f"{values[-1]:.6g}"
