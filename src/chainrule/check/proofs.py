@@ -11,11 +11,12 @@ from chainrule.check.answer_key import AnswerKey, Judgement, Mark, answer_key
 from chainrule.check.differences import describe
 from chainrule.check.notation import canonical_names, parse_chain
 from chainrule.check.tokens import NotationError
+from chainrule.core.kinks import Side
 from chainrule.core.proof import Basis, Proof, Verdict, prove_equal
 from chainrule.numbers import exact
 from chainrule.plain_text import full_stop
 
-_STATE_WORDS = {"le": "≤ 0", "gt": "> 0", "lt": "< 0", "ge": "≥ 0", "eq": "= 0"}
+_STATE_WORDS = {Side.LE: "≤ 0", Side.GT: "> 0", Side.LT: "< 0", Side.GE: "≥ 0", Side.EQ: "= 0"}
 
 
 def kink_name(polynomial: sp.Expr, answer_key: AnswerKey) -> str:

@@ -31,7 +31,7 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-from chainrule.check.answer_key import Judgement
+from chainrule.check.answer_key import Judgement, Mark
 from chainrule.check.answers import Answers, answer_keys
 from chainrule.check.grading import check
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
@@ -57,8 +57,8 @@ NAMESPACE = uuid.UUID("5b0f5c1e-6f1d-5c63-9a7e-2f64a6c1d0b7")  # chainrule's: uu
 BUDGET_SECONDS = 5.0
 SECONDS_PER_ANSWER = 2.0
 MAX_ANSWER_CHARS = 2000
-WORDS = {"correct": "Correct.", "missing": "No answer given.",
-         "unknown": "Undecided: counted neither right nor wrong; it will be checked by hand."}
+WORDS = {Mark.CORRECT: "Correct.", Mark.MISSING: "No answer given.",
+         Mark.UNKNOWN: "Undecided: counted neither right nor wrong; it will be checked by hand."}
 
 SERVER_PY = '''\
 # A chainrule question (`chainrule prairielearn`). PrairieLearn runs this file; chainrule must be
@@ -239,14 +239,14 @@ def grade(data: dict) -> None:
         name = answers_name(judgement.key)
         if name in too_long:
             continue
-        if judgement.verdict == "unparseable" and not judgement.key.startswith("proofs."):
+        if judgement.verdict is Mark.UNPARSEABLE and not judgement.key.startswith("proofs."):
             data["format_errors"][name] = shown(judgement.feedback)  # fixed without using an attempt
             continue
         message = shown(feedback_text(judgement))
-        scores[name] = {"score": 1.0 if judgement.verdict == "correct" else 0.0, "weight": 1, "feedback": message}
+        scores[name] = {"score": 1.0 if judgement.verdict is Mark.CORRECT else 0.0, "weight": 1, "feedback": message}
         feedback[name] = message
-    earned = sum(1 for j in report.judgements if j.verdict == "correct")
-    undecided = report.count("unknown")
+    earned = report.count(Mark.CORRECT)
+    undecided = report.count(Mark.UNKNOWN)
     data["score"] = earned / len(report.judgements)
     feedback["summary"] = (f"{earned}/{len(report.judgements)} correct"
                            + (f"; {undecided} undecided, to be checked by hand" if undecided else "") + ".")
@@ -254,16 +254,16 @@ def grade(data: dict) -> None:
 
 def feedback_text(judgement: Judgement) -> str:
     """What the student reads: the verdict, the catalogue mistakes by name, never the expected value."""
-    if judgement.verdict == "incorrect" and not judgement.key.startswith("proofs."):
+    if judgement.verdict is Mark.INCORRECT and not judgement.key.startswith("proofs."):
         if not judgement.mistakes:
             return "Incorrect; the answer matches none of the known mistakes."
         named = " or ".join(f"'{m}' ({DESCRIPTIONS.get(m, 'a catalogue mistake')})" for m in judgement.mistakes)
         advice = " ".join(EXPLANATIONS[m] for m in judgement.mistakes if m in EXPLANATIONS)
         return f"Incorrect: it matches the mistake {named}. {advice}".strip()
-    if judgement.verdict == "unknown":
-        return f"{WORDS['unknown']} {judgement.feedback}"
-    if judgement.verdict == "unparseable":  # a proof: its reader may refuse what no edit fixes (too complex)
+    if judgement.verdict is Mark.UNKNOWN:
+        return f"{WORDS[Mark.UNKNOWN]} {judgement.feedback}"
+    if judgement.verdict is Mark.UNPARSEABLE:  # a proof: its reader may refuse what no edit fixes (too complex)
         return judgement.feedback
-    if judgement.verdict == "incorrect":
+    if judgement.verdict is Mark.INCORRECT:
         return f"Incorrect. {judgement.feedback}"
     return WORDS[judgement.verdict]

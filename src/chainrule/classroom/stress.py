@@ -21,6 +21,7 @@ from chainrule.classroom.variants import VariantError, make_variant, violations
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.numerics import evaluate, forward_gradient, numeric_check
+from chainrule.core.proof import Verdict
 from chainrule.core.spec import Spec
 from chainrule.errors import ChainruleError
 from chainrule.numbers import close, rational, to_float
@@ -41,7 +42,7 @@ def _verify(job: tuple[Spec, str, int, bool]) -> dict:
         failures.append(("reproducible", "drawing the variant again from its seed gave other numbers"))
     solution = solve(variant.spec)
     for checked in (*solution.delta_proofs, *solution.identities):
-        if checked.verdict.value != "proved":
+        if checked.verdict is not Verdict.PROVED:
             failures.append(("proofs", f"{checked.chain.subject}: {checked.verdict.value} "
                              f"({checked.identity.reason or checked.identity.method})"))
     failures += _numbers(solution, variant.answers)

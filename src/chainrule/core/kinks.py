@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sympy as sp
 from sympy.logic.boolalg import ITE, And, BooleanFalse, BooleanTrue, Not, Or
 
 from chainrule.core import certify
+
+
+class Side(StrEnum):
+    """A sign condition on a kink polynomial p: `p le 0`, `p gt 0`, … (printed as its value)."""
+
+    LE = "le"
+    LT = "lt"
+    GE = "ge"
+    GT = "gt"
+    EQ = "eq"
+    NE = "ne"
+
+    @property
+    def signs(self) -> frozenset[int]:
+        """The signs of p (-1, 0, 1) this condition allows."""
+        return SIGN_SETS[self]
+
+    @property
+    def flipped(self) -> Side:
+        """The condition on -p."""
+        return FLIP[self]
 
 
 @dataclass(frozen=True)
@@ -17,29 +39,30 @@ class Kink:
 
     polynomial: sp.Expr
     indicator: sp.Symbol
-    ops: frozenset[str]  # the condition forms seen: "le", "lt", "ge", "gt", "eq", "ne"
+    ops: frozenset[Side]  # the condition forms seen
 
     @property
-    def states(self) -> tuple[str, ...]:
-        if self.ops <= {"le", "gt"}:
-            return ("le", "gt")
-        if self.ops <= {"lt", "ge"}:
-            return ("lt", "ge")
-        return ("lt", "eq", "gt")
+    def states(self) -> tuple[Side, ...]:
+        if self.ops <= {Side.LE, Side.GT}:
+            return (Side.LE, Side.GT)
+        if self.ops <= {Side.LT, Side.GE}:
+            return (Side.LT, Side.GE)
+        return (Side.LT, Side.EQ, Side.GT)
 
 
 class Undecided(Exception):
     """Raised inside the prover when a case falls outside what it can decide; becomes UNKNOWN."""
 
 
-SIGN_SETS = {"le": {-1, 0}, "lt": {-1}, "ge": {0, 1}, "gt": {1}, "eq": {0}, "ne": {-1, 1}}
+SIGN_SETS = {Side.LE: frozenset({-1, 0}), Side.LT: frozenset({-1}), Side.GE: frozenset({0, 1}),
+             Side.GT: frozenset({1}), Side.EQ: frozenset({0}), Side.NE: frozenset({-1, 1})}
 
 
-FLIP = {"le": "ge", "lt": "gt", "ge": "le", "gt": "lt", "eq": "eq", "ne": "ne"}
+FLIP = {Side.LE: Side.GE, Side.LT: Side.GT, Side.GE: Side.LE, Side.GT: Side.LT, Side.EQ: Side.EQ, Side.NE: Side.NE}
 
 
-_OPS = {sp.LessThan: "le", sp.StrictLessThan: "lt", sp.GreaterThan: "ge", sp.StrictGreaterThan: "gt",
-        sp.Equality: "eq", sp.Unequality: "ne"}
+_OPS = {sp.LessThan: Side.LE, sp.StrictLessThan: Side.LT, sp.GreaterThan: Side.GE, sp.StrictGreaterThan: Side.GT,
+        sp.Equality: Side.EQ, sp.Unequality: Side.NE}
 
 
 class Resolver:
@@ -114,7 +137,7 @@ class Resolver:
             op = FLIP[op]
         return Indicator(kink, op)
 
-    def kink_for(self, difference: sp.Expr, op: str) -> tuple[Kink, sp.Rational]:
+    def kink_for(self, difference: sp.Expr, op: Side) -> tuple[Kink, sp.Rational]:
         known = self._ratios.get(difference)
         candidates = [known] if known is not None else range(len(self.kinks))
         for position in candidates:
@@ -141,7 +164,7 @@ class Indicator(sp.Dummy):
     A Dummy, not a Symbol: SymPy caches Symbols by name, which would share stale attributes.
     """
 
-    def __new__(cls, kink: Kink, op: str):
+    def __new__(cls, kink: Kink, op: Side):
         obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
         obj.kink_indicator, obj.op = kink.indicator, op
         return obj
@@ -177,7 +200,7 @@ def _primitive(p: sp.Expr) -> sp.Expr:
     return primitive.as_expr()
 
 
-def region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, str]) -> sp.Expr:
+def region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, Side]) -> sp.Expr:
     """Replace every indicator by 0 or 1 for the given states."""
     mapping = {}
     for indicator in expr.atoms(Indicator):

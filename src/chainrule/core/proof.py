@@ -22,6 +22,7 @@ from chainrule.core.kinks import (
     Indicator,
     Kink,
     Resolver,
+    Side,
     Undecided,
     multilinear,
     region_value,
@@ -212,7 +213,7 @@ def _all_states(kinks: list[Kink]):
 
 def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
     value = sp.expand(region_value(left, kinks, states).xreplace(
-        {k.indicator: sp.Integer(1 if states[k.indicator] in ("gt", "ge") else 0) for k in kinks}))
+        {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)
@@ -222,7 +223,7 @@ def _restrict_to_equalities(d: sp.Expr, kinks: list[Kink], states: dict) -> tupl
     """On a region where a kink polynomial is 0, eliminate one variable that it determines linearly."""
     eliminated: dict[sp.Symbol, sp.Expr] = {}
     for kink in kinks:
-        if states[kink.indicator] != "eq":
+        if states[kink.indicator] is not Side.EQ:
             continue
         p = sp.expand(region_value(kink.polynomial, kinks, states).xreplace(eliminated))
         for variable in sorted(p.free_symbols, key=sp.default_sort_key):
@@ -272,7 +273,7 @@ def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, s
     return None
 
 
-def _certainly(state: str, value: sp.Expr, resolver: Resolver) -> bool:
+def _certainly(state: Side, value: sp.Expr, resolver: Resolver) -> bool:
     """Is the point certainly on this side of the kink? (Undecided counts as no.)"""
     sign = certify.sign(value, resolver.seconds_left())
     return sign is not None and sign in SIGN_SETS[state]

@@ -10,6 +10,8 @@ from fractions import Fraction
 
 import sympy as sp
 
+from chainrule.core.kinks import Side
+
 MAX_CONSTRAINTS = 4000
 
 # A constraint is (coefficients, constant, strict): Σ a·v + c < 0 when strict, else ≤ 0.
@@ -33,20 +35,20 @@ def _linear(p: sp.Expr) -> tuple[dict, Fraction] | None:
     return coefficients, constant
 
 
-def _constraints(p: sp.Expr, state: str) -> list[Constraint] | None:
+def _constraints(p: sp.Expr, state: Side) -> list[Constraint] | None:
     linear = _linear(sp.expand(p))
     if linear is None:
         return None
     a, c = linear
     negated = ({v: -x for v, x in a.items()}, -c)
     return {
-        "le": [(a, c, False)], "lt": [(a, c, True)],
-        "ge": [(*negated, False)], "gt": [(*negated, True)],
-        "eq": [(a, c, False), (*negated, False)],
+        Side.LE: [(a, c, False)], Side.LT: [(a, c, True)],
+        Side.GE: [(*negated, False)], Side.GT: [(*negated, True)],
+        Side.EQ: [(a, c, False), (*negated, False)],
     }[state]
 
 
-def is_empty(conditions: list[tuple[sp.Expr, str]]) -> bool | None:
+def is_empty(conditions: list[tuple[sp.Expr, Side]]) -> bool | None:
     """True if no real point satisfies every `p state 0`; False if one does; None if not linear."""
     constraints: list[Constraint] = []
     for p, state in conditions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.kinks import Side
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
 from chainrule.core.learning_rate import LearningRateAnalysis, minimal_polynomial
 from chainrule.core.model import Model, Unit
@@ -277,7 +278,7 @@ def appendix_context(solution: Solution, p) -> list[dict]:
 
 
 def proof_context(proof: Proof, p) -> dict:
-    state = {"le": r"\le 0", "gt": "> 0", "lt": "< 0", "ge": r"\ge 0", "eq": "= 0"}
+    state = {Side.LE: r"\le 0", Side.GT: "> 0", Side.LT: "< 0", Side.GE: r"\ge 0", Side.EQ: "= 0"}
     regions = [
         {"condition": r",\ ".join(f"{p.expr(poly)} {state[s]}" for poly, s in region.signs),
          "value": None if region.value is None else p.expr(region.value)}

@@ -10,6 +10,7 @@ import re
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.kinks import Side
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Basis, Proof, Verdict
@@ -251,7 +252,7 @@ def regions_text(proof: Proof, solution: Solution) -> str:
     return f"region by region: checked on each of the {len(regions)} regions of its kinks (see the appendix)"
 
 
-STATE = {"le": r"\le 0", "gt": "> 0", "lt": "< 0", "ge": r"\ge 0", "eq": "= 0"}
+STATE = {Side.LE: r"\le 0", Side.GT: "> 0", Side.LT: "< 0", Side.GE: r"\ge 0", Side.EQ: "= 0"}
 
 
 def named_regions(proof: Proof, solution: Solution, p) -> list[dict]:
