@@ -362,6 +362,22 @@ def test_a_check_past_the_request_deadline_is_an_error_report_not_a_hung_request
         assert slow.post("/api/preview", json={"key": "loss", "text": "1"}).json()["ok"] is True
 
 
+def _hang_preview(spec_path, proof, text):
+    import time
+
+    time.sleep(600)
+
+
+def test_a_preview_past_its_deadline_says_so_without_naming_a_file(monkeypatch):
+    from chainrule.web import preview
+
+    monkeypatch.setattr(preview, "preview", _hang_preview)  # the workers fork from this process
+    with TestClient(create_app("inf264_hw4", Settings(workers=1, preview_seconds=1))) as slow:
+        answer = slow.post("/api/preview", json={"key": "proofs.w1", "text": "x"}).json()
+    assert answer == {"ok": False, "error": "could not read it: time limit of 1 s", "position": None,
+                      "suggestion": None}
+
+
 def test_a_spec_given_as_a_path_round_trips_beside_its_file(tmp_path):
     spec = (ROOT / "derivations" / "inf264_hw4.toml").read_text(encoding="utf-8").replace("init = [1, 1, 0, 1, 0]",
                                                                                         "init = [1, 2, 0, 1, 0]")

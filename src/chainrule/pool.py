@@ -175,11 +175,11 @@ class Pool:
 
     An exception of a type in `raises` is raised again in the parent by `map`, the first in job
     order once every job before it is done; any other exception is its job's Failure.
-    `job_name` is what a time limit names: 'time limit of 30 s for the file'.
+    `job_name` is what a time limit names: 'time limit of 30 s for the file' (None: 'time limit of 30 s').
     """
 
     def __init__(self, function, limits: Limits = Limits(), workers: int = 1, start_method: str | None = None,
-                 *, raises: tuple[type[BaseException], ...] = (), job_name: str = "the job"):
+                 *, raises: tuple[type[BaseException], ...] = (), job_name: str | None = "the job"):
         self.function, self.limits, self.workers = function, limits, max(1, workers)
         self.raises, self.job_name = tuple(raises), job_name
         if start_method is None:  # fork: a worker starts in milliseconds with the parent's caches
@@ -241,8 +241,8 @@ class Pool:
                         outcomes[index] = self._collect(worker, now - start)
                     elif seconds is not None and now - start >= seconds:
                         self._discard(worker)
-                        outcomes[index] = Outcome(Failure(f"time limit of {seconds:g} s for {self.job_name}"),
-                                                  now - start, None)
+                        for_whom = f" for {self.job_name}" if self.job_name else ""
+                        outcomes[index] = Outcome(Failure(f"time limit of {seconds:g} s{for_whom}"), now - start, None)
                     else:
                         continue
                     del busy[key]

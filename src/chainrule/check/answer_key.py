@@ -11,7 +11,7 @@ from chainrule.check.vocabulary import LocalVocabulary, ModelVocabulary
 from chainrule.core.derivation import Derivation, derive
 from chainrule.core.model import build
 from chainrule.core.numerics import train
-from chainrule.core.solution import proof_mode
+from chainrule.core.solution import ProofMode, proof_mode
 from chainrule.core.spec import Spec
 from chainrule.core.spec_reader import load
 
@@ -82,4 +82,4 @@ def answer_key(spec_name: str) -> AnswerKey:
     values = answer_values(model, train(derivation, steps=1))
     mutated = tuple((mid, answer_values(model, t)) for mid, t in variants(derivation))
     return AnswerKey(spec, derivation, ModelVocabulary(derivation), values, mutated, spec_name,
-                     LocalVocabulary(derivation), proof_mode(derivation.model) == "symbolic")
+                     LocalVocabulary(derivation), proof_mode(derivation.model) is ProofMode.SYMBOLIC)

@@ -21,6 +21,7 @@ import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -76,9 +77,17 @@ class Attachment:
     content: bytes
 
 
+class Kind(StrEnum):
+    """A Moodle question type, as its XML `type` attribute spells it."""
+
+    CLOZE = "cloze"
+    ESSAY = "essay"
+    NUMERICAL = "numerical"
+
+
 @dataclass(frozen=True)
 class Question:
-    kind: str  # "cloze", "essay" or "numerical"
+    kind: Kind
     name: str
     idnumber: str
     tags: tuple[str, ...]
@@ -216,16 +225,16 @@ def variant(spec: Spec, number: int, row: KeyRow, key_path: Path) -> Variant:
         sub_choices[key] = choices(right[key], mistakes, rule.for_key(key))
         question = question_of(key)
         numerical.append((key, Question(
-            "numerical", f"{folder_of(number)} {key}", f"{prefix}-{key}", (*tags, f"question-{question}"),
+            Kind.NUMERICAL, f"{folder_of(number)} {key}", f"{prefix}-{key}", (*tags, f"question-{question}"),
             text + f"<p>Give {escape(asks)}, {escape(precision(rule.for_key(key)))}.</p>",
             f"<p>The exact value is {escape(row.exact[key])}.</p>",
             (Attachment("network.svg", picture),), sub_choices[key])))
     body, subs = cloze_body(spec, {k: marker(1, c) for k, c in sub_choices.items()}, rule)
     exact = "".join(f"<li>{escape(s.key)}: {escape(row.exact[s.key])}</li>" for s in subs)
-    cloze = Question("cloze", f"{folder_of(number)} {base}", prefix,
+    cloze = Question(Kind.CLOZE, f"{folder_of(number)} {base}", prefix,
                      (*tags, "cloze", *sorted({f"question-{question_of(k)}" for k in sub_choices})),
                      text + body, f"<p>The exact values:</p><ul>{exact}</ul>", (Attachment("network.svg", picture),))
-    essay = Question("essay", f"{folder_of(number)} {base} proofs", f"{prefix}-proofs", (*tags, "proofs", "question-3"),
+    essay = Question(Kind.ESSAY, f"{folder_of(number)} {base} proofs", f"{prefix}-proofs", (*tags, "proofs", "question-3"),
                      proofs_text(derivation, number), "", grade=len(derivation.model.spec.trained_names),
                      graderinfo=grader_info(derivation))
     return Variant(number, base, cloze, essay, tuple(numerical))
@@ -319,11 +328,11 @@ def _question_element(q: Question) -> ET.Element:
         ET.SubElement(text, "file", name=attachment.name, path="/", encoding="base64").text = \
             base64.b64encode(attachment.content).decode("ascii")
     _text(ET.SubElement(question, "generalfeedback", format="html"), q.feedback)
-    if q.kind != "cloze":  # Moodle sums a Cloze question's mark from its sub-questions
+    if q.kind is not Kind.CLOZE:  # Moodle sums a Cloze question's mark from its sub-questions
         ET.SubElement(question, "defaultgrade").text = str(q.grade)
     for tag, value in (("penalty", PENALTY), ("hidden", "0"), ("idnumber", q.idnumber)):
         ET.SubElement(question, tag).text = value
-    if q.kind == "numerical":
+    if q.kind is Kind.NUMERICAL:
         for choice in q.choices:
             answer = ET.SubElement(question, "answer", fraction=str(choice.fraction), format="moodle_auto_format")
             _text(answer, choice.answer)
@@ -331,7 +340,7 @@ def _question_element(q: Question) -> ET.Element:
             _text(ET.SubElement(answer, "feedback", format="html"), choice.feedback)
         for tag, value in NUMERICAL_OPTIONS:
             ET.SubElement(question, tag).text = value
-    if q.kind == "essay":
+    if q.kind is Kind.ESSAY:
         for tag, value in ESSAY_OPTIONS:
             ET.SubElement(question, tag).text = value
         _text(ET.SubElement(question, "graderinfo", format="html"), q.graderinfo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sympy as sp
 
@@ -27,6 +28,13 @@ from chainrule.core.spec_reader import load
 SYMBOLIC_MAX_PARAMETERS = 40
 SYMBOLIC_MAX_KINKS = 4
 SYMBOLIC_MAX_SMOOTH_PARAMETERS = 6
+
+
+class ProofMode(StrEnum):
+    """How a spec's identities are proved (`proof_mode`)."""
+
+    SYMBOLIC = "symbolic"  # as identities in x, y and θ
+    STRUCTURAL = "structural"  # step by step from the structure, with forward mode agreeing
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class Solution:
     learning_rate: LearningRateAnalysis
     curves: tuple[Curve, ...]  # training curves for a few η chosen from the analysis (question 7)
     relu_derivative_at_zero: sp.Expr | None  # g'(0) as the model's own diff gives it
-    proof_mode: str  # "symbolic" or "structural"
+    proof_mode: ProofMode
 
     @property
     def loss(self) -> sp.Expr:
@@ -76,7 +84,7 @@ class Solution:
         return rf"$\mathcal{{L}} = {loss},\quad \nabla_\theta \mathcal{{L}} = \left({gradient}\right)$"
 
 
-def proof_mode(model: Model) -> str:
+def proof_mode(model: Model) -> ProofMode:
     """Symbolic for networks small enough to write out; structural beyond.
 
     Piecewise-polynomial networks (ReLU, leaky ReLU, identity; squared or absolute error) up to
@@ -89,7 +97,7 @@ def proof_mode(model: Model) -> str:
         LOSSES[spec.loss].piecewise_polynomial
     limit = SYMBOLIC_MAX_PARAMETERS if piecewise_polynomial else SYMBOLIC_MAX_SMOOTH_PARAMETERS
     small = spec.parameter_count <= limit and kinks <= SYMBOLIC_MAX_KINKS
-    return "symbolic" if small and len(spec.sizes) <= 3 else "structural"
+    return ProofMode.SYMBOLIC if small and len(spec.sizes) <= 3 else ProofMode.STRUCTURAL
 
 
 def check_chain(derivation: Derivation, chain: Chain, prover: Prover) -> CheckedChain:
@@ -174,12 +182,12 @@ def solve(spec: Spec | str = "inf264_hw4", *, time_limit: float = 60.0, like: So
     spec = load(spec) if isinstance(spec, str) else spec
     model = build(spec)
     mode = proof_mode(model)
-    derivation = derive(model, symbolic=mode == "symbolic")
+    derivation = derive(model, symbolic=mode is ProofMode.SYMBOLIC)
     training = train(derivation)
     prover = Prover(time_limit)  # one prover: the chains share their ReLU kinks
-    if like is not None and mode == like.proof_mode == "symbolic" and same_structure(like.spec, spec):
+    if like is not None and mode is like.proof_mode is ProofMode.SYMBOLIC and same_structure(like.spec, spec):
         deltas, identities = like.delta_proofs, like.identities
-    elif mode == "symbolic":
+    elif mode is ProofMode.SYMBOLIC:
         deltas = tuple(check_chain(derivation, c, prover) for c in derivation.delta_chains)
         identities = tuple(check_chain(derivation, c, prover) for c in derivation.chains)
     else:

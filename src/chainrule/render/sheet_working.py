@@ -14,7 +14,7 @@ from chainrule.core.kinks import Side
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Basis, Proof, Verdict
-from chainrule.core.solution import CheckedChain, Solution
+from chainrule.core.solution import CheckedChain, ProofMode, Solution
 from chainrule.numbers import truncated
 
 
@@ -224,7 +224,7 @@ def established(checked: CheckedChain, solution: Solution) -> str:
     if proof.verdict is Verdict.UNKNOWN:
         return ""
     n = len(solution.spec.x)
-    if solution.proof_mode == "structural":
+    if solution.proof_mode is ProofMode.STRUCTURAL:
         local = sum(1 for s in checked.steps if s.basis is not Basis.CHAIN_RULE)
         how = ("by 45-digit evaluation (in 60-digit arithmetic)" if proof.basis is Basis.DIGITS_45
                else "by exact evaluation")

@@ -175,11 +175,10 @@ class _Server:
             raise BadRequest(f"key: expected one of the answers file's keys, got {_short(key)}")
         if not isinstance(text, str) or len(text) > MAX_ANSWER:
             raise BadRequest(f"text: expected a string of at most {MAX_ANSWER} characters")
-        kind = "proof" if key.startswith("proofs.") else "number"
-        value = await self._run(PreviewJob(problem.path, kind, text), self.settings.preview_seconds)
+        value = await self._run(PreviewJob(problem.path, key.startswith("proofs."), text),
+                                self.settings.preview_seconds, job_name=None)  # one box, not a file
         if isinstance(value, Failure):
-            reason = value.reason.replace(" for the file", "")  # the pool's words for a whole answers file
-            return JSONResponse({"ok": False, "error": f"could not read it: {reason}", "position": None,
+            return JSONResponse({"ok": False, "error": f"could not read it: {value.reason}", "position": None,
                                  "suggestion": None})
         return JSONResponse(value)
 
@@ -246,8 +245,8 @@ class _Server:
         except ChainruleError as error:  # the variant's spec file is broken: the instructor's problem
             raise BadRequest(f"variant {_short(variant)}: {error}", 500) from None
 
-    async def _run(self, job, seconds: float):
-        return await self.workers.run(job, seconds)
+    async def _run(self, job, seconds: float, job_name: str | None = "the file"):
+        return await self.workers.run(job, seconds, job_name)
 
 
 def _short(value) -> str:

@@ -36,7 +36,7 @@ class CheckJob:
 @dataclass(frozen=True)
 class PreviewJob:
     spec_path: str
-    kind: str  # "number" or "proof"
+    proof: bool  # the box of a proof (a chain of steps), else of a number
     text: str
 
 
@@ -52,7 +52,7 @@ def run_job(job):
     if isinstance(job, PreviewJob):
         from chainrule.web.preview import preview
 
-        return preview(job.spec_path, job.kind, job.text)
+        return preview(job.spec_path, job.proof, job.text)
     if isinstance(job, WarmJob):
         from chainrule.check.answer_key import answer_key
 
@@ -109,8 +109,11 @@ class Workers:
                 raise ChainruleError(f"a checking process could not start ({reason}); "
                                      "is --memory-limit too small?")
 
-    async def run(self, job, seconds: float | None = None) -> object:
-        """The job's result, or a Failure (time limit, memory limit, a crash) within `seconds`."""
+    async def run(self, job, seconds: float | None = None, job_name: str | None = "the file") -> object:
+        """The job's result, or a Failure (time limit, memory limit, a crash) within `seconds`.
+
+        `job_name` is what a time limit's reason names: 'time limit of 1 s for the file'; None: nothing.
+        """
         if self._free is None:
             self._free = asyncio.Queue()
             for pool in self.pools:
@@ -121,6 +124,7 @@ class Workers:
             raise Busy("every worker is busy; try again in a moment") from None
         # a pool serves one request at a time, so its deadline can be this request's
         pool.limits = dataclasses.replace(self.limits, seconds=seconds or self.limits.seconds)
+        pool.job_name = job_name
         try:
             loop = asyncio.get_running_loop()
             outcome = (await loop.run_in_executor(self.threads[id(pool)], pool.map, [job]))[0]

@@ -26,7 +26,8 @@ def proof_lines(chain: str) -> str:
     return "\n".join(step.strip() for step in chain.split("=") if step.strip())
 
 
-def preview(spec_path: str, kind: str, text: str) -> dict:
+def preview(spec_path: str, proof: bool, text: str) -> dict:
+    """What the box's text reads as: a proof's chain (`proof`) or a number; an error with its column."""
     from chainrule.check.answer_key import answer_key
     from chainrule.check.grading import read_number
     from chainrule.check.notation import parse_chain
@@ -35,7 +36,7 @@ def preview(spec_path: str, kind: str, text: str) -> dict:
     from chainrule.numbers import exact
 
     try:
-        if kind == "proof":
+        if proof:
             chain = proof_chain(text)
             if not chain:
                 raise NotationError("empty proof", chain, 0)
@@ -46,17 +47,17 @@ def preview(spec_path: str, kind: str, text: str) -> dict:
             written, latex = written_latex(text)[0], sp.latex(value)
             latex, read = (latex if written == latex else f"{written} = {latex}"), exact(value)
     except NotationError as error:
-        return {"ok": False, "error": str(error), "position": _position(error, kind, text),
+        return {"ok": False, "error": str(error), "position": _position(error, proof, text),
                 "suggestion": getattr(error, "suggestion", None)}
     except (RecursionError, ArithmeticError, ValueError, MemoryError):
         return {"ok": False, "error": "too large to read", "position": None, "suggestion": None}
     return {"ok": True, "mathml": mathml(latex, display=True), "read": read}
 
 
-def _position(error, kind: str, text: str) -> int | None:
+def _position(error, proof: bool, text: str) -> int | None:
     """The column in the box's own text (a proof's chain joins its lines, so map back)."""
     position = getattr(error, "position", None)
-    if position is None or kind != "proof":
+    if position is None or not proof:
         return position
     # the chain is the box's non-empty steps joined by " = "; find the step and its offset
     chain_offset = 0
