@@ -1,8 +1,14 @@
-"""Deadlines for bounded work on untrusted input: the one home for timeouts.
+"""Deadlines for bounded work on untrusted input.
 
-`Deadline` interrupts pure-Python work in this thread from a watchdog thread (any thread, any OS
-with CPython) once the thread has used its CPU-time budget; `time_limit` uses SIGALRM where the OS has it (the main thread only). Both raise an
-exception the work cannot swallow by accident; the callers turn it into `unknown`.
+Three time limits, each for what the others cannot do (none can go):
+- `time_limit` (SIGALRM, wall time): one answer's cap in `check` and `equiv`; no thread to start,
+  so it holds in a worker at its memory ceiling; the main thread only.
+- `Deadline` (a watchdog thread, this thread's CPU time): the budgets inside an answer (a parse, a
+  simplification, a certified sign), in any thread, and the same on a loaded machine as on an idle one.
+- `chainrule.pool`'s wall deadline (the parent kills the worker): a whole answers file, and the one
+  limit that also stops work stuck in C code or a worker that stopped answering.
+The first two raise an exception the callers turn into `unknown`; `Deadline`'s is a BaseException
+that SymPy's own `except Exception` clauses cannot swallow.
 """
 
 from __future__ import annotations

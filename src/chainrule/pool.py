@@ -19,13 +19,8 @@ Threads: on Linux a worker dies with the *thread* that forked it, not only with 
 never handed a job: it is replaced first, so another thread gets a result, at the cost of a fresh
 worker.
 
-The three time limits, and why each exists (deadline.py holds the other two):
-- this pool's wall deadline: the only one that stops a job stuck in C code, a job that eats
-  memory, or a process that dies; it costs a process, so it bounds a whole answers file;
-- `deadline.time_limit` (SIGALRM, wall time): one answer's cap, with no thread to start (a worker
-  at its memory ceiling can still set it), main thread only;
-- `deadline.Deadline` (a watchdog thread, CPU time): the budgets inside an answer (a parse, a
-  simplification, a certified sign), in any thread, independent of the machine's load.
+The wall deadline here is one of three time limits (deadline.py says why each exists): the only
+one that stops a job stuck in C code or a worker that stopped answering, at the cost of a process.
 
     with BoundedPool(grade, Limits(seconds=30, memory_mb=2048), workers=2) as pool:
         outcomes = pool.map(jobs)   # one Outcome per job, in job order
