@@ -179,11 +179,11 @@ def _forgot_activation(derivation: Derivation, *, linear_backward: bool) -> Deri
     return _with_deltas(forward, change)
 
 
-def _target_for_prediction(derivation: Derivation, where: str) -> Derivation:
-    """ŷ replaced by y in the output δ's (`where="delta"`) or in the loss (`where="loss"`)."""
+def _target_for_prediction(derivation: Derivation, in_loss: bool) -> Derivation:
+    """ŷ replaced by y in the loss (`in_loss`) or else in the output δ's."""
     model = derivation.model
     swap = {p.symbol: t.symbol for p, t in zip(model.predictions, model.targets)}
-    if where == "loss":
+    if in_loss:
         return _with_definitions(derivation, {model.loss.symbol: model.loss.definition.xreplace(swap)})
     return _with_deltas(derivation, lambda u, f: f.xreplace(swap) if u.is_output else f)
 
@@ -213,8 +213,8 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
         ("missing-downstream-weight", _without_downstream_weights(derivation), {}),
         ("forgot-activation", _forgot_activation(derivation, linear_backward=True), {}),
         ("forgot-activation", _forgot_activation(derivation, linear_backward=False), {}),
-        ("used-target-as-prediction", _target_for_prediction(derivation, "delta"), {}),
-        ("used-target-as-prediction", _target_for_prediction(derivation, "loss"), {}),
+        ("used-target-as-prediction", _target_for_prediction(derivation, in_loss=False), {}),
+        ("used-target-as-prediction", _target_for_prediction(derivation, in_loss=True), {}),
         ("loss-sum-not-mean", derivation if means else None, {"loss_reduction": "sum"}),
         ("gradient-sum-not-mean", derivation if means else None, {"gradient_reduction": "sum"}),
         ("update-sign", derivation, {"update_sign": 1}),

@@ -15,6 +15,7 @@ import sympy as sp
 from chainrule.check.notation import CONSTANTS
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation, partial
+from chainrule.core.model import NodeKind
 
 ETA_NAME = "eta"
 _LAYERED = re.compile(r"[a-z_]+L\d+(j\d+)?(k\d+)?")  # how the parser spells w^{(1)}_{12}: wL1j1k2
@@ -66,7 +67,7 @@ class ModelVocabulary:
 
     def derivative(self, numerator: str, denominator: str) -> sp.Expr | None:
         top, bottom = self._node(numerator), self._node(denominator)
-        if top is None or bottom is None or "delta" in (top.kind, bottom.kind):
+        if top is None or bottom is None or NodeKind.DELTA in (top.kind, bottom.kind):
             return None
         if not self.model.depends_on(top, bottom):
             return sp.Integer(0) if top != bottom else sp.Integer(1)
@@ -132,7 +133,7 @@ class LocalVocabulary(ModelVocabulary):
         node = self._node(name)
         if node is None:
             return super().lookup(name)
-        return self._delta(node.symbol) if node.kind == "delta" else node.symbol
+        return self._delta(node.symbol) if node.kind is NodeKind.DELTA else node.symbol
 
     def expand(self, expr: sp.Expr) -> sp.Expr:
         """An expression in node and δ symbols with every δ written out in node symbols."""
@@ -150,7 +151,7 @@ class LocalVocabulary(ModelVocabulary):
 
     def derivative(self, numerator: str, denominator: str) -> sp.Expr | None:
         top, bottom = self._node(numerator), self._node(denominator)
-        if top is None or bottom is None or "delta" in (top.kind, bottom.kind):
+        if top is None or bottom is None or NodeKind.DELTA in (top.kind, bottom.kind):
             return None
         if top == self.model.loss:
             return self._loss_by(bottom)

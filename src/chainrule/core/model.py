@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
@@ -20,13 +21,26 @@ from chainrule.core.losses import LOSSES
 from chainrule.core.spec import Spec
 
 
+class NodeKind(StrEnum):
+    """What a node is (its value is also the spec's [notation] key for its letter)."""
+
+    INPUT = "input"
+    TARGET = "target"
+    PARAMETER = "parameter"
+    PREACTIVATION = "preactivation"
+    HIDDEN = "hidden"
+    PREDICTION = "prediction"
+    LOSS = "loss"
+    DELTA = "delta"
+
+
 @dataclass(frozen=True)
 class Node:
     """One vertex of the computation graph, with the notation it prints as."""
 
     name: str  # canonical, e.g. "w0", "x0", "z", "h1", "y_hat", "L"
     symbol: sp.Symbol
-    kind: str  # input | target | parameter | preactivation | hidden | prediction | loss | delta
+    kind: NodeKind
     latex: str
     definition: sp.Expr | None = None  # in the parents' symbols; None for leaves
 
@@ -43,12 +57,12 @@ class Unit:
     pre: Node  # z (for an identity output, the prediction itself)
     out: Node  # g(z)
     activation: str
-    delta: Node  # δ = ∂L/∂pre, kind "delta"; not part of the forward graph
+    delta: Node  # δ = ∂L/∂pre, NodeKind.DELTA; not part of the forward graph
     options: tuple[tuple[str, Fraction], ...] = ()
 
     @property
     def is_output(self) -> bool:
-        return self.out.kind == "prediction"
+        return self.out.kind is NodeKind.PREDICTION
 
 
 @dataclass(frozen=True)
@@ -229,12 +243,12 @@ def build(spec: Spec) -> Model:
     style = choose_style(spec)
     outputs = spec.outputs
     x_tex, w_tex = say("input", r"\mathbf{x}"), say("parameter", "w")
-    inputs = tuple(Node(f"x{i}", sym(f"x{i}"), "input", f"{x_tex}[{i}]") for i in range(spec.sizes[0]))
+    inputs = tuple(Node(f"x{i}", sym(f"x{i}"), NodeKind.INPUT, f"{x_tex}[{i}]") for i in range(spec.sizes[0]))
     y_tex = say("target", "y")
-    targets = (Node("y", sym("y"), "target", y_tex),) if outputs == 1 else tuple(
-        Node(f"y{k + 1}", sym(f"y{k + 1}"), "target", f"{y_tex}_{{{k + 1}}}") for k in range(outputs))
+    targets = (Node("y", sym("y"), NodeKind.TARGET, y_tex),) if outputs == 1 else tuple(
+        Node(f"y{k + 1}", sym(f"y{k + 1}"), NodeKind.TARGET, f"{y_tex}_{{{k + 1}}}") for k in range(outputs))
     slot_latex = dict(zip(reversed(spec.slot_parameters), reversed(_parameter_latex(spec, style, w_tex))))
-    parameters = tuple(Node(name, sym(name), "parameter", slot_latex[name]) for name in spec.parameter_names)
+    parameters = tuple(Node(name, sym(name), NodeKind.PARAMETER, slot_latex[name]) for name in spec.parameter_names)
     by_parameter = {p.name: p for p in parameters}
     nodes: list[Node] = [*inputs, *targets, *parameters]
     z_tex, h_tex = say("preactivation", "z"), say("hidden", "h")
@@ -257,22 +271,22 @@ def build(spec: Spec) -> Model:
                 suffix = "" if outputs == 1 else str(index + 1)
                 hat = yhat_tex if outputs == 1 else f"{yhat_tex}_{{{index + 1}}}"
                 if name == "identity":
-                    pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat, weighted)
-                    delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), "delta", rf"{delta_tex}_{{{hat}}}")
+                    pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), NodeKind.PREDICTION, hat, weighted)
+                    delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), NodeKind.DELTA, rf"{delta_tex}_{{{hat}}}")
                 else:
                     z_latex = f"{z_tex}^{{({layer})}}_{{{index + 1}}}" if style == "layered" or outputs > 1 else \
                         rf"{z_tex}_{{\mathrm{{out}}}}"
-                    pre = Node(f"z_out{suffix}", sym(f"z_out{suffix}"), "preactivation", z_latex, weighted)
-                    out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), "prediction", hat,
+                    pre = Node(f"z_out{suffix}", sym(f"z_out{suffix}"), NodeKind.PREACTIVATION, z_latex, weighted)
+                    out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), NodeKind.PREDICTION, hat,
                                g(pre.symbol) if g else None)
-                    delta = Node(f"delta_z_out{suffix}", sym(f"delta_z_out{suffix}"), "delta",
+                    delta = Node(f"delta_z_out{suffix}", sym(f"delta_z_out{suffix}"), NodeKind.DELTA,
                                  rf"{delta_tex}_{{{z_latex}}}")
             else:
                 z_name, z_latex, h_name, h_latex = _hidden(style, hidden_layers, layer, width, index, z_tex, h_tex)
-                pre = Node(z_name, sym(z_name), "preactivation", z_latex, weighted)
-                out = Node(h_name, sym(h_name), "hidden", h_latex, g(pre.symbol))
+                pre = Node(z_name, sym(z_name), NodeKind.PREACTIVATION, z_latex, weighted)
+                out = Node(h_name, sym(h_name), NodeKind.HIDDEN, h_latex, g(pre.symbol))
                 delta = Node(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}",
-                             sym(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}"), "delta",
+                             sym(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}"), NodeKind.DELTA,
                              rf"{delta_tex}_{{{h_latex if style == 'flat' else z_latex}}}")
             layer_units.append(Unit(layer, index, weights, bias, sources, pre, out, name, delta, tuple(options.items())))
             pres.append(pre)
@@ -284,7 +298,7 @@ def build(spec: Spec) -> Model:
         units += layer_units
         sources = tuple(u.out for u in layer_units)
     predictions = tuple(u.out for u in units if u.is_output)
-    loss = Node("L", sym("L"), "loss", say("loss", "L"), loss_definition(spec, predictions, targets))
+    loss = Node("L", sym("L"), NodeKind.LOSS, say("loss", "L"), loss_definition(spec, predictions, targets))
     nodes.append(loss)
     return _assemble(spec, nodes, units, parameters, inputs, targets, predictions, loss, style)
 

@@ -17,7 +17,7 @@ from chainrule.core.derivation import (
 )
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from chainrule.core.losses import LOSSES
-from chainrule.core.model import Model, build
+from chainrule.core.model import Model, NodeKind, build
 from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
 from chainrule.core.proof import Basis, Proof, Prover, Verdict
 from chainrule.core.spec import Spec
@@ -115,7 +115,7 @@ def _local(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
     """
     model = derivation.model
     local = expr.xreplace({p.symbol: p.definition for p in model.predictions if p.definition is not None
-                           and p.kind == "prediction" and model.unit_with_pre(p) is None})
+                           and p.kind is NodeKind.PREDICTION and model.unit_with_pre(p) is None})
     if model.spec.loss == "softmax_cross_entropy":
         *others, last = model.targets
         local = local.xreplace({last.symbol: 1 - sp.Add(*(t.symbol for t in others))})

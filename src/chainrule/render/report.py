@@ -6,10 +6,11 @@ import mpmath
 import sympy as sp
 
 from chainrule.core.learning_rate import minimal_polynomial
+from chainrule.core.model import NodeKind
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, exact, less, significant
 
-FORWARD_KINDS = ("preactivation", "hidden", "prediction", "loss")  # the nodes a forward pass computes
+FORWARD_KINDS = (NodeKind.PREACTIVATION, NodeKind.HIDDEN, NodeKind.PREDICTION, NodeKind.LOSS)  # a forward pass's nodes
 
 
 def _number(value: sp.Expr) -> str:
