@@ -80,3 +80,15 @@ def test_a_worker_whose_thread_ended_is_replaced_before_it_gets_a_job():
     (first_pid, first_seven), (second_pid, second_seven) = [[o.value for o in outcomes] for outcomes in seen]
     assert first_seven == second_seven == 70
     assert isinstance(first_pid, int) and isinstance(second_pid, int) and first_pid != second_pid
+
+
+def test_after_a_raised_exception_the_pool_still_serves_and_no_worker_is_left_busy():
+    pool = Pool(job, Limits(seconds=60, memory_mb=None), 2, raises=(ChainruleError,))
+    try:
+        with pytest.raises(VariantError):
+            pool.map(["variant 1", "2", "3", "4"])
+        assert [o.value for o in pool.map(["5", "6"])] == [50, 60]
+        assert len(pool._live) <= 2
+    finally:
+        pool.close()
+    assert pool._live == []

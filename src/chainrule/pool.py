@@ -204,7 +204,8 @@ class Pool:
         self._idle.clear()
 
     def map(self, jobs, done=None) -> list[Outcome]:
-        """One Outcome per job, in job order; a job past a limit or raising gets a Failure.
+        """One Outcome per job, in job order; a job past a limit or raising gets a Failure (an
+        exception of a type in `raises` is raised here instead, once the jobs before it are done).
 
         `done()`, if given, is called as each job finishes (for a progress bar).
         """
@@ -244,7 +245,9 @@ class Pool:
                     done()
             while settled < len(jobs) and outcomes[settled] is not None:
                 if isinstance(outcomes[settled].value, _Raised):
-                    raise outcomes[settled].value.error  # leaving the pool's `with` ends the other jobs
+                    for worker, _, _ in busy.values():  # their answers would wait in the pipes
+                        self._discard(worker)
+                    raise outcomes[settled].value.error
                 settled += 1
         return outcomes  # type: ignore[return-value]
 
