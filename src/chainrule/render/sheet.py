@@ -235,9 +235,10 @@ def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
     g = relu_name(model)
     lines = []
     for unit in model.units:
-        if unit.activation == "relu":
+        if unit.activation == "relu":  # g' is a step: the record's own derivative, so the kink follows the convention
             z = sample.values[unit.pre.name]
-            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+            slope = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(z)
+            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {p.plain(slope)}")
     lines.extend(map(wrap_row, delta_working(solution, sample, p)))
     return {"number": sample.number, "lines": lines,
             "gradient_lines": list(map(wrap_row, gradient_working(solution, sample, p))),

@@ -228,8 +228,9 @@ def established(checked: CheckedChain, solution: Solution) -> str:
         how = ("by 45-digit evaluation (in 60-digit arithmetic)" if proof.basis is Basis.DIGITS_45
                else "by exact evaluation")
         each = "at the sample" if n == 1 else f"at each of the {n} samples"
-        return (f"Established in two parts: {plural(local, 'local identity', 'local identities')} proved "
-                f"symbolically for all real values and composed by the chain rule; the whole identity verified {how} "
+        parts = (f"{plural(local, 'local identity', 'local identities')} proved symbolically for all real values "
+                 "and composed by the chain rule") if local else "the chain rule alone (no local identity to prove)"
+        return (f"Established in two parts: {parts}; the whole identity verified {how} "
                 f"against forward-mode differentiation {each}.")
     return f"Proved symbolically for all real inputs, targets and parameters, {regions_text(proof, solution)}."
 
