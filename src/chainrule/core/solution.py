@@ -108,7 +108,7 @@ def _local(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
     model = derivation.model
     local = expr.xreplace({p.symbol: p.definition for p in model.predictions if p.definition is not None
                            and p.kind == "prediction" and model.unit_with_pre(p) is None})
-    if model.spec.loss == "softmax_cross_entropy":
+    if LOSSES[model.spec.loss].targets == "distribution":
         *others, last = model.targets
         local = local.xreplace({last.symbol: 1 - sp.Add(*(t.symbol for t in others))})
     return local

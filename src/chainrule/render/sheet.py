@@ -197,9 +197,9 @@ def definitions(model: Model) -> list[str]:
         lines.append(wrap_row(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}"))
         if unit.out == unit.pre:
             continue
-        if unit.activation == "softmax":
-            total = " + ".join(rf"e^{{{u.pre.latex}}}" for u in outputs)
-            lines.append(rf"{unit.out.latex} &= \frac{{e^{{{unit.pre.latex}}}}}{{{total}}}")
+        layer_formula = ACTIVATIONS[unit.activation].layer_formula
+        if layer_formula is not None:
+            lines.append(rf"{unit.out.latex} &= {layer_formula(unit.pre.latex, [u.pre.latex for u in outputs])}")
         else:
             lines.append(rf"{unit.out.latex} &= {function_name(model, unit)}({unit.pre.latex})")
     return lines
@@ -219,9 +219,9 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
         lines.append(wrap_row(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}"))
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
-            if unit.activation == "softmax":
-                total = " + ".join(rf"e^{{{p.plain(sample.values[u.pre.name])}}}" for u in outputs)
-                applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
+            layer_formula = ACTIVATIONS[unit.activation].layer_formula
+            if layer_formula is not None:
+                applied = layer_formula(inner, [p.plain(sample.values[u.pre.name]) for u in outputs])
             else:
                 applied = f"{function_name(model, unit)}({inner})"
             out = sample.values[unit.out.name]
