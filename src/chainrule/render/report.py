@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import mpmath
 import sympy as sp
 
 from chainrule.core.learning_rate import minimal_polynomial
 from chainrule.core.solution import CheckedChain, Solution
-from chainrule.numbers import decimal, exact, less, significant
+from chainrule.numbers import decimal, exact, float_text, less, significant
 
 FORWARD_KINDS = ("preactivation", "hidden", "prediction", "loss")  # the nodes a forward pass computes
 
@@ -238,7 +237,7 @@ def _learning_rate_decimals(solution: Solution) -> dict:
         "region_changes": [show(c.eta) for c in analysis.region_changes],
         "decrease_interval": [{"from": show(a), "to": show(b)} for a, b in analysis.decrease],
         "best": None if best is None else {"eta": show(best.eta), "loss": show(best.loss)},
-        "curves": [{"eta": show(c.eta), "losses": [mpmath.nstr(mpmath.mpf(str(v)), 15) if v.is_Float else show(v)
+        "curves": [{"eta": show(c.eta), "losses": [float_text(v, 15) if v.is_Float else show(v)
                                                   for v in c.losses]} for c in solution.curves],
     }
 
