@@ -31,7 +31,7 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-from chainrule.check.answer_key import Judgement
+from chainrule.check.answer_key import Judgement, Mark
 from chainrule.check.answers import Answers, answer_keys
 from chainrule.check.grading import check
 from chainrule.check.mistakes import DESCRIPTIONS, EXPLANATIONS
@@ -239,13 +239,13 @@ def grade(data: dict) -> None:
         name = answers_name(judgement.key)
         if name in too_long:
             continue
-        if judgement.verdict == "unparseable" and not judgement.key.startswith("proofs."):
+        if judgement.verdict == Mark.UNPARSEABLE and not judgement.key.startswith("proofs."):
             data["format_errors"][name] = shown(judgement.feedback)  # fixed without using an attempt
             continue
         message = shown(feedback_text(judgement))
-        scores[name] = {"score": 1.0 if judgement.verdict == "correct" else 0.0, "weight": 1, "feedback": message}
+        scores[name] = {"score": 1.0 if judgement.verdict == Mark.CORRECT else 0.0, "weight": 1, "feedback": message}
         feedback[name] = message
-    earned = sum(1 for j in report.judgements if j.verdict == "correct")
+    earned = sum(1 for j in report.judgements if j.verdict == Mark.CORRECT)
     undecided = report.count("unknown")
     data["score"] = earned / len(report.judgements)
     feedback["summary"] = (f"{earned}/{len(report.judgements)} correct"
@@ -254,16 +254,16 @@ def grade(data: dict) -> None:
 
 def feedback_text(judgement: Judgement) -> str:
     """What the student reads: the verdict, the catalogue mistakes by name, never the expected value."""
-    if judgement.verdict == "incorrect" and not judgement.key.startswith("proofs."):
+    if judgement.verdict == Mark.INCORRECT and not judgement.key.startswith("proofs."):
         if not judgement.mistakes:
             return "Incorrect; the answer matches none of the known mistakes."
         named = " or ".join(f"'{m}' ({DESCRIPTIONS.get(m, 'a catalogue mistake')})" for m in judgement.mistakes)
         advice = " ".join(EXPLANATIONS[m] for m in judgement.mistakes if m in EXPLANATIONS)
         return f"Incorrect: it matches the mistake {named}. {advice}".strip()
-    if judgement.verdict == "unknown":
+    if judgement.verdict == Mark.UNKNOWN:
         return f"{WORDS['unknown']} {judgement.feedback}"
-    if judgement.verdict == "unparseable":  # a proof: its reader may refuse what no edit fixes (too complex)
+    if judgement.verdict == Mark.UNPARSEABLE:  # a proof: its reader may refuse what no edit fixes (too complex)
         return judgement.feedback
-    if judgement.verdict == "incorrect":
+    if judgement.verdict == Mark.INCORRECT:
         return f"Incorrect. {judgement.feedback}"
     return WORDS[judgement.verdict]
