@@ -13,19 +13,25 @@ FORWARD_KINDS = ("preactivation", "hidden", "prediction", "loss")  # the nodes a
 
 def _number(value: sp.Expr) -> str:
     """Exact and decimal, for the terminal; a long exact expression is left to --json."""
+    return _shown(value)[1]
+
+
+def _shown(value: sp.Expr) -> tuple[bool, str]:
+    """(whether the exact value is shown, the text): a float or an exact form past 60 characters is
+    shown as its decimal only."""
     approx = decimal(value)
     if value.is_Float:
-        return f"≈ {approx}"
+        return False, f"≈ {approx}"
     text = exact(value)
     if len(text) > 60:
-        return f"≈ {approx} (exact expression in --json)"
-    return text if text == approx else f"{text} ≈ {approx}"
+        return False, f"≈ {approx} (exact expression in --json)"
+    return True, (text if text == approx else f"{text} ≈ {approx}")
 
 
 def _equals(name: str, value: sp.Expr) -> str:
     """`w0 = 483/500 ≈ 0.966`, or `w0 ≈ 0.872518` when only a decimal is shown (never `= ≈`)."""
-    shown = _number(value)
-    return f"{name} {shown}" if shown.startswith("≈") else f"{name} = {shown}"
+    with_exact, shown = _shown(value)
+    return f"{name} = {shown}" if with_exact else f"{name} {shown}"
 
 
 def _vector(values) -> str:
