@@ -121,10 +121,9 @@ def test_the_matrix_form_states_the_options_too():
 # Where code outside the registries still names a kind, and why. A new `== "relu"` (or any other
 # kind's name) elsewhere fails this test: put what it knows into the record instead.
 NAMED_ELSEWHERE = {
-    # the ReLU's kink convention g'(0): the sheet's sentence about it, `solve --json`'s
-    # relu_derivative_at_zero and the mistake catalogue's ReLU-derivative mistakes are about ReLU itself
-    ("render/sheet_working.py", "relu"), ("render/sheet.py", "relu"), ("core/solution.py", "relu"),
-    ("check/mistakes.py", "relu"),
+    # `solve --json`'s relu_derivative_at_zero and the mistake catalogue's ReLU-derivative mistakes
+    # are about ReLU itself (the sheets read the record's step_derivative)
+    ("core/solution.py", "relu"), ("check/mistakes.py", "relu"),
     # the spec format's network-wide relu_derivative_at_zero key
     ("core/spec_reader.py", "relu"),
     # the exact η analysis is written for these two activations and losses (see the test below)
@@ -182,3 +181,15 @@ def test_every_kinked_activation_word_is_held_to_the_piecewise_nesting_limit(tex
 
     with pytest.raises(NotationError, match="may use only small numbers"):
         parse(text, FreeVocabulary())
+
+
+def test_the_sheet_states_a_step_derivative_from_the_record():
+    # the templates held ReLU's "g'(t) = 1 for t > 0 and 0 for t < 0" and "\\max(0, t)" themselves
+    from chainrule.core.spec_reader import load
+    from chainrule.render.sheet import activation_text
+
+    text = activation_text(build(load("inf264_hw4")))
+    assert text["derivative_sides"] == ["$g'(t) = 1$ for $t > 0$", "$0$ for $t < 0$"]
+    assert (text["relu_at_zero"], text["left_derivative"]) == ("0", True)
+    assert (text["kinked_name"], text["kinked_definition"]) == ("ReLU", r"\max(0, t)")
+    assert activation_text(build(load("sigmoid_bce")))["relu_at_zero"] is None

@@ -58,6 +58,9 @@ class ActivationKind:
     # from its own pre-activation and the layer's, `\frac{e^{z_1}}{e^{z_1} + e^{z_2}}`
     layer_definition: Callable[[int], str] | None = None
     layer_formula: Callable[[str, Sequence[str]], str] | None = None
+    # a derivative that is a step (ReLU): (g′ as LaTeX, where as LaTeX) on each side of the kink, as
+    # the sheet states them before the convention at the kink itself
+    step_derivative: tuple[tuple[str, str], ...] = ()
 
     def defaults(self) -> dict[str, Fraction]:
         return {o.name: o.default for o in self.options}
@@ -125,7 +128,8 @@ _KINK = Option("derivative_at_zero", Fraction(0), lambda d: d in KINK_CONVENTION
 
 ACTIVATIONS: Mapping[str, ActivationKind] = MappingProxyType({a.name: a for a in (
     ActivationKind("relu", _relu, r"\max(0, t)", r"\operatorname{ReLU}", "ReLU", ("relu",), (_KINK,),
-                   kinked=True, dead_side=True, piecewise_polynomial=True, learning_rate_analysis=True),
+                   kinked=True, dead_side=True, piecewise_polynomial=True, learning_rate_analysis=True,
+                   step_derivative=(("1", "t > 0"), ("0", "t < 0"))),
     ActivationKind("leaky_relu", _leaky_relu, r"\max(\alpha t, t)", r"\operatorname{LReLU}", "leaky ReLU",
                    ("leaky_relu",), (_SLOPE,), kinked=True, dead_side=True, piecewise_polynomial=True),
     ActivationKind("identity", lambda t, o: t, "t", r"\mathrm{id}", "identity", (),

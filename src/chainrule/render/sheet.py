@@ -22,7 +22,8 @@ from chainrule.render.sheet_working import (
     gradient_working,
     loss_rows,
     named_regions,
-    relu_name,
+    stepped_name,
+    stepped_unit,
     split_sum,
     wrap_row,
 )
@@ -179,15 +180,21 @@ def option_sentences(model: Model) -> list[str]:
 
 
 def activation_text(model: Model) -> dict:
-    """Each layer's activation in a sentence; `g` names the ReLU when there is one (its kink convention)."""
-    relu = next((u for u in model.units if u.activation == "relu"), None)
-    at_zero = None if relu is None else ACTIVATIONS["relu"].derivative(dict(relu.options))(sp.Integer(0))
-    return {
-        "g": relu_name(model) or model.spec.notation_for("activation", "g"),
-        "definitions": activation_sentences(model),
-        "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
-        "left_derivative": at_zero == 0,  # the homework's convention: g'(0) is the left derivative
-    }
+    """Each layer's activation in a sentence; `g` names the ReLU when there is one, and its derivative
+    is stated side by side with the convention at the kink (`relu_at_zero`: g'(0), or None)."""
+    unit = stepped_unit(model)
+    g = stepped_name(model) or model.spec.notation_for("activation", "g")
+    text = {"g": g, "definitions": activation_sentences(model), "relu_at_zero": None, "left_derivative": False}
+    if unit is None:
+        return text
+    record, options = ACTIVATIONS[unit.activation], dict(unit.options)
+    derivative = record.derivative(options)
+    at_zero = derivative(sp.Integer(0))
+    sides = [rf"${value}$ for ${where}$" for value, where in record.step_derivative]
+    return {**text, "relu_at_zero": sp.latex(at_zero),
+            "left_derivative": at_zero == derivative(sp.Integer(-1)),  # the homework's convention
+            "kinked_name": record.plain_name, "kinked_definition": record.definition_latex(options),
+            "derivative_sides": [f"${g}'(t) = {sides[0][1:]}", *sides[1:]]}
 
 
 def definitions(model: Model) -> list[str]:
@@ -232,10 +239,10 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
 def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
     """The backward pass of one sample, each δ and each gradient entry with its numbers substituted."""
     model = solution.model
-    g = relu_name(model)
+    g = stepped_name(model)
     lines = []
     for unit in model.units:
-        if unit.activation == "relu":  # g' is a step: the record's own derivative, so the kink follows the convention
+        if ACTIVATIONS[unit.activation].step_derivative:  # the record's own derivative: the kink follows the convention
             z = sample.values[unit.pre.name]
             slope = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(z)
             lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {p.plain(slope)}")

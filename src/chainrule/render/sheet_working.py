@@ -76,8 +76,14 @@ def activation_sentences(model: Model) -> list[str]:
     return sentences
 
 
-def relu_name(model: Model) -> str | None:
-    unit = next((u for u in model.units if u.activation == "relu"), None)
+def stepped_unit(model: Model) -> Unit | None:
+    """The first unit whose activation's derivative is a step (ReLU): the sheet states its kink's convention."""
+    return next((u for u in model.units if ACTIVATIONS[u.activation].step_derivative), None)
+
+
+def stepped_name(model: Model) -> str | None:
+    """How the sheet writes that unit's activation (g), or None."""
+    unit = stepped_unit(model)
     return None if unit is None else function_name(model, unit)
 
 
