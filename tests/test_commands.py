@@ -214,3 +214,23 @@ def test_equiv_on_a_deep_network_is_decided(a, b, code):
     data = json.loads(result.stdout)
     if code == 1:  # the counterexample is a real one: both sides evaluated there differ
         assert data["values"]["A"] != data["values"]["B"]
+
+
+@pytest.mark.parametrize("latexmk, expected", [
+    (False, "latexmk not found: install TeX Live"),
+    (True, "wrote {out}/inf264_hw4-handout.pdf"),
+])
+def test_handout_says_which_pdf_it_wrote_or_why_not(monkeypatch, capsys, tmp_path, latexmk, expected):
+    # the PDF's name comes from what the compile returned, not from the wording of a note
+    import chainrule.render.documents as documents
+
+    def fake_compile(tex, pdf_path, timeout=0):
+        pdf_path.write_bytes(b"%PDF")
+        return pdf_path
+
+    monkeypatch.setattr(documents, "latexmk_available", lambda: latexmk)
+    monkeypatch.setattr(documents, "compile_pdf", fake_compile)
+    assert main(["handout", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"wrote {tmp_path}/inf264_hw4-handout.tex"
+    assert lines[1].startswith(expected.format(out=tmp_path)) and len(lines) == 2

@@ -47,3 +47,56 @@ def test_close_agrees_with_mpmath_at_the_edge():
     truncated = Decimal("3.14159265358979323846264338327950288419716939")
     assert close(sp.pi, truncated, absolute="1e-44")
     assert not close(sp.pi, truncated, absolute="9e-45")
+
+
+@pytest.mark.parametrize("value, expected", [
+    (Decimal("0.00500"), "0.005"), (Decimal("1E+2"), "100"), (Decimal("-2.50"), "-2.5"), (Decimal("0E-7"), "0"),
+    (Decimal("1.23456789012345678901234567890"), "1.2345678901234567890123456789"),
+])
+def test_plain_decimal(value, expected):
+    from chainrule.numbers import plain_decimal
+
+    assert plain_decimal(value) == expected
+
+
+@pytest.mark.parametrize("value, figures, expected", [
+    (sp.Rational(1, 300), 2, sp.Rational(33, 10000)), (sp.Rational(2, 3), 1, sp.Rational(7, 10)),
+    (sp.sqrt(2) * 100, 2, sp.Integer(140)), (sp.Integer(0), 2, sp.Rational(1, 1000)),
+    (sp.Integer(-5), 2, sp.Rational(1, 1000)),
+])
+def test_rounded_rational(value, figures, expected):
+    from chainrule.numbers import rounded_rational
+
+    assert rounded_rational(value, figures) == expected
+
+
+@pytest.mark.parametrize("function, value, expected", [
+    ("plot_number", 0.012345678, "0.0123457"), ("plot_number", 1e6, "1e+06"), ("plot_number", 2.0, "2"),
+    ("position", 2.25, "2.2"), ("position", -1.0, "-1.0"),
+    ("axis_label", 0.0, "0"), ("axis_label", 123456.0, "1.23e+05"), ("axis_label", 0.0004, "4.00e-04"),
+    ("axis_label", 3.14159, "3.142"),
+    ("float_text", sp.Float("0.1234567890123456789", 30), "0.123456789012346"),
+    ("percent", (2, 3), "66.67"), ("percent", (1, 8), "12.50"), ("percent", (0, 0), ""),
+])
+def test_drawing_and_score_text(function, value, expected):
+    import chainrule.numbers as numbers
+
+    arguments = value if isinstance(value, tuple) else (value,)
+    assert getattr(numbers, function)(*arguments) == expected
+
+
+@pytest.mark.parametrize("written, agrees", [
+    ("0.333333333333333333333333333333", True),
+    ("0.333333333333333333333333333334", True),  # the last digit of a 30-digit printout
+    ("0.3333333333333333333333", False),  # 3e-23 away: another value, a stale batch
+])
+def test_moodle_refuses_a_batch_whose_decimals_disagree_with_the_spec(written, agrees):
+    from chainrule.classroom.moodle import KeyRow, _agree
+    from chainrule.errors import ChainruleError
+
+    row = KeyRow({"loss": "1/3"}, {"loss": Decimal(written)})
+    if agrees:
+        _agree(row, "loss", sp.Rational(1, 3), 1, "key.json", None)
+    else:
+        with pytest.raises(ChainruleError, match="disagrees with"):
+            _agree(row, "loss", sp.Rational(1, 3), 1, "key.json", type("S", (), {"path": "spec.toml"})())

@@ -147,3 +147,29 @@ def test_templates_compile_once_per_folder(homework):
     loaded = environment(templates_dir()).get_template("solution.tex.j2")
     render(homework)
     assert environment(templates_dir()).get_template("solution.tex.j2") is loaded
+
+
+TEMPLATE_FOLDERS = (Path(__file__).parent.parent / "templates",
+                    Path(__file__).parent.parent / "src" / "chainrule" / "web" / "templates")
+
+
+def _text_conditions(template: str) -> list[str]:
+    """The template's if/elif conditions that compare with a string literal."""
+    import re
+
+    conditions = re.findall(r"(?:\\BLOCK\{|\{%-?)\s*(?:el)?if\b(.*?)(?:\}|-?%\})", template)
+    return [c for c in conditions if re.search(r"""(==|!=|\bin\b)\s*[(\[]?\s*["']|["']\s*(==|!=|\bin\b)""", c)]
+
+
+def test_a_condition_on_text_is_found():
+    assert _text_conditions(r'xshift=\BLOCK{if c.end.anchor == "west"}4pt\BLOCK{else}-4pt\BLOCK{endif}')
+    assert _text_conditions('{% if kind in ("relu", "elu") %}x{% endif %}')
+    assert not _text_conditions(r"\BLOCK{if c.end}x\BLOCK{endif}{% if n == 1 %}y{% endif %}")
+
+
+@pytest.mark.parametrize("template", sorted(p for folder in TEMPLATE_FOLDERS for p in folder.glob("*.j2")),
+                         ids=lambda p: p.name)
+def test_templates_branch_on_flags_not_on_text(template):
+    # a condition comparing with a string literal branches on printed text (LaTeX, prose, a TikZ
+    # keyword): Python decides and hands the template a flag or the finished piece
+    assert _text_conditions(template.read_text(encoding="utf-8")) == []

@@ -96,3 +96,48 @@ def test_training_curves_read_apart_and_a_diverging_one_says_where():
     assert [e["label"] for e in ends] == ["diverges at step 3"]  # η = 0.64, past the edge
     drawn = [v for c in figures["curves"] for v in c["values"]]
     assert float(figures["curve_y_min"]) <= min(drawn) and max(drawn) <= float(figures["curve_y_max"]) < 10 * max(drawn)
+
+
+def test_a_tied_parameter_is_justified_in_plain_words():
+    # b1 of mazur_2_2_2 feeds both hidden units: "appears in the definition of", one space
+    from chainrule.core.derivation import derive
+
+    chains = derive(build(load("mazur_2_2_2"))).chains
+    tied = [c.justification for c in chains if "used in 2 places" in c.justification]
+    assert tied and all("appears in the definition" in j and "  " not in j for j in tied)
+    single = [c.justification for c in chains if "used in" not in c.justification]
+    assert single and all("appears only in the definition" in j for j in single)
+
+
+def test_a_chain_rule_only_identity_and_a_single_sample_are_worded_as_such():
+    # han_kamber_3_2_1: one sample, structural proofs; its output δ rests on the chain rule alone
+    from chainrule.render.report import solution_text
+    from chainrule.render.sheet_working import established
+
+    solution = solve("han_kamber_3_2_1")
+    lines = [established(c, solution) for c in (*solution.delta_proofs, *solution.identities)]
+    methods = [c.identity.method for c in (*solution.delta_proofs, *solution.identities)]
+    assert "Established in two parts: the chain rule alone (no local identity to prove); the whole identity " \
+           "verified by 45-digit evaluation (in 60-digit arithmetic) against forward-mode differentiation at the " \
+           "sample." in lines
+    assert any(m.startswith("structural: the chain rule alone (no local identity); agrees with forward-mode "
+                            "differentiation at the sample,") for m in methods)
+    text = solution_text(solution)
+    for wording in ("0 local identities", "all 1 samples", "1 samples"):
+        assert wording not in text and not any(wording in line for line in lines), wording
+
+
+RELU_AT_KINK = ('[network]\nsizes = [1, 1, 1]\nactivations = [{{name = "relu", derivative_at_zero = "{}"}}, "identity"]\n'
+                '[loss]\nkind = "squared_error"\n[data]\nx = [[2]]\ny = [1]\n[parameters]\ninit = [1, -2, 1, 0]\n'
+                '[training]\nlearning_rate = "1/10"\n')
+
+
+@pytest.mark.parametrize("at_zero, shown", [("0", "0"), ("1", "1"), ("1/2", "0.5")])
+def test_the_relu_step_line_at_the_kink_follows_the_convention(at_zero, shown):
+    # z = 1·2 − 2 = 0 exactly: the line g'(z) = g'(0) = … must give the value the δ below it uses
+    from chainrule.core.spec_reader import parse
+    from chainrule.render.documents import render
+
+    tex = render(solve(parse(RELU_AT_KINK.format(at_zero))))
+    assert rf"g'(z) &= g'(0) = {shown} \\" in tex
+    assert rf"g'(z) = (-2) \cdot 1 \cdot {shown} = " in tex

@@ -244,3 +244,54 @@ def terminates(value: sp.Expr) -> bool:
     while q % 5 == 0:
         q //= 5
     return q == 1
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal in positional notation without trailing zeros: `0.005`, `100`, `-2.5`, `0` (Moodle's syntax).
+
+    Every digit is kept: `normalize` alone would round to the context's 28 digits.
+    """
+    if value == 0:
+        return "0"
+    with localcontext(prec=max(28, len(value.as_tuple().digits))):
+        return format(value.normalize(), "f")
+
+
+def rounded_rational(value: sp.Expr, figures: int = 2) -> sp.Rational:
+    """A short positive rational near a positive value, `figures` significant figures (a readable η);
+    1/1000 for a value that is not positive."""
+    number = float(sp.N(value, 15))
+    return sp.Rational(f"{number:.{figures}g}") if number > 0 else sp.Rational(1, 1000)
+
+
+def float_text(value: sp.Float, digits: int = 15) -> str:
+    """A floating-point value (a training curve past its exact steps) to `digits` significant digits."""
+    return mpmath.nstr(mpmath.mpf(str(value)), digits)
+
+
+def percent(earned: int, possible: int) -> str:
+    """Earned over possible as a percentage with two decimals, rounded half to even; '' if nothing is possible."""
+    if not possible:
+        return ""
+    value = Decimal(100 * earned) / Decimal(possible)
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+
+# ---------------------------------------------------------------- drawings: floats, never answers
+def plot_number(value: float) -> str:
+    """A pgfplots coordinate: 6 significant digits (`0.0123457`, `1e+06`), the same on every machine."""
+    return f"{value:.6g}"
+
+
+def position(value: float) -> str:
+    """A TikZ or SVG position: one decimal place (`2.5`, `-1.0`)."""
+    return f"{value:.1f}"
+
+
+def axis_label(value: float) -> str:
+    """A terminal plot's axis label: 4 significant digits, scientific from 1e5 and below 1e-3."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e5 or abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return f"{value:.4g}"

@@ -15,10 +15,9 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 
 from chainrule.check.answer_key import FileReport, Mark
-from chainrule.check.lms import LMS  # noqa: F401  (the parser reads it from check.lms, without the checker)
+from chainrule.numbers import percent
 from chainrule.untrusted import cell
 
 VERDICTS = (Mark.CORRECT, Mark.INCORRECT, Mark.UNPARSEABLE, Mark.UNKNOWN, Mark.MISSING)  # the CSV column order
@@ -40,14 +39,6 @@ Result = FileReport | FileError
 def points(report: FileReport) -> tuple[int, int]:
     """(points earned, points possible): 1 per numeric answer and per proof, earned only if correct."""
     return report.count(Mark.CORRECT), len(report.judgements)
-
-
-def percent(earned: int, possible: int) -> str:
-    """Earned over possible as a percentage with two decimals, rounded half to even; '' if nothing is possible."""
-    if not possible:
-        return ""
-    value = Decimal(100 * earned) / Decimal(possible)
-    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
 
 
 def answer_columns(results: Sequence[Result]) -> list[str]:

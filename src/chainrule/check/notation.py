@@ -74,6 +74,7 @@ CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "e": sympy.E}
 _VARIADIC = frozenset({"max", "min"})
 _IRRATIONAL = frozenset({"exp", "log", "ln", "sin", "cos", "tan", "sqrt", *(
     word for record in ACTIVATIONS.values() if not record.piecewise_polynomial for word in record.words)})
+_PIECEWISE = frozenset(word for record in ACTIVATIONS.values() if record.kinked for word in record.words)
 _FREE = re.compile(r"(?:[A-Za-z]|%s)\d{0,4}" % "|".join(sorted(GREEK, key=len, reverse=True)))
 
 
@@ -301,7 +302,7 @@ class _Builder:
                 self.fail(f"{name} takes {wanted}, got {len(args)}", at)
             if name.lower() in _IRRATIONAL and _bits(args[0]) > MAX_IRRATIONAL_BITS:
                 self.fail(f"number too large inside {name}", at)
-            if (function or name.lower() == "relu") and not all(map(_nestable, args)):
+            if (function or name.lower() in _PIECEWISE) and not all(map(_nestable, args)):
                 self.fail(f"{name} of an expression containing relu or g may use only small "
                           "numbers, + - * / and small powers", at)
             return self.checked(self.sympy(name, builtin or function, args, at), at)

@@ -74,8 +74,9 @@ class ModelVocabulary:
         return self.derivation.compose(partial(self.model, top, bottom))
 
     def function(self, name: str) -> Callable[[sp.Expr], sp.Expr] | None:
-        if name == "sigma" and any(u.activation == "sigmoid" for u in self.model.units):
-            return ACTIVATIONS["sigmoid"].function()
+        for kind in dict.fromkeys(u.activation for u in self.model.units):  # σ names the sigmoid where one is used
+            if name in ACTIVATIONS[kind].letters:
+                return ACTIVATIONS[kind].function()
         if self._hidden_activation is None:
             return None
         kind, options = self._hidden_activation

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -47,7 +47,7 @@ from chainrule.core.numerics import train
 from chainrule.core.spec import Spec, Tolerance, question_of
 from chainrule.core.spec_reader import load
 from chainrule.errors import ChainruleError
-from chainrule.numbers import significant
+from chainrule.numbers import close, significant
 from chainrule.render.network_svg import svg
 
 APPROX_DIGITS = 30  # significant digits of the values compared with answer_key.json
@@ -251,9 +251,7 @@ def _agree(row: KeyRow, key: str, value: sp.Expr, number: int, key_path: Path, s
     if key not in row.exact or key not in row.decimals:
         raise ChainruleError(f"{key_path}: variant {number}: key '{key}' is missing; regenerate the batch")
     approx = Decimal(significant(value, APPROX_DIGITS))
-    with localcontext(prec=100):  # equal up to the last digits of two 30-digit decimals
-        close = abs(row.decimals[key] - approx) <= max(abs(row.decimals[key]), abs(approx)) * Decimal("1e-25")
-    if not close:
+    if not close(row.decimals[key], approx, relative="1e-25"):  # equal up to the last digits of two 30-digit decimals
         raise ChainruleError(f"{key_path}: variant {number}: key '{key}': {row.decimals[key]} disagrees with "
                              f"{approx} computed from {spec.path}; regenerate the batch")
 

@@ -20,6 +20,7 @@ import sympy as sp
 from chainrule.check.answers import answer_keys
 from chainrule.core.derivation import Chain, Derivation
 from chainrule.core.spec import Tolerance, question_of
+from chainrule.numbers import plain_decimal
 from chainrule.render.network_svg import label_text
 from chainrule.render.network_svg import svg as network_svg
 from chainrule.render.printer import Printer
@@ -69,9 +70,9 @@ def cloze_feedback(html_text: str) -> str:
 def precision(rule: Tolerance) -> str:
     """What the rule accepts, in words."""
     if rule.absolute is not None:
-        return f"within ±{_decimal(rule.absolute)} of the exact value"
+        return f"within ±{plain_decimal(rule.absolute)} of the exact value"
     if rule.relative is not None:
-        return f"within a relative error of {_decimal(rule.relative)} of the exact value"
+        return f"within a relative error of {plain_decimal(rule.relative)} of the exact value"
     return (f"to {rule.sigfigs} significant figures (within half a unit in the {_ordinal(rule.sigfigs)} "
             "significant figure of the exact value)")
 
@@ -200,10 +201,6 @@ def _picture_alt(model) -> str:
 
 def _rational(value) -> sp.Rational:
     return sp.Rational(value.numerator, value.denominator)
-
-
-def _decimal(value) -> str:
-    return "0" if value == 0 else format(value.normalize(), "f")
 
 
 def _ordinal(n: int) -> str:

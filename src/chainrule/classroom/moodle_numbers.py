@@ -25,7 +25,7 @@ import sympy as sp
 
 from chainrule.check.tolerances import accepted_bound
 from chainrule.core.spec import Tolerance
-from chainrule.numbers import significant
+from chainrule.numbers import plain_decimal, significant
 
 APPROX_DIGITS = 30  # significant digits of the approximations of irrational values
 ANSWER_DIGITS = 15  # significant digits of the answer given to Moodle (a double holds 15 faithfully)
@@ -54,8 +54,8 @@ def moodle_number(value: sp.Expr, rule: Tolerance) -> MoodleNumber:
     tolerance = _round_down(room, TOLERANCE_DIGITS) if room > 0 else Decimal(0)
     while tolerance > 0 and not _contained(answer, tolerance, centre, band, error):
         tolerance = _round_down(Fraction(tolerance) * (1 - Fraction(1, 10**9)), TOLERANCE_DIGITS)
-    text = plain(tolerance)
-    return MoodleNumber(plain(answer), text, centre, band, _contained(answer, tolerance, centre, band, error))
+    text = plain_decimal(tolerance)
+    return MoodleNumber(plain_decimal(answer), text, centre, band, _contained(answer, tolerance, centre, band, error))
 
 
 def moodle_interval(answer: str, tolerance: str) -> tuple[Fraction, Fraction]:
@@ -75,13 +75,8 @@ def overlaps(a: MoodleNumber, b: MoodleNumber) -> bool:
     return bands or (low_a <= high_b and low_b <= high_a)
 
 
-def plain(value: Decimal) -> str:
-    """Positional notation without trailing zeros: `0.005`, `100`, `-2.5` (Moodle's number syntax)."""
-    return "0" if value == 0 else format(value.normalize(), "f")
-
-
 def _contained(answer: Decimal, tolerance: Decimal, centre: Fraction, band: Fraction, error: Fraction) -> bool:
-    low, high = moodle_interval(plain(answer), plain(tolerance))
+    low, high = moodle_interval(plain_decimal(answer), plain_decimal(tolerance))
     return centre - band + error <= low and high <= centre + band - error
 
 

@@ -19,7 +19,6 @@ from chainrule.check.report_json import report_json as _report_json
 from chainrule.check.report_json import summary as _summary
 from chainrule.check.workers import Failure, Limits
 from chainrule.check.workers import run as run_bounded
-from chainrule.classroom.batch import read_batch
 from chainrule.cli.codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from chainrule.cli.progress import bar
 from chainrule.core.spec import Tolerance, derivations_dir
@@ -51,6 +50,8 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
         answers = load_answers(path) if job.stdin is None else answers_from_bytes(job.stdin, path)
         number, spec, shown = None, job.spec, job.spec
         if job.variants is not None:  # the student's own variant, from `variant = N` or the roster
+            from chainrule.classroom.batch import read_batch  # only with --variants
+
             batch = read_batch(job.variants)
             number = batch.variant_of(answers.variant, answers.student, path)
             spec = shown = batch.spec_for(number, answers.student, path)
@@ -82,6 +83,8 @@ def check(args) -> int:
     if args.csv is not None and os.path.isdir(args.csv):
         raise ChainruleError(f"--csv {args.csv}: is a folder, expected a file")
     if args.variants is not None:
+        from chainrule.classroom.batch import read_batch  # only with --variants
+
         read_batch(args.variants)  # a bad folder is a usage error before any file is read
     if args.spec is not None:
         answer_key(args.spec)  # a bad --spec is a usage error before any file is read; workers inherit it

@@ -16,15 +16,18 @@ from chainrule.errors import ChainruleError
 MAX_STUDENTS_BYTES = 1_000_000
 
 
-def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
-    """Compile .tex files to PDFs next to them, in parallel; returns the notes to print."""
+NO_LATEXMK = ("latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra texlive-pictures) "
+              "to get PDFs; the .tex files are written")
+
+
+def _compile_all(sources: list[Path], jobs: int = 0) -> list[Path] | None:
+    """Compile .tex files to PDFs next to them, in parallel; the PDFs, or None without latexmk."""
     from chainrule.render.documents import compile_pdf, latexmk_available
 
     if not sources:
         return []
     if not latexmk_available():
-        return ["latexmk not found: install TeX Live (apt-get install latexmk texlive-latex-extra texlive-pictures) "
-                "to get PDFs; the .tex files are written"]
+        return None
     workers = min(jobs or os.cpu_count() or 1, len(sources))
     pdfs = []
     with ThreadPoolExecutor(max_workers=workers) as pool, bar(len(sources), "compiling PDFs", " PDFs") as advance:
@@ -32,7 +35,7 @@ def _compile_all(sources: list[Path], jobs: int = 0) -> list[str]:
         for pdf in pool.map(lambda s: compile_pdf(s.read_text(encoding="utf-8"), s.with_suffix(".pdf")), sources):
             pdfs.append(pdf)
             advance()
-    return [f"wrote {len(pdfs)} PDFs"]
+    return pdfs
 
 
 def handout(args) -> int:
@@ -46,8 +49,8 @@ def handout(args) -> int:
     path = write_text(folder(args.out) / f"{spec.name}-handout.tex", tex)
     print(f"wrote {path}")
     if not args.no_pdf:
-        for note in _compile_all([path]):
-            print(note if not note.startswith("wrote") else f"wrote {path.with_suffix('.pdf')}")
+        pdfs = _compile_all([path])
+        print(NO_LATEXMK if pdfs is None else f"wrote {pdfs[0]}")
     return EXIT_OK
 
 
@@ -95,7 +98,7 @@ def variants(args) -> int:
     started = time.perf_counter()
     out = Path(args.out)
     check_replaceable(out)
-    notes = []
+    pdfs: list[Path] | None = []
     with staged(out) as staging:  # locked; the previous batch stays until this one is complete
         check_replaceable(out)
         with bar(count, "drawing variants", " variants") as advance:
@@ -103,14 +106,16 @@ def variants(args) -> int:
         with reporting(f"--out {out}", "cannot write the batch"):
             sources = write(spec, files, args.seed, staging, students)
             if not args.no_pdf:
-                notes = _compile_all(sources, args.jobs)
+                pdfs = _compile_all(sources, args.jobs)
     elapsed = time.perf_counter() - started
     draws = sorted(f.draws for f in files)
     print(f"wrote {count} variants of {spec.name} (seed {args.seed}) to {out}/ in {elapsed:.1f} s; "
           f"draws per variant: median {draws[len(draws) // 2]}, max {draws[-1]}, total {sum(draws)}")
     print(f"wrote {out / 'answer_key.csv'}, {out / 'answer_key.json'} and {out / 'manifest.json'}")
-    for note in notes:
-        print(note)
+    if pdfs is None:
+        print(NO_LATEXMK)
+    elif pdfs:
+        print(f"wrote {len(pdfs)} PDFs")
     return EXIT_OK
 
 

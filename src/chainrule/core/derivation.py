@@ -298,10 +298,10 @@ def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
              lemma=(sp.Add(*(_coefficient(u.pre, parameter) for u, _ in uses)),
                     sp.Add(*(sp.Integer(1) if s is None else s.symbol for _, s in uses)))),
     )
-    only = "only" if len(users) == 1 else ""
+    only = "only " if len(users) == 1 else ""
     tied = "" if len(uses) == 1 else rf" (one parameter used in {len(uses)} places, so its gradient is the sum over them)"
     justification = (
-        rf"${parameter.latex}$ appears {only} in the definition of {_names(users)}, so every path from "
+        rf"${parameter.latex}$ appears {only}in the definition of {_names(users)}, so every path from "
         rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}{tied}."
     )
     return Chain(parameter.name, steps, justification)

@@ -19,7 +19,7 @@ from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
-from chainrule.numbers import rational
+from chainrule.numbers import rational, rounded_rational
 
 ETA = sp.Symbol("eta", positive=True)
 ANALYSIS_MAX_PARAMETERS = 60
@@ -359,20 +359,14 @@ def _outcome(losses: list, diverged: bool) -> Trend:
     return Trend.DECREASES if losses[-1] < losses[0] else Trend.INCREASES
 
 
-def _round(value, digits: int = 2) -> sp.Rational:
-    """A short positive rational near value (2 significant figures), for a readable η."""
-    number = float(sp.N(value, 15))
-    return sp.Rational(f"{number:.{digits}g}") if number > 0 else sp.Rational(1, 1000)
-
-
 def chosen_rates(analysis: LearningRateAnalysis, spec_eta: sp.Rational) -> tuple[tuple[str, sp.Rational], ...]:
     """A handful of η that show the picture: too small, the spec's, the best, near the edge, past it."""
-    rates = [("far too small", _round(spec_eta / 10, 1)), ("the spec's", spec_eta)]
+    rates = [("far too small", rounded_rational(spec_eta / 10, 1)), ("the spec's", spec_eta)]
     if analysis.best is not None:
-        rates.append(("best one-step", _round(analysis.best.eta, 2)))
+        rates.append(("best one-step", rounded_rational(analysis.best.eta, 2)))
     if analysis.decrease and analysis.decrease[0][1] is not sp.oo:
         edge = analysis.decrease[0][1]
-        rates.append(("near the edge", _round(edge * sp.Rational(9, 10), 2)))
+        rates.append(("near the edge", rounded_rational(edge * sp.Rational(9, 10), 2)))
     seen, unique = set(), []
     for label, eta in rates:
         if eta not in seen:
@@ -394,7 +388,7 @@ def curves(derivation: Derivation, analysis: LearningRateAnalysis, spec_eta: sp.
     if analysis.decrease and analysis.decrease[0][1] is not sp.oo:
         edge, past = analysis.decrease[0][1], None
         for factor in PAST_EDGE:
-            past = training_curve(derivation, _round(edge * factor, 2), "past the edge", steps, trainers)
+            past = training_curve(derivation, rounded_rational(edge * factor, 2), "past the edge", steps, trainers)
             if past.outcome in (Trend.DIVERGES, Trend.OSCILLATES):
                 break
         if all(c.eta != past.eta for c in result):

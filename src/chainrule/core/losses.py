@@ -18,6 +18,8 @@ from chainrule.core.activations import Option
 from chainrule.numbers import rational
 
 Pairs = Sequence[tuple[sp.Expr, sp.Expr]]  # (prediction, target) per output
+# (prediction as printed, target's value, target as printed) per output: what the sheet substitutes
+Filled = Sequence[tuple[str, sp.Expr, str]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class LossKind:
     name: str  # the spec's word, e.g. "squared_error"
     define: Callable[[Pairs, Mapping[str, Fraction]], sp.Expr]
     latex: Callable[[Sequence[tuple[str, str]], str], str]  # (prediction, target) LaTeX pairs, L -> "L = ..."
+    working: Callable[[Filled], str]  # one sample's loss with its numbers in, as the sheet writes it
     plain_name: str
     options: tuple[Option, ...] = ()
     output_activation: str | None = None  # the output layer it requires (sigmoid, softmax), if any
@@ -70,25 +73,47 @@ def _squared_latex(half: bool):
     return latex
 
 
+def _squared_working(half: bool):
+    def working(filled):
+        body = " + ".join(rf"\left({q} - {t}\right)^2" for q, _, t in filled)
+        return (r"\tfrac{1}{2}" + (rf"\bigl[{body}\bigr]" if len(filled) > 1 else body)) if half else body
+    return working
+
+
+def _bce_working(filled):
+    (q, y, t), = filled
+    if y == 1:
+        return rf"-\ln {q}"
+    if y == 0:
+        return rf"-\ln\left(1 - {q}\right)"
+    return rf"-\left[{t} \ln {q} + (1 - {t}) \ln\left(1 - {q}\right)\right]"
+
+
+def _cross_entropy_working(filled):
+    terms = [rf"-\ln {q}" if y == 1 else rf"- {t} \ln {q}" for q, y, t in filled if y != 0]
+    return " ".join(terms) if terms else "0"
+
+
 _SIGN_AT_ZERO = Option("derivative_at_zero", Fraction(0), lambda d: d in (-1, 0, 1),
                        "expected -1, 0 or 1 (the sign's value at zero)")
 
 LOSSES: Mapping[str, LossKind] = MappingProxyType({loss.name: loss for loss in (
-    LossKind("squared_error", _squared, _squared_latex(False), "squared error", residual_factor=2,
+    LossKind("squared_error", _squared, _squared_latex(False), _squared_working(False), "squared error",
+             residual_factor=2,
              piecewise_polynomial=True, learning_rate_analysis=True),
     LossKind("half_squared_error", lambda pairs, o: _squared(pairs, o) / 2, _squared_latex(True),
-             "half squared error", residual_factor=1, piecewise_polynomial=True, learning_rate_analysis=True),
+             _squared_working(True), "half squared error", residual_factor=1, piecewise_polynomial=True, learning_rate_analysis=True),
     LossKind("absolute_error", _absolute,
              lambda pairs, loss: f"{loss} = " + " + ".join(rf"\left|{p} - {t}\right|" for p, t in pairs),
-             "absolute error", (_SIGN_AT_ZERO,), kinked=True, piecewise_polynomial=True),
+             lambda filled: " + ".join(rf"\left|{q} - {t}\right|" for q, _, t in filled), "absolute error", (_SIGN_AT_ZERO,), kinked=True, piecewise_polynomial=True),
     LossKind("binary_cross_entropy", _binary_cross_entropy,
              lambda pairs, loss: rf"{loss} = -\left[{pairs[0][1]} \ln {pairs[0][0]} + "
                                  rf"(1 - {pairs[0][1]}) \ln (1 - {pairs[0][0]})\right]",
-             "binary cross-entropy", output_activation="sigmoid", max_outputs=1, targets="probability",
+             _bce_working, "binary cross-entropy", output_activation="sigmoid", max_outputs=1, targets="probability",
              cancels_output=True),
     LossKind("softmax_cross_entropy", lambda pairs, o: -sp.Add(*(t * sp.log(p) for p, t in pairs)),
              lambda pairs, loss: f"{loss} = -" + " - ".join(rf"{t} \ln {p}" for p, t in pairs),
-             "cross-entropy", output_activation="softmax", min_outputs=2, targets="distribution",
+             _cross_entropy_working, "cross-entropy", output_activation="softmax", min_outputs=2, targets="distribution",
              cancels_output=True),
 )})
 

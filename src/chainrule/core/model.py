@@ -270,7 +270,7 @@ def build(spec: Spec) -> Model:
             if layer == last:
                 suffix = "" if outputs == 1 else str(index + 1)
                 hat = yhat_tex if outputs == 1 else f"{yhat_tex}_{{{index + 1}}}"
-                if name == "identity":
+                if record.linear:
                     pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), NodeKind.PREDICTION, hat, weighted)
                     delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), NodeKind.DELTA, rf"{delta_tex}_{{{hat}}}")
                 else:

@@ -116,7 +116,7 @@ def _local(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
     model = derivation.model
     local = expr.xreplace({p.symbol: p.definition for p in model.predictions if p.definition is not None
                            and p.kind is NodeKind.PREDICTION and model.unit_with_pre(p) is None})
-    if model.spec.loss == "softmax_cross_entropy":
+    if LOSSES[model.spec.loss].targets == "distribution":
         *others, last = model.targets
         local = local.xreplace({last.symbol: 1 - sp.Add(*(t.symbol for t in others))})
     return local
@@ -140,8 +140,9 @@ def check_chain_structurally(derivation: Derivation, chain: Chain, prover: Prove
     elif Verdict.UNKNOWN in verdicts:
         identity = next(p for p in (*local, agreement) if p.verdict is Verdict.UNKNOWN)
     else:
-        identity = Proof(Verdict.PROVED, f"structural: {len(local)} local {'identity' if len(local) == 1 else 'identities'} proved exactly, composed by "
-                         f"the chain rule; {agreement.method}", basis=agreement.basis)
+        proved = ("the chain rule alone (no local identity)" if not local else
+                  f"{len(local)} local {'identity' if len(local) == 1 else 'identities'} proved exactly, composed by the chain rule")
+        identity = Proof(Verdict.PROVED, f"structural: {proved}; {agreement.method}", basis=agreement.basis)
     return CheckedChain(chain, tuple(proofs), identity)
 
 
@@ -169,7 +170,8 @@ def _agreement(derivation: Derivation, training: Training) -> Proof:
             return Proof(Verdict.REFUTED, "60-digit evaluation", reason=f"{derivation.model.parameters[i].name} "
                          f"differs at sample {number}: backpropagation {a}, forward mode {b}", basis=Basis.DIGITS_45)
         how, basis = "to 45 significant digits in 60-digit arithmetic", Basis.DIGITS_45
-    return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation at all {len(samples)} samples, {how}",
+    where = "at the sample" if len(samples) == 1 else f"at all {len(samples)} samples"
+    return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation {where}, {how}",
                  basis=basis)
 
 

@@ -114,6 +114,8 @@ def _numbers(values) -> list:
 def _targets(spec: Spec) -> list:
     if spec.outputs == 1:
         return _numbers(spec.y)
-    if spec.loss == "softmax_cross_entropy" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
+    from chainrule.core.losses import LOSSES  # as the reader: the registries need SymPy
+
+    if LOSSES[spec.loss].targets == "distribution" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
         return [t.index(1) for t in spec.y]  # class indices
     return [_numbers(t) for t in spec.y]

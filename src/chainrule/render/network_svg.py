@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from chainrule.core.model import Model
+from chainrule.numbers import position
 from chainrule.render.sheet_figures import network_picture
 
 SCALE = 70  # pixels per centimetre of the handout's layout
@@ -62,12 +63,12 @@ def _edge(root: ET.Element, start, end, label: str | None, from_bias: bool) -> N
     length = max(1.0, ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5)
     ux, uy = (x2 - x1) / length, (y2 - y1) / length
     gap = 16 if from_bias else RADIUS
-    ET.SubElement(root, "line", x1=_n(x1 + ux * gap), y1=_n(y1 + uy * gap), x2=_n(x2 - ux * (RADIUS + 2)),
-                  y2=_n(y2 - uy * (RADIUS + 2)), stroke="#444", **{"stroke-width": "1.3", "marker-end": "url(#arrow)"})
+    ET.SubElement(root, "line", x1=position(x1 + ux * gap), y1=position(y1 + uy * gap), x2=position(x2 - ux * (RADIUS + 2)),
+                  y2=position(y2 - uy * (RADIUS + 2)), stroke="#444", **{"stroke-width": "1.3", "marker-end": "url(#arrow)"})
     if label:
         # at 60 % of the way, lifted off the line, so labels of edges into one unit stay apart
         mx, my = x1 + (x2 - x1) * 0.6, y1 + (y2 - y1) * 0.6
-        text = ET.SubElement(root, "text", x=_n(mx - uy * 12), y=_n(my + ux * -12 + 5), fill="#a0310b",
+        text = ET.SubElement(root, "text", x=position(mx - uy * 12), y=position(my + ux * -12 + 5), fill="#a0310b",
                              **{"text-anchor": "middle"})
         _label(text, label)
 
@@ -76,13 +77,13 @@ def _node(root: ET.Element, centre, label: str, style: str) -> None:
     x, y = centre
     fill = STYLE.get(style, "#ffffff")
     if style == "bias":
-        ET.SubElement(root, "rect", x=_n(x - 14), y=_n(y - 14), width="28", height="28", fill=fill, stroke="#444")
+        ET.SubElement(root, "rect", x=position(x - 14), y=position(y - 14), width="28", height="28", fill=fill, stroke="#444")
     else:
-        ET.SubElement(root, "circle", cx=_n(x), cy=_n(y), r=str(RADIUS), fill=fill, stroke="#444",
+        ET.SubElement(root, "circle", cx=position(x), cy=position(y), r=str(RADIUS), fill=fill, stroke="#444",
                       **{"stroke-width": "1.5"})
-    text = ET.SubElement(root, "text", x=_n(x), y=_n(y + 5), **{"text-anchor": "middle"})
+    text = ET.SubElement(root, "text", x=position(x), y=position(y + 5), **{"text-anchor": "middle"})
     if style != "bias" and len(label_text(label)) > 4:  # a long label sits beside its circle
-        text.set("y", _n(y - RADIUS - 8))
+        text.set("y", position(y - RADIUS - 8))
     _label(text, label)
 
 
@@ -160,7 +161,3 @@ def _command(name: str) -> str:
     if name in ("mathbf", "mathrm", "mathit", "boldsymbol", "operatorname", "text", "left", "right"):
         return ""
     return name if len(name) == 1 else ""
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}"

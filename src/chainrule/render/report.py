@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import mpmath
 import sympy as sp
 
 from chainrule.core.learning_rate import minimal_polynomial
 from chainrule.core.model import NodeKind
 from chainrule.core.solution import CheckedChain, Solution
-from chainrule.numbers import decimal, exact, less, significant
+from chainrule.numbers import decimal, exact, float_text, less, significant
 
 FORWARD_KINDS = (NodeKind.PREACTIVATION, NodeKind.HIDDEN, NodeKind.PREDICTION, NodeKind.LOSS)  # a forward pass's nodes
 
 
 def _number(value: sp.Expr) -> str:
     """Exact and decimal, for the terminal; a long exact expression is left to --json."""
+    return _shown(value)[1]
+
+
+def _shown(value: sp.Expr) -> tuple[bool, str]:
+    """(whether the exact value is shown, the text): a float or an exact form past 60 characters is
+    shown as its decimal only."""
     approx = decimal(value)
     if value.is_Float:
-        return f"≈ {approx}"
+        return False, f"≈ {approx}"
     text = exact(value)
     if len(text) > 60:
-        return f"≈ {approx} (exact expression in --json)"
-    return text if text == approx else f"{text} ≈ {approx}"
+        return False, f"≈ {approx} (exact expression in --json)"
+    return True, (text if text == approx else f"{text} ≈ {approx}")
 
 
 def _equals(name: str, value: sp.Expr) -> str:
     """`w0 = 483/500 ≈ 0.966`, or `w0 ≈ 0.872518` when only a decimal is shown (never `= ≈`)."""
-    shown = _number(value)
-    return f"{name} {shown}" if shown.startswith("≈") else f"{name} = {shown}"
+    with_exact, shown = _shown(value)
+    return f"{name} = {shown}" if with_exact else f"{name} {shown}"
 
 
 def _vector(values) -> str:
@@ -239,7 +244,7 @@ def _learning_rate_decimals(solution: Solution) -> dict:
         "region_changes": [show(c.eta) for c in analysis.region_changes],
         "decrease_interval": [{"from": show(a), "to": show(b)} for a, b in analysis.decrease],
         "best": None if best is None else {"eta": show(best.eta), "loss": show(best.loss)},
-        "curves": [{"eta": show(c.eta), "losses": [mpmath.nstr(mpmath.mpf(str(v)), 15) if v.is_Float else show(v)
+        "curves": [{"eta": show(c.eta), "losses": [float_text(v, 15) if v.is_Float else show(v)
                                                   for v in c.losses]} for c in solution.curves],
     }
 

@@ -23,7 +23,8 @@ from chainrule.render.sheet_working import (
     gradient_working,
     loss_rows,
     named_regions,
-    relu_name,
+    stepped_name,
+    stepped_unit,
     split_sum,
     wrap_row,
 )
@@ -180,15 +181,21 @@ def option_sentences(model: Model) -> list[str]:
 
 
 def activation_text(model: Model) -> dict:
-    """Each layer's activation in a sentence; `g` names the ReLU when there is one (its kink convention)."""
-    relu = next((u for u in model.units if u.activation == "relu"), None)
-    at_zero = None if relu is None else ACTIVATIONS["relu"].derivative(dict(relu.options))(sp.Integer(0))
-    return {
-        "g": relu_name(model) or model.spec.notation_for("activation", "g"),
-        "definitions": activation_sentences(model),
-        "relu_at_zero": None if at_zero is None else sp.latex(at_zero),
-        "left_derivative": at_zero == 0,  # the homework's convention: g'(0) is the left derivative
-    }
+    """Each layer's activation in a sentence; `g` names the ReLU when there is one, and its derivative
+    is stated side by side with the convention at the kink (`relu_at_zero`: g'(0), or None)."""
+    unit = stepped_unit(model)
+    g = stepped_name(model) or model.spec.notation_for("activation", "g")
+    text = {"g": g, "definitions": activation_sentences(model), "relu_at_zero": None, "left_derivative": False}
+    if unit is None:
+        return text
+    record, options = ACTIVATIONS[unit.activation], dict(unit.options)
+    derivative = record.derivative(options)
+    at_zero = derivative(sp.Integer(0))
+    sides = [rf"${value}$ for ${where}$" for value, where in record.step_derivative]
+    return {**text, "relu_at_zero": sp.latex(at_zero),
+            "left_derivative": at_zero == derivative(sp.Integer(-1)),  # the homework's convention
+            "kinked_name": record.plain_name, "kinked_definition": record.definition_latex(options),
+            "derivative_sides": [f"${g}'(t) = {sides[0][1:]}", *sides[1:]]}
 
 
 def definitions(model: Model) -> list[str]:
@@ -198,9 +205,9 @@ def definitions(model: Model) -> list[str]:
         lines.append(wrap_row(rf"{unit.pre.latex} &= {weighted_sum_latex(unit)}"))
         if unit.out == unit.pre:
             continue
-        if unit.activation == "softmax":
-            total = " + ".join(rf"e^{{{u.pre.latex}}}" for u in outputs)
-            lines.append(rf"{unit.out.latex} &= \frac{{e^{{{unit.pre.latex}}}}}{{{total}}}")
+        layer_formula = ACTIVATIONS[unit.activation].layer_formula
+        if layer_formula is not None:
+            lines.append(rf"{unit.out.latex} &= {layer_formula(unit.pre.latex, [u.pre.latex for u in outputs])}")
         else:
             lines.append(rf"{unit.out.latex} &= {function_name(model, unit)}({unit.pre.latex})")
     return lines
@@ -220,9 +227,9 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
         lines.append(wrap_row(rf"{unit.pre.latex} &= {_fill(unit, sample, p)} = {p.plain(sample.values[unit.pre.name])}"))
         if unit.out != unit.pre:
             inner = p.plain(sample.values[unit.pre.name])
-            if unit.activation == "softmax":
-                total = " + ".join(rf"e^{{{p.plain(sample.values[u.pre.name])}}}" for u in outputs)
-                applied = rf"\frac{{e^{{{p.plain(sample.values[unit.pre.name])}}}}}{{{total}}}"
+            layer_formula = ACTIVATIONS[unit.activation].layer_formula
+            if layer_formula is not None:
+                applied = layer_formula(inner, [p.plain(sample.values[u.pre.name]) for u in outputs])
             else:
                 applied = f"{function_name(model, unit)}({inner})"
             out = sample.values[unit.out.name]
@@ -233,12 +240,13 @@ def forward_lines(model: Model, sample: SampleValues, p) -> dict:
 def backward_lines(solution: Solution, sample: SampleValues, p) -> dict:
     """The backward pass of one sample, each δ and each gradient entry with its numbers substituted."""
     model = solution.model
-    g = relu_name(model)
+    g = stepped_name(model)
     lines = []
     for unit in model.units:
-        if unit.activation == "relu":
+        if ACTIVATIONS[unit.activation].step_derivative:  # the record's own derivative: the kink follows the convention
             z = sample.values[unit.pre.name]
-            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {1 if z > 0 else 0}")
+            slope = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(z)
+            lines.append(rf"{g}'({unit.pre.latex}) &= {g}'({p.plain(z)}) = {p.plain(slope)}")
     lines.extend(map(wrap_row, delta_working(solution, sample, p)))
     return {"number": sample.number, "lines": lines,
             "gradient_lines": list(map(wrap_row, gradient_working(solution, sample, p))),

@@ -7,7 +7,7 @@ import math
 from chainrule.core.learning_rate import Trend
 from chainrule.core.model import Model
 from chainrule.core.solution import Solution
-from chainrule.numbers import to_float
+from chainrule.numbers import plot_number, position, to_float
 from chainrule.render.printer import escape_tex
 
 SPACING = 1.6  # cm between the units of a column
@@ -30,10 +30,10 @@ def network_picture(model: Model) -> dict:
     for c, column in enumerate(columns):
         top = (len(column) - 1) / 2 * SPACING
         for r, (ident, label, style) in enumerate(column):
-            nodes.append({"id": ident, "x": f"{COLUMN_GAP * c:.1f}", "y": f"{top - r * SPACING:.1f}",
+            nodes.append({"id": ident, "x": position(COLUMN_GAP * c), "y": position(top - r * SPACING),
                           "label": label, "style": style})
         if c < len(columns) - 1 and model.spec.has_bias(c + 1):  # the bias box: below the column, a little right
-            nodes.append({"id": f"bias{c}", "x": f"{COLUMN_GAP * c + 1.0:.1f}", "y": f"{-top - SPACING * 0.8:.1f}",
+            nodes.append({"id": f"bias{c}", "x": position(COLUMN_GAP * c + 1.0), "y": position(-top - SPACING * 0.8),
                           "label": "1", "style": "bias"})
     ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
     targets_in_layer = {layer: sum(1 for u in model.units if u.layer == layer) for layer in layers}
@@ -56,7 +56,7 @@ def _g(value, cap=None) -> str:
     number = to_float(value)
     if cap is not None:
         number = min(number, cap)
-    return f"{number:.6g}"
+    return plot_number(number)
 
 
 # One colour and one dash pattern per training curve, so they read apart in print and in grey.
@@ -86,11 +86,12 @@ def _curve(curve, style: str, p, steps: int) -> dict:
     if end is None and curve.outcome is Trend.DIVERGES:
         end = {"step": len(values) - 1, "label": "diverging"}
     if end is not None:
-        end["loss"] = f"{values[-1]:.6g}"
+        end["loss"] = plot_number(values[-1])
         # the label goes on the side with room: right of an early end, left of a late one
-        end["anchor"] = "west" if end["step"] < steps / 2 else "east"
+        early = end["step"] < steps / 2
+        end["anchor"], end["xshift"] = ("west", "4pt") if early else ("east", "-4pt")
     return {"legend": rf"$\eta = {p.plain(curve.eta)}$ ({escape_tex(curve.label)}, {curve.outcome})",
-            "coordinates": " ".join(f"({k},{v:.6g})" for k, v in enumerate(values)),
+            "coordinates": " ".join(f"({k},{plot_number(v)})" for k, v in enumerate(values)),
             "values": values, "style": style, "end": end}
 
 
@@ -116,6 +117,6 @@ def figures_context(solution: Solution, p) -> dict | None:
         "initial": _g(analysis.initial_loss),
         "curves": curves,
         "steps": max(len(c.losses) for c in solution.curves) - 1 if solution.curves else 0,
-        "curve_y_min": f"{_pow10_floor(min(drawn)):.6g}" if drawn else "1",
-        "curve_y_max": f"{_pow10_ceil(max(drawn)):.6g}" if drawn else "10",
+        "curve_y_min": plot_number(_pow10_floor(min(drawn))) if drawn else "1",
+        "curve_y_max": plot_number(_pow10_ceil(max(drawn))) if drawn else "10",
     }

@@ -12,6 +12,7 @@ from fractions import Fraction
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, Unit
 from chainrule.core.solution import Solution
 from chainrule.numbers import decimal_text, truncated
@@ -30,9 +31,10 @@ def matrix_problem_context(model: Model, p) -> dict:
         "shapes": [{"l": l, "rows": len(units), "cols": len(units[0].weights)} for l, units in layers],
         "layers_count": last,
         "activations": [{"l": l, "name": units[0].activation, "g": _g(g, l, last, units[0]),
-                         "words": "linear" if units[0].activation == "identity" else
+                         "words": "linear" if ACTIVATIONS[units[0].activation].linear else
                          ("the output layer applies the " if l == last else "") + ACTIVATIONS[units[0].activation].plain_name,
-                         "definition": ACTIVATIONS[units[0].activation].latex} for l, units in layers],
+                         "definition": ACTIVATIONS[units[0].activation].definition_latex(dict(units[0].options))}
+                        for l, units in layers],
         "initial": _matrices(model, p, theta),
         "output_delta": _output_delta(model),
         "parameter_count": model.spec.parameter_count,
@@ -79,21 +81,21 @@ def _layers(model: Model) -> list[tuple[int, list[Unit]]]:
 
 
 def _g(g: str, layer: int, last: int, unit: Unit) -> str:
-    if unit.activation == "identity":
-        return r"\mathrm{id}"
-    if unit.activation == "softmax":
-        return r"\mathrm{softmax}"
+    fixed = ACTIVATIONS[unit.activation].layer_name
+    if fixed is not None:
+        return fixed
     return g if layer < last else rf"{g}_{{\mathrm{{out}}}}"
 
 
 def _output_delta(model: Model) -> str:
     """δ^{(L)} in words of the loss: what the output layer's error is for this loss."""
-    loss = model.spec.loss
-    output = model.output_units[0].activation
-    if loss == "softmax_cross_entropy" or (loss == "binary_cross_entropy" and output == "sigmoid"):
+    loss = LOSSES[model.spec.loss]
+    output = ACTIVATIONS[model.output_units[0].activation]
+    if loss.cancels_output:  # with the output activation the spec reader pairs it with
         return r"\widehat{\mathbf{y}} - \mathbf{y}"
-    if loss in ("squared_error", "half_squared_error") and output == "identity":
-        return r"2(\widehat{\mathbf{y}} - \mathbf{y})" if loss == "squared_error" else r"\widehat{\mathbf{y}} - \mathbf{y}"
+    if loss.residual_factor is not None and output.linear:
+        return (r"\widehat{\mathbf{y}} - \mathbf{y}" if loss.residual_factor == 1
+                else rf"{loss.residual_factor}(\widehat{{\mathbf{{y}}}} - \mathbf{{y}})")
     return r"\nabla_{\widehat{\mathbf{y}}} L \odot g_{\mathrm{out}}'(\mathbf{z}^{(L)})"
 
 

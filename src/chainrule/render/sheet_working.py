@@ -11,6 +11,7 @@ import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.kinks import Side
+from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Basis, Proof, Verdict
@@ -26,7 +27,7 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 def function_name(model: Model, unit: Unit) -> str | None:
     """How the sheet writes this unit's activation: g for hidden units (as the chain rule does), the
     output layer's own name (σ, tanh, …) for an output activation; None for a linear unit."""
-    if unit.activation == "identity":
+    if ACTIVATIONS[unit.activation].linear:
         return None
     if not unit.is_output:
         return model.spec.notation_for("activation", "g")
@@ -41,11 +42,7 @@ def _layers(model: Model) -> list[tuple[int, Unit]]:
 
 
 def _definition(kind: str, options: dict, name: str) -> str:
-    body = ACTIVATIONS[kind].latex
-    if kind == "leaky_relu":
-        alpha = sp.Rational(options.get("alpha", sp.Rational(1, 100)))
-        body = body.replace(r"\alpha", sp.latex(alpha) + r" \cdot ")
-    return rf"${name}(t) = {body}$"
+    return rf"${name}(t) = {ACTIVATIONS[kind].definition_latex(options)}$"
 
 
 def activation_sentences(model: Model) -> list[str]:
@@ -57,7 +54,7 @@ def activation_sentences(model: Model) -> list[str]:
     if len(kinds) == 1:
         _, unit = hidden[0]
         layers, verb = ("hidden layer", "applies") if len(hidden) == 1 else ("hidden layers", "apply")
-        if unit.activation == "identity":
+        if ACTIVATIONS[unit.activation].linear:
             sentences.append(f"The {layers} {'is' if len(hidden) == 1 else 'are'} linear: ${g}(t) = t$.")
         else:
             sentences.append(f"The {layers} {verb} the {ACTIVATIONS[unit.activation].plain_name} activation "
@@ -67,20 +64,27 @@ def activation_sentences(model: Model) -> list[str]:
             sentences.append(f"Hidden layer {layer} applies the {ACTIVATIONS[unit.activation].plain_name} activation "
                              f"{_definition(unit.activation, dict(unit.options), g)}.")
     output = model.units[-1]
-    k = model.spec.outputs
-    if output.activation == "identity":
+    record = ACTIVATIONS[output.activation]
+    if record.linear:
         sentences.append("The output layer is linear (no activation).")
-    elif output.activation == "softmax":
-        sentences.append(rf"The output layer applies the softmax to its {k} pre-activations: "
-                         rf"$\operatorname{{softmax}}(t)_k = \frac{{e^{{t_k}}}}{{\sum_{{j=1}}^{{{k}}} e^{{t_j}}}}$.")
+    elif record.layer_definition is not None:
+        k = model.spec.outputs
+        sentences.append(f"The output layer applies the {record.plain_name} to its {k} pre-activations: "
+                         f"{record.layer_definition(k)}.")
     else:
         sentences.append(f"The output layer applies the {ACTIVATIONS[output.activation].plain_name} "
                          f"{_definition(output.activation, dict(output.options), function_name(model, output))}.")
     return sentences
 
 
-def relu_name(model: Model) -> str | None:
-    unit = next((u for u in model.units if u.activation == "relu"), None)
+def stepped_unit(model: Model) -> Unit | None:
+    """The first unit whose activation's derivative is a step (ReLU): the sheet states its kink's convention."""
+    return next((u for u in model.units if ACTIVATIONS[u.activation].step_derivative), None)
+
+
+def stepped_name(model: Model) -> str | None:
+    """How the sheet writes that unit's activation (g), or None."""
+    unit = stepped_unit(model)
     return None if unit is None else function_name(model, unit)
 
 
@@ -122,7 +126,7 @@ def sample_names(model: Model, sample: SampleValues, p) -> dict[str, str]:
              for symbol, text in model.latex_names().items() if symbol.name in sample.values}
     g = model.spec.notation_for("activation", "g")
     for unit in model.units:
-        if unit.pre.name in sample.values and unit.activation != "softmax":
+        if unit.pre.name in sample.values and ACTIVATIONS[unit.activation].define is not None:  # elementwise
             slope = ACTIVATIONS[unit.activation].derivative(dict(unit.options))(sample.values[unit.pre.name])
             names[rf"{g}'({unit.pre.latex})"] = number(p, sp.nsimplify(slope) if slope.is_Float else slope)
     return names
@@ -173,24 +177,9 @@ def loss_terms(model: Model, sample: SampleValues, p) -> str:
 
 def _loss_terms(model: Model, sample: SampleValues, p) -> str:
     """One sample's loss with its predictions and targets substituted, in the loss's own function names."""
-    kind = model.spec.loss
-    pairs = [(number(p, sample.values[q.name]), sample.values[t.name], number(p, sample.values[t.name]))
-             for q, t in zip(model.predictions, model.targets)]
-    if kind in ("squared_error", "half_squared_error"):
-        body = " + ".join(rf"\left({q} - {t}\right)^2" for q, _, t in pairs)
-        return (r"\tfrac{1}{2}" + (rf"\bigl[{body}\bigr]" if len(pairs) > 1 else body)) \
-            if kind == "half_squared_error" else body
-    if kind == "absolute_error":
-        return " + ".join(rf"\left|{q} - {t}\right|" for q, _, t in pairs)
-    if kind == "binary_cross_entropy":
-        (q, y, t), = pairs
-        if y == 1:
-            return rf"-\ln {q}"
-        if y == 0:
-            return rf"-\ln\left(1 - {q}\right)"
-        return rf"-\left[{t} \ln {q} + (1 - {t}) \ln\left(1 - {q}\right)\right]"
-    terms = [rf"-\ln {q}" if y == 1 else rf"- {t} \ln {q}" for q, y, t in pairs if y != 0]
-    return " ".join(terms) if terms else "0"
+    filled = [(number(p, sample.values[q.name]), sample.values[t.name], number(p, sample.values[t.name]))
+              for q, t in zip(model.predictions, model.targets)]
+    return LOSSES[model.spec.loss].working(filled)
 
 
 def loss_rows(model: Model, samples, total, p) -> list[str]:
@@ -229,8 +218,9 @@ def established(checked: CheckedChain, solution: Solution) -> str:
         how = ("by 45-digit evaluation (in 60-digit arithmetic)" if proof.basis is Basis.DIGITS_45
                else "by exact evaluation")
         each = "at the sample" if n == 1 else f"at each of the {n} samples"
-        return (f"Established in two parts: {plural(local, 'local identity', 'local identities')} proved "
-                f"symbolically for all real values and composed by the chain rule; the whole identity verified {how} "
+        parts = (f"{plural(local, 'local identity', 'local identities')} proved symbolically for all real values "
+                 "and composed by the chain rule") if local else "the chain rule alone (no local identity to prove)"
+        return (f"Established in two parts: {parts}; the whole identity verified {how} "
                 f"against forward-mode differentiation {each}.")
     return f"Proved symbolically for all real inputs, targets and parameters, {regions_text(proof, solution)}."
 

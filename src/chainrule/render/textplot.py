@@ -9,16 +9,12 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from chainrule.numbers import axis_label
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 MARKERS = "●○◆◇▲△■□"
 
 
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e5 or abs(value) < 1e-3:
-        return f"{value:.2e}"
-    return f"{value:.4g}"
 
 
 def bars(xs: Sequence[float], ys: Sequence[float], *, height: int = 8, marks: dict[int, str] | None = None,
@@ -35,7 +31,7 @@ def bars(xs: Sequence[float], ys: Sequence[float], *, height: int = 8, marks: di
         for level in levels:
             filled = level - (row - 1) * 8
             line.append(BLOCKS[max(0, min(8, filled))])
-        label = _fmt(high) if row == height else (_fmt(smallest) if row == 1 else "")
+        label = axis_label(high) if row == height else (axis_label(smallest) if row == 1 else "")
         rows.append(f"{label:>9} │{''.join(line)}")
     axis = " " * 9 + " └" + "─" * len(xs)
     rows.append(axis)
@@ -43,7 +39,7 @@ def bars(xs: Sequence[float], ys: Sequence[float], *, height: int = 8, marks: di
         rows.append(" " * 11 + "".join("░" if s else " " for s in shade))
     if marks:
         rows.append(" " * 11 + "".join(marks.get(i, " ") for i in range(len(xs))))
-    rows.append(" " * 11 + f"{_fmt(xs[0])}{x_label:^{max(1, len(xs) - len(_fmt(xs[0])) - len(_fmt(xs[-1])))}}{_fmt(xs[-1])}")
+    rows.append(" " * 11 + f"{axis_label(xs[0])}{x_label:^{max(1, len(xs) - len(axis_label(xs[0])) - len(axis_label(xs[-1])))}}{axis_label(xs[-1])}")
     if y_label:
         rows.insert(0, f"{'':>9}  {y_label}")
     return "\n".join(rows)
@@ -67,7 +63,7 @@ def lines(series: Sequence[tuple[str, Sequence[float]]], *, width: int = 51, hei
     rows = []
     for r, row in enumerate(grid):
         value = high - r / (height - 1) * span
-        label = _fmt(10 ** value if log else value) if r in (0, height // 2, height - 1) else ""
+        label = axis_label(10 ** value if log else value) if r in (0, height // 2, height - 1) else ""
         rows.append(f"{label:>9} │{''.join(row)}")
     rows.append(" " * 9 + " └" + "─" * width)
     rows.append(" " * 11 + f"0{x_label:^{width - 1 - len(str(longest - 1))}}{longest - 1}")

@@ -12,8 +12,6 @@ import sympy as sp
 
 from chainrule.web.mathml import mathml
 
-MAX_TEXT = 10_000
-
 
 def proof_chain(text: str) -> str:
     """The lines of a proof box as one chain, `A = B = C`, the form answers files hold."""
