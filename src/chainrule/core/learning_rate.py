@@ -12,13 +12,14 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Sequence
 
+import mpmath
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
-from chainrule.numbers import rational
+from chainrule.numbers import PRECISION, numeric_value, rational, root_near
 
 ETA = sp.Symbol("eta", positive=True)
 ANALYSIS_MAX_PARAMETERS = 60
@@ -62,7 +63,7 @@ class LearningRateAnalysis:
     def loss_at(self, eta: sp.Expr) -> sp.Expr:
         """The exact loss after one step with learning rate eta (> 0)."""
         for piece in self.pieces:
-            if not _less(eta, piece.start) and not _less(piece.end, eta):
+            if not exactly_less(eta, piece.start) and not exactly_less(piece.end, eta):
                 if eta.is_Rational:
                     return piece.loss.eval(eta)
                 return sp.expand(piece.loss.as_expr().xreplace({ETA: eta}))
@@ -86,14 +87,14 @@ class _Function:
     def at(self, gap: int, breaks: tuple) -> sp.Poly:
         """The polynomial on gap `gap` of a finer breakpoint list."""
         midpoint = _between(*_gap(breaks, gap))
-        index = sum(1 for b in self.breaks if _less(b, midpoint))
+        index = sum(1 for b in self.breaks if exactly_less(b, midpoint))
         return self.polys[index]
 
     def relu(self, changes: list, sample: int, unit: str) -> "_Function":
         breaks, polys = [], []
         for index, poly in enumerate(self.polys):
             start, end = _gap(self.breaks, index)
-            inner = [r for r in _real_roots(poly) if _less(start, r) and _less(r, end)]
+            inner = [r for r in _real_roots(poly) if exactly_less(start, r) and exactly_less(r, end)]
             edges = [start, *inner, end]
             for j in range(len(edges) - 1):
                 positive = poly.eval(_between(edges[j], edges[j + 1])) > 0
@@ -112,12 +113,10 @@ def _key(value):
     """Sort key for algebraic numbers: a rational within 1e-25 (cheap for root objects), then text."""
     if value.is_Rational:
         return (value, str(value))
-    if isinstance(value, sp.CRootOf):
-        return (value.eval_rational(n=25), str(value))
-    return (sp.Rational(str(sp.N(value, 25))), str(value))
+    return (_rational_near(value, 25), str(value))
 
 
-def _less(a, b) -> bool:
+def exactly_less(a, b) -> bool:
     """a < b, exactly, for rationals, algebraic numbers and oo.
 
     Decided from 12-digit approximations when they are relatively farther apart than 1e-9;
@@ -156,16 +155,24 @@ def _between(start, end) -> sp.Rational:
         return sp.floor(start) + 1
     for digits in (20, 40, 80, 160):
         middle = (_rational_near(start, digits) + _rational_near(end, digits)) / 2
-        if _less(start, middle) and _less(middle, end):
+        if exactly_less(start, middle) and exactly_less(middle, end):
             return middle
     raise ArithmeticError("could not separate two algebraic numbers")
 
 
 def _rational_near(value, digits: int) -> sp.Rational:
+    """A rational within a relative 10^-digits of value (a rational, a root object or an expression in them).
+
+    Root objects are refined by `numbers.root_near` (Newton's method, checked exactly), not by
+    SymPy's bisection, which costs milliseconds a root; expressions in them are evaluated at 60
+    digits through it.
+    """
     if value.is_Rational:
         return value
     if isinstance(value, sp.CRootOf):
-        return value.eval_rational(n=digits)
+        return root_near(value, digits)
+    if digits <= PRECISION - 10:
+        return sp.Rational(mpmath.nstr(numeric_value(value), digits))
     return sp.Rational(str(sp.N(value, digits)))
 
 
@@ -250,7 +257,7 @@ def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
     for piece in pieces:
         change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
         edges = [piece.start]
-        edges += [r for r in _real_roots(change) if _less(piece.start, r) and _less(r, piece.end)]
+        edges += [r for r in _real_roots(change) if exactly_less(piece.start, r) and exactly_less(r, piece.end)]
         edges.append(piece.end)
         for a, b in zip(edges, edges[1:]):
             if change.eval(_between(a, b)) < 0:
@@ -266,7 +273,7 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     candidates = []
     for piece in pieces:
         for root in _real_roots(piece.loss.diff(ETA)):
-            if _less(piece.start, root) and _less(root, piece.end):
+            if exactly_less(piece.start, root) and exactly_less(root, piece.end):
                 candidates.append((root, piece.loss))
         if piece.end is not _INFINITY:
             candidates.append((piece.end, piece.loss))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from chainrule.core.learning_rate import Curve, LearningRateAnalysis
+from chainrule.core.learning_rate import Curve, LearningRateAnalysis, exactly_less
 from chainrule.numbers import to_float
 from chainrule.render.textplot import bars, lines
 
@@ -38,12 +38,14 @@ def _nice(value) -> sp.Rational:
 
 def one_step_plot(analysis: LearningRateAnalysis, spec_eta: sp.Rational, samples: int = SAMPLES) -> OneStepPlot:
     finite = [b for _, b in analysis.decrease if b is not sp.oo]
-    reach = max([spec_eta, *finite, *(() if analysis.best is None else (analysis.best.eta,))])
+    reach = spec_eta  # the largest, compared exactly (SymPy would refine root objects again and again)
+    for candidate in (*finite, *(() if analysis.best is None else (analysis.best.eta,))):
+        reach = candidate if exactly_less(reach, candidate) else reach
     x_max = _nice(reach * sp.Rational(5, 4))
     etas = tuple(x_max * k / (samples - 1) for k in range(samples))
     losses = tuple(analysis.loss_at(eta) if eta > 0 else analysis.initial_loss for eta in etas)
     y_max = _nice(analysis.initial_loss * sp.Rational(3, 2))
-    shaded = tuple((a, b if b is not sp.oo and b < x_max else x_max) for a, b in analysis.decrease if a < x_max)
+    shaded = tuple((a, b if exactly_less(b, x_max) else x_max) for a, b in analysis.decrease if exactly_less(a, x_max))
     best = None if analysis.best is None else (analysis.best.eta, analysis.best.loss)
     return OneStepPlot(etas, losses, x_max, y_max, shaded, (spec_eta, analysis.loss_at(spec_eta)), best)
 
