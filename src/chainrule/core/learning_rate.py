@@ -185,8 +185,8 @@ def _real_roots(poly: sp.Poly) -> list:
 @lru_cache(maxsize=4096)
 def minimal_polynomial(value) -> sp.Poly:
     """The minimal polynomial in η of an algebraic number (a root object or radicals)."""
-    if isinstance(value, sp.CRootOf):
-        return sp.Poly(value.poly.as_expr().xreplace({value.poly.gen: ETA}), ETA, domain="QQ")
+    if isinstance(value, sp.CRootOf):  # the root object's own polynomial, renamed to η
+        return sp.Poly(value.poly.all_coeffs(), ETA, domain="QQ")
     return sp.Poly(sp.minimal_polynomial(value, ETA), ETA, domain="QQ")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
@@ -29,11 +31,21 @@ class OneStepPlot:
 def _nice(value) -> sp.Rational:
     """A round upper bound (1, 2 or 5 times a power of ten) at or above value."""
     number = to_float(value)
-    power = 10 ** int(sp.floor(sp.log(number, 10)))
+    power = 10 ** _decade(number)
     for factor in (1, 2, 5, 10):
         if factor * power >= number:
             return sp.Rational(factor) * sp.Rational(power)
     return sp.Rational(10 * power)
+
+
+def _decade(number: float) -> int:
+    """floor(log10(number)) for a positive float, decided exactly (not by SymPy's symbolic log)."""
+    exact, decade = Fraction(number), math.floor(math.log10(number))
+    while Fraction(10) ** decade > exact:
+        decade -= 1
+    while Fraction(10) ** (decade + 1) <= exact:
+        decade += 1
+    return decade
 
 
 def one_step_plot(analysis: LearningRateAnalysis, spec_eta: sp.Rational, samples: int = SAMPLES) -> OneStepPlot:
