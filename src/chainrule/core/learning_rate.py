@@ -19,7 +19,7 @@ from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
-from chainrule.numbers import PRECISION, numeric_value, rational, root_near
+from chainrule.numbers import PRECISION, numeric_value, rational, root_near, to_float
 
 ETA = sp.Symbol("eta", positive=True)
 ANALYSIS_MAX_PARAMETERS = 60
@@ -111,9 +111,14 @@ class _Function:
 @lru_cache(maxsize=4096)
 def _key(value):
     """Sort key for algebraic numbers: a rational within 1e-25 (cheap for root objects), then text."""
-    if value.is_Rational:
-        return (value, str(value))
-    return (_rational_near(value, 25), str(value))
+    return (_approximation(value), str(value))
+
+
+@lru_cache(maxsize=4096)
+def _approximation(value) -> sp.Rational:
+    """value itself when rational, else a rational within a relative 1e-25 (without printing it:
+    SymPy's printer orders the terms of an expression in root objects by evaluating them)."""
+    return value if value.is_Rational else _rational_near(value, 25)
 
 
 def exactly_less(a, b) -> bool:
@@ -152,12 +157,23 @@ def _gap(breaks: tuple, index: int) -> tuple:
 def _between(start, end) -> sp.Rational:
     """A rational strictly inside (start, end), checked exactly."""
     if end is _INFINITY:
-        return sp.floor(start) + 1
+        return _floor(start) + 1
     for digits in (20, 40, 80, 160):
         middle = (_rational_near(start, digits) + _rational_near(end, digits)) / 2
         if exactly_less(start, middle) and exactly_less(middle, end):
             return middle
     raise ArithmeticError("could not separate two algebraic numbers")
+
+
+def _floor(value) -> sp.Integer:
+    """floor(value), exactly: from a 15-digit rational, checked by exact comparisons (SymPy's floor
+    of a root object refines it by bisection); SymPy's own floor when the check cannot decide."""
+    if value.is_Rational:
+        return sp.floor(value)
+    candidate = sp.floor(_rational_near(value, 15))
+    if not exactly_less(value, candidate) and exactly_less(value, candidate + 1):
+        return candidate
+    return sp.floor(value)
 
 
 def _rational_near(value, digits: int) -> sp.Rational:
@@ -280,9 +296,9 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     best = None
     for eta, poly in candidates:
         value = _value_at(poly, eta)
-        if best is None or _key(value)[0] < _key(best.loss)[0]:
+        if best is None or _approximation(value) < _approximation(best.loss):
             best = Best(eta, value)
-    if best is None or not _key(best.loss)[0] < initial_loss:
+    if best is None or not _approximation(best.loss) < initial_loss:
         return None
     return best
 
@@ -360,7 +376,7 @@ def _outcome(losses: list, diverged: bool) -> str:
 
 def _round(value, digits: int = 2) -> sp.Rational:
     """A short positive rational near value (2 significant figures), for a readable η."""
-    number = float(sp.N(value, 15))
+    number = to_float(value)
     return sp.Rational(f"{number:.{digits}g}") if number > 0 else sp.Rational(1, 1000)
 
 
