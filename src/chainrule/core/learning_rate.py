@@ -94,7 +94,7 @@ class _Function:
         breaks, polys = [], []
         for index, poly in enumerate(self.polys):
             start, end = _gap(self.breaks, index)
-            inner = [r for r in _real_roots(poly) if exactly_less(start, r) and exactly_less(r, end)]
+            inner = _roots_between(poly, start, end)
             edges = [start, *inner, end]
             for j in range(len(edges) - 1):
                 positive = poly.eval(_between(edges[j], edges[j + 1])) > 0
@@ -192,6 +192,25 @@ def _rational_near(value, digits: int) -> sp.Rational:
     return sp.Rational(str(sp.N(value, digits)))
 
 
+def _roots_between(poly: sp.Poly, start, end) -> list:
+    """The real roots of poly strictly between start and end, in increasing order.
+
+    Between rational ends, Sturm's count (exact, a fraction of real_roots' isolation and factoring)
+    first says whether there are any; a linear polynomial's root is read off its coefficients.
+    """
+    if poly.is_zero or poly.degree() <= 0:
+        return []
+    if start.is_Rational and (end is _INFINITY or end.is_Rational) and \
+            poly.count_roots(start, None if end is _INFINITY else end) == 0:
+        return []
+    if poly.degree() == 1:
+        slope, constant = poly.all_coeffs()
+        roots = [-constant / slope]
+    else:
+        roots = _real_roots(poly)
+    return [r for r in roots if exactly_less(start, r) and exactly_less(r, end)]
+
+
 def _real_roots(poly: sp.Poly) -> list:
     if poly.is_zero or poly.degree() <= 0:
         return []
@@ -273,7 +292,7 @@ def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
     for piece in pieces:
         change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
         edges = [piece.start]
-        edges += [r for r in _real_roots(change) if exactly_less(piece.start, r) and exactly_less(r, piece.end)]
+        edges += _roots_between(change, piece.start, piece.end)
         edges.append(piece.end)
         for a, b in zip(edges, edges[1:]):
             if change.eval(_between(a, b)) < 0:
@@ -288,9 +307,8 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     """The η > 0 with the lowest loss after one step (exact line search)."""
     candidates = []
     for piece in pieces:
-        for root in _real_roots(piece.loss.diff(ETA)):
-            if exactly_less(piece.start, root) and exactly_less(root, piece.end):
-                candidates.append((root, piece.loss))
+        for root in _roots_between(piece.loss.diff(ETA), piece.start, piece.end):
+            candidates.append((root, piece.loss))
         if piece.end is not _INFINITY:
             candidates.append((piece.end, piece.loss))
     best = None
