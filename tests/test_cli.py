@@ -129,6 +129,15 @@ def test_version_prints_and_exits_0():
     assert result.returncode == 0 and result.stdout.startswith("chainrule ") and not result.stderr
 
 
+def test_version_does_not_load_sympy():
+    """`chainrule --version` answers in milliseconds: neither SymPy nor Jinja2 is imported for it."""
+    code = ("import sys\nfrom chainrule.cli.main import main\ncode = main(['--version'])\n"
+            "print(code, sorted(m for m in ('sympy', 'jinja2', 'mpmath') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
 def test_every_argument_has_help_text():
     from chainrule.cli.main import _parser
 
