@@ -295,26 +295,3 @@ def at_most(value: sp.Expr, bound: Fraction) -> bool:
         return value <= bound
     return sp.N(value - bound, 50) <= sp.Float("1e-40")
 
-
-@pytest.mark.parametrize("expression, start, end, expected", [
-    (3 - R(51, 5) * ETA, R(0), sp.oo, [R(5, 17)]),  # linear: read off the coefficients
-    (3 - R(51, 5) * ETA, R(5, 17), sp.oo, []),  # the root at the open interval's end is not inside
-    ((ETA - 1) * (ETA - 2) * (ETA - 3), R(1), R(3), [R(2)]),
-    ((ETA - 1) * (ETA - 2) * (ETA - 3), R(3, 2), R(5, 2), [R(2)]),
-    ((ETA - 1) * (ETA - 2) * (ETA - 3), R(5, 2), R(11, 4), []),  # Sturm's count says none: no isolation
-    (ETA**2 - 2, R(0), sp.oo, [sp.sqrt(2)]),
-    (ETA**2 - 2, R(3, 2), sp.oo, []),
-    (ETA**3 - 2 * ETA - 5, R(0), R(3), None),  # one irrational root, as a root object
-])
-def test_roots_between_are_the_real_roots_strictly_inside(expression, start, end, expected):
-    from chainrule.core.learning_rate import _real_roots, _roots_between, exactly_less
-
-    poly = sp.Poly(expression, ETA, domain="QQ")
-    found = _roots_between(poly, start, end)
-    plain = [r for r in _real_roots(poly) if exactly_less(start, r) and exactly_less(r, end)]
-    assert found == plain  # the same objects, in the same order, as filtering SymPy's real_roots
-    if expected is not None:
-        assert found == expected
-    for root in found:  # each is a root, strictly inside
-        assert abs(sp.N(expression.subs(ETA, root), 30)) < 1e-25
-        assert sp.N(root - start, 30) > 0 and (end is sp.oo or sp.N(end - root, 30) > 0)

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from chainrule.core.learning_rate import Curve, LearningRateAnalysis, exactly_less
+from chainrule.core.algebraic import exactly_less
+from chainrule.core.learning_rate import Curve, LearningRateAnalysis
 from chainrule.numbers import to_float
 from chainrule.render.textplot import bars, lines
 

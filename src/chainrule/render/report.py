@@ -5,7 +5,7 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from chainrule.core.learning_rate import minimal_polynomial
+from chainrule.core.algebraic import minimal_polynomial
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, exact, less, significant
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.algebraic import exactly_less, minimal_polynomial
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
-from chainrule.core.learning_rate import LearningRateAnalysis, exactly_less, minimal_polynomial
+from chainrule.core.learning_rate import LearningRateAnalysis
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
