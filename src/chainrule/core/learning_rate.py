@@ -257,7 +257,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
             exact_steps += 1
             if abs(loss) > BLOW_UP_NUMBER:
                 return Curve(label, eta, tuple(losses), exact_steps, "diverges")
-            theta = [w - rate * g * m for w, g, m in zip(theta, gradient, mask)]
+            theta = [w - rate * g if m else w for w, g, m in zip(theta, gradient, mask)]  # m is 1 or 0
         values, rate_float = [float(v) for v in theta], float(rate)
         while len(losses) <= steps:
             loss, gradient = approximate.loss_and_gradient(values)
