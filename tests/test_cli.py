@@ -129,6 +129,15 @@ def test_version_prints_and_exits_0():
     assert result.returncode == 0 and result.stdout.startswith("chainrule ") and not result.stderr
 
 
+def test_version_does_not_load_sympy():
+    """`chainrule --version` answers in milliseconds: neither SymPy nor Jinja2 is imported for it."""
+    code = ("import sys\nfrom chainrule.cli.main import main\ncode = main(['--version'])\n"
+            "print(code, sorted(m for m in ('sympy', 'jinja2', 'mpmath') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
 def test_every_argument_has_help_text():
     from chainrule.cli.main import _parser
 
@@ -137,6 +146,26 @@ def test_every_argument_has_help_text():
     for name, sub in [("chainrule", parser), *commands.items()]:
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+
+
+def test_one_command_parser_parses_and_helps_as_the_whole_one(capsys):
+    """main() defines only the named command's arguments: the same namespace and the same help."""
+    from chainrule.cli.main import COMMANDS, _parser
+
+    whole = _parser()
+    assert set(COMMANDS) == set(next(a for a in whole._actions if a.dest == "command").choices)
+    lines = [["solve", "hw.toml", "--no-pdf", "--json", "--out", "o"], ["eval", "dL/dw0", "--set", "x1=2", "--digits", "5"],
+             ["check", "a.toml", "--lms", "canvas", "--csv", "g.csv", "--tolerance", "sigfigs=3"],
+             ["variants", "--count", "3", "--seed", "7"], ["serve", "--port", "0"], ["lr"], ["moodle", "folder"]]
+    for line in lines:
+        assert _parser(line[0]).parse_args(line) == whole.parse_args(line)
+    for name in COMMANDS:
+        helps = []
+        for parser in (_parser(name), _parser()):
+            with pytest.raises(SystemExit):
+                parser.parse_args([name, "--help"])
+            helps.append(capsys.readouterr().out)
+        assert helps[0] == helps[1] and f"usage: chainrule {name}" in helps[0]
 
 
 SPEC = (ROOT / "derivations" / "inf264_hw4.toml").read_bytes()

@@ -294,3 +294,4 @@ def at_most(value: sp.Expr, bound: Fraction) -> bool:
     if value.is_Rational:
         return value <= bound
     return sp.N(value - bound, 50) <= sp.Float("1e-40")
+

@@ -100,3 +100,35 @@ def test_moodle_refuses_a_batch_whose_decimals_disagree_with_the_spec(written, a
     else:
         with pytest.raises(ChainruleError, match="disagrees with"):
             _agree(row, "loss", sp.Rational(1, 3), 1, "key.json", type("S", (), {"path": "spec.toml"})())
+X = sp.Symbol("x")
+
+
+@pytest.mark.parametrize("polynomial", [
+    6765201 * X**4 - 5410080 * X**3 + 2590580 * X**2 - 608400 * X + 36000,  # the homework's edge of decrease
+    13530402 * X**3 - 9870795 * X**2 + 2042495 * X - 108475,  # its best one-step η
+    X**5 - X - 1,
+    X**6 - X**5 - 2 * X**4 + 2 * X**3 - 2 * X**2 + 2 * X - 1,  # a negative root
+    10**12 * X**3 - 3 * X + 1,  # roots far below 1
+    X**3 - 10**9 * X - 7,  # a root far above 1
+])
+@pytest.mark.parametrize("digits", [12, 25, 60])
+def test_root_near_is_within_its_bound_of_the_root(polynomial, digits):
+    """root_near promises what SymPy's eval_rational does: a relative 10^-(digits+2); mpmath's polyroots,
+    at twice the digits, is the independent value."""
+    from chainrule.numbers import _newton_root, root_near
+
+    roots = [r for r in sp.real_roots(sp.Poly(polynomial, X)) if isinstance(r, sp.CRootOf)]
+    assert roots
+    coefficients = [int(c) for c in sp.Poly(polynomial, X).all_coeffs()]
+    with mpmath.workdps(2 * digits + 20):
+        reference = sorted(mpmath.re(r) for r in mpmath.polyroots(coefficients, maxsteps=500, extraprec=400)
+                           if abs(mpmath.im(r)) < mpmath.mpf(10) ** -(digits + 10))
+        for root in roots:
+            fast = _newton_root(root, digits)  # Newton's method, checked; None would mean SymPy's fallback
+            assert fast is not None
+            # the root object's index among the real roots (which come in order) picks the reference root
+            exact = reference[sp.real_roots(sp.Poly(polynomial, X)).index(root)]
+            for near in (root_near(root, digits), fast):
+                assert near.is_Rational
+                assert abs(mpmath.mpf(int(near.p)) / int(near.q) - exact) <= abs(exact) * mpmath.mpf(10) ** -(digits + 2)
+                assert abs(near - root.eval_rational(n=digits)) <= abs(near) * sp.Rational(2, 10 ** (digits + 2))

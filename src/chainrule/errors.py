@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 
 
 class ChainruleError(Exception):
@@ -28,5 +27,7 @@ class LatexError(ChainruleError):
 
 def suggest(word: str, choices) -> str:
     """" 'word'; did you mean 'ward'?" when a choice is close, else " 'word'"."""
+    import difflib  # only when a word is not known: not worth loading on every run
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" '{word}'; did you mean '{close[0]}'?" if close else f" '{word}'"

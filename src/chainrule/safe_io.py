@@ -10,8 +10,6 @@ next run.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -144,6 +142,9 @@ def _sync_tree(root: Path) -> None:
     """Make every file under `root` durable: one syncfs(2) on Linux, else fsync file by file."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
+            import ctypes  # only for staged folders: not loaded by a plain write
+            import ctypes.util
+
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             descriptor = os.open(root, os.O_RDONLY)
             try:

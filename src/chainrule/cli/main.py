@@ -88,21 +88,34 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Unused:
+    """A command line that names another command does not need this one's arguments defined."""
+
+    def add_argument(self, *args, **kwargs) -> None:
+        pass
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only` (a command the line names), only that command's arguments
+    are defined: what parsing the line needs, without defining the other eleven (a few ms a run)."""
     from chainrule.check.lms import LMS
 
     parser = argparse.ArgumentParser(prog="chainrule", description="Derive, prove and check backpropagation by hand.")
     parser.add_argument("--version", action=_Version, help="print the version and exit")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                     help="what to do; `chainrule COMMAND --help` describes its arguments")
-    solve = commands.add_parser("solve", help="derive, prove and compute the homework; write the answer sheet")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       help="what to do; `chainrule COMMAND --help` describes its arguments")
+
+    def command(name: str, **kwargs):
+        return subparsers.add_parser(name, **kwargs) if only in (None, name) else _Unused()
+
+    solve = command("solve", help="derive, prove and compute the homework; write the answer sheet")
     solve.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")
     solve.add_argument("--out", default="out", help="output folder (default: out)")
     solve.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     solve.add_argument("--json", action="store_true", help="print one JSON object with exact values")
     solve.add_argument("--templates", help="a folder of templates overriding the bundled ones")
 
-    equiv = commands.add_parser("equiv", help="are two expressions equal as identities? (exit 0 yes, 1 no, 3 unknown)")
+    equiv = command("equiv", help="are two expressions equal as identities? (exit 0 yes, 1 no, 3 unknown)")
     equiv.add_argument("a", help="an expression in LaTeX or plain notation, e.g. 'dL/dw0' or '\\delta_h \\cdot x[0]'")
     equiv.add_argument("b", help="the expression to compare it with")
     equiv.add_argument("--spec", default="inf264_hw4", help="whose names (w0, z, delta_h, ...) the expressions use")
@@ -110,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
                        "counterexample")
     equiv.add_argument("--time-limit", type=_seconds, default=5.0, help="seconds (default 5)")
 
-    evaluate = commands.add_parser("eval", help="substitute values into an expression; exact value and decimal")
+    evaluate = command("eval", help="substitute values into an expression; exact value and decimal")
     evaluate.add_argument("expr", help="an expression in LaTeX or plain notation, e.g. 'dL/dw3'")
     evaluate.add_argument("--spec", default="inf264_hw4", help="whose names and values the expression uses "
                           "(default: inf264_hw4)")
@@ -122,14 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print {\"exact\": ..., \"decimal\": ...} "
                           "(with --digits, also \"digits\": N)")
 
-    lr = commands.add_parser("lr", help="question 7: the loss after one step as a function of η, and training curves")
+    lr = command("lr", help="question 7: the loss after one step as a function of η, and training curves")
     lr.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + "; - reads it from standard input")
     lr.add_argument("--json", action="store_true", help="print one JSON object with exact values")
 
-    template = commands.add_parser("template", help="print a blank answers file for a spec")
+    template = command("template", help="print a blank answers file for a spec")
     template.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP)
 
-    check = commands.add_parser("check", help="grade answers files (exit 0 all correct, 1 not, 2 unreadable)")
+    check = command("check", help="grade answers files (exit 0 all correct, 1 not, 2 unreadable)")
     check.add_argument("files", nargs="+", metavar="FILE", help="answers files (TOML); - reads one from standard input")
     check.add_argument("--spec", help="grade every file against this spec (a path or a name in derivations/) "
                        "instead of the one each file names")
@@ -155,13 +168,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--variants", metavar="DIR", help="grade each file against its own variant in DIR "
                        "(from `variant = N`, or its student id in DIR/manifest.json)")
 
-    handout = commands.add_parser("handout", help="the problem sheet: network, data and questions, no answers")
+    handout = command("handout", help="the problem sheet: network, data and questions, no answers")
     handout.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP)
     handout.add_argument("--out", default="out", help="output folder (default: out)")
     handout.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     handout.add_argument("--templates", help="a folder of templates overriding the bundled ones")
 
-    variants = commands.add_parser("variants", help="per-student variants with answer key and manifest; "
+    variants = command("variants", help="per-student variants with answer key and manifest; "
                                    "--check N verifies N variants completely")
     variants.add_argument("spec", nargs="?", default="inf264_hw4", help=SPEC_HELP + " (its [variants] table "
                           "sets the ranges)")
@@ -175,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     variants.add_argument("--check", type=_count(1), metavar="N", help="stress test: generate and fully verify N variants")
     variants.add_argument("--json", action="store_true", help="with --check: print the report as JSON")
 
-    moodle = commands.add_parser("moodle", help="a Moodle XML question bank from a variants folder: one Cloze "
+    moodle = command("moodle", help="a Moodle XML question bank from a variants folder: one Cloze "
                                  "question per variant (the whole problem) and a proofs essay per variant")
     moodle.add_argument("folder", help="a folder written by `chainrule variants`")
     moodle.add_argument("--output", help="the XML file (default: FOLDER/moodle.xml)")
@@ -185,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
                              "question: one category per answers-file key with every variant's numerical "
                              "question for it")
 
-    prairie = commands.add_parser("prairielearn", help="a PrairieLearn question folder for a spec: info.json, "
+    prairie = command("prairielearn", help="a PrairieLearn question folder for a spec: info.json, "
                                   "question.html, server.py (variants from its [variants] rules, graded by chainrule)")
     prairie.add_argument("spec", help=SPEC_HELP)
     prairie.add_argument("--out", required=True, metavar="DIR", help="the question folder to write, e.g. "
@@ -195,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     prairie.add_argument("--wheel", metavar="DIR", help="also write chainrule's wheel into DIR, to install into "
                          "the course's serverFilesCourse")
 
-    gradescope = commands.add_parser("gradescope", help="a Gradescope autograder zip for a spec or a variants folder")
+    gradescope = command("gradescope", help="a Gradescope autograder zip for a spec or a variants folder")
     gradescope.add_argument("source", nargs="?", help="a folder written by `chainrule variants` (each submission "
                             "is graded against its variant), or " + SPEC_HELP)
     gradescope.add_argument("--out", default="autograder.zip", help="the zip to write (default: autograder.zip)")
@@ -205,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
                             "default visible)")
     gradescope.add_argument("--run", action="store_true", help="inside the autograder: grade the submission in "
                             "$AUTOGRADER_ROOT/submission (default /autograder) and write results/results.json")
-    serve = commands.add_parser("serve", help="a local web page for students: the problem, live previews of "
+    serve = command("serve", help="a local web page for students: the problem, live previews of "
                                 "their answers, and the checks of `chainrule check`")
     serve.add_argument("source", nargs="?", default="inf264_hw4", help="a class folder written by `chainrule "
                        "variants` (students pick their variant), or " + SPEC_HELP)
@@ -222,6 +235,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("solve", "equiv", "eval", "lr", "template", "check", "handout", "variants", "moodle", "prairielearn",
+            "gradescope", "serve")
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command a line names in its first word, or None (`--help`, `--version`, a typo: the whole parser)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
 def _tolerant_output() -> None:
     """Text the terminal's encoding cannot show is written as backslash escapes, never a traceback."""
     for stream in (sys.stdout, sys.stderr):
@@ -232,7 +254,7 @@ def _tolerant_output() -> None:
 def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(_named_command(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     if hasattr(signal, "SIGXFSZ"):  # a file-size limit: a write fails with EFBIG, not a silent kill

@@ -74,6 +74,7 @@ class Resolver:
         self.sides: tuple[sp.Expr, ...] = ()  # both sides as given: a counterexample must be inside their domain
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
+        self.details: dict = {}  # (side, kinks, states) -> its region's detail, shared by the proofs it appears in
         self._ratios: dict[sp.Expr, int] = {}  # condition polynomial -> index of its kink
 
     def seconds_left(self) -> float:

@@ -10,18 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from functools import lru_cache
 from typing import Sequence
 
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.algebraic import (
+    ETA,
+    approximation,
+    exactly_less,
+    is_root,
+    minimal_polynomial,
+    rational_between,
+    roots_between,
+    sort_key,
+)
 from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
 from chainrule.numbers import rational, rounded_rational
 
-ETA = sp.Symbol("eta", positive=True)
 ANALYSIS_MAX_PARAMETERS = 60
 _INFINITY = sp.oo
 
@@ -63,7 +71,7 @@ class LearningRateAnalysis:
     def loss_at(self, eta: sp.Expr) -> sp.Expr:
         """The exact loss after one step with learning rate eta (> 0)."""
         for piece in self.pieces:
-            if not _less(eta, piece.start) and not _less(piece.end, eta):
+            if not exactly_less(eta, piece.start) and not exactly_less(piece.end, eta):
                 if eta.is_Rational:
                     return piece.loss.eval(eta)
                 return sp.expand(piece.loss.as_expr().xreplace({ETA: eta}))
@@ -81,23 +89,23 @@ class _Function:
         return cls((), (sp.Poly(value, ETA, domain="QQ"),))
 
     def combine(self, other: "_Function", op) -> "_Function":
-        breaks = tuple(sorted(set(self.breaks) | set(other.breaks), key=_key))
+        breaks = tuple(sorted(set(self.breaks) | set(other.breaks), key=sort_key))
         return _Function(breaks, tuple(op(self.at(i, breaks), other.at(i, breaks)) for i in range(len(breaks) + 1)))
 
     def at(self, gap: int, breaks: tuple) -> sp.Poly:
         """The polynomial on gap `gap` of a finer breakpoint list."""
-        midpoint = _between(*_gap(breaks, gap))
-        index = sum(1 for b in self.breaks if _less(b, midpoint))
+        midpoint = rational_between(*_gap(breaks, gap))
+        index = sum(1 for b in self.breaks if exactly_less(b, midpoint))
         return self.polys[index]
 
     def relu(self, changes: list, sample: int, unit: str) -> "_Function":
         breaks, polys = [], []
         for index, poly in enumerate(self.polys):
             start, end = _gap(self.breaks, index)
-            inner = [r for r in _real_roots(poly) if _less(start, r) and _less(r, end)]
+            inner = roots_between(poly, start, end)
             edges = [start, *inner, end]
             for j in range(len(edges) - 1):
-                positive = poly.eval(_between(edges[j], edges[j + 1])) > 0
+                positive = poly.eval(rational_between(edges[j], edges[j + 1])) > 0
                 if j > 0 or index > 0:
                     breaks.append(edges[j])
                 polys.append(poly if positive else sp.Poly(0, ETA, domain="QQ"))
@@ -108,87 +116,10 @@ class _Function:
         return _Function(tuple(breaks), tuple(polys))
 
 
-@lru_cache(maxsize=4096)
-def _key(value):
-    """Sort key for algebraic numbers: a rational within 1e-25 (cheap for root objects), then text."""
-    if value.is_Rational:
-        return (value, str(value))
-    if isinstance(value, sp.CRootOf):
-        return (value.eval_rational(n=25), str(value))
-    return (sp.Rational(str(sp.N(value, 25))), str(value))
-
-
-def _less(a, b) -> bool:
-    """a < b, exactly, for rationals, algebraic numbers and oo.
-
-    Decided from 12-digit approximations when they are relatively farther apart than 1e-9;
-    otherwise by SymPy, which evaluates root objects again and again at growing precision.
-    """
-    if a is _INFINITY:
-        return False
-    if b is _INFINITY:
-        return True
-    if a.is_Rational and b.is_Rational:
-        return bool(a < b)
-    near_a, near_b = _near(a), _near(b)
-    if abs(near_a - near_b) > (abs(near_a) + abs(near_b)) * _SEPARATED:
-        return bool(near_a < near_b)
-    return bool(a < b)
-
-
-_SEPARATED = sp.Rational(1, 10**9)
-
-
-@lru_cache(maxsize=4096)
-def _near(value) -> sp.Rational:
-    """A rational within a relative 1e-12 of value (a root object's isolating interval, refined)."""
-    return _rational_near(value, 12) if isinstance(value, sp.CRootOf) else _rational_near(value, 15)
-
-
 def _gap(breaks: tuple, index: int) -> tuple:
     start = sp.Integer(0) if index == 0 else breaks[index - 1]
     end = breaks[index] if index < len(breaks) else _INFINITY
     return start, end
-
-
-def _between(start, end) -> sp.Rational:
-    """A rational strictly inside (start, end), checked exactly."""
-    if end is _INFINITY:
-        return sp.floor(start) + 1
-    for digits in (20, 40, 80, 160):
-        middle = (_rational_near(start, digits) + _rational_near(end, digits)) / 2
-        if _less(start, middle) and _less(middle, end):
-            return middle
-    raise ArithmeticError("could not separate two algebraic numbers")
-
-
-def _rational_near(value, digits: int) -> sp.Rational:
-    if value.is_Rational:
-        return value
-    if isinstance(value, sp.CRootOf):
-        return value.eval_rational(n=digits)
-    return sp.Rational(str(sp.N(value, digits)))
-
-
-def _real_roots(poly: sp.Poly) -> list:
-    if poly.is_zero or poly.degree() <= 0:
-        return []
-    return list(dict.fromkeys(sp.real_roots(poly)))  # real_roots lists them in increasing order
-
-
-@lru_cache(maxsize=4096)
-def minimal_polynomial(value) -> sp.Poly:
-    """The minimal polynomial in η of an algebraic number (a root object or radicals)."""
-    if isinstance(value, sp.CRootOf):
-        return sp.Poly(value.poly.as_expr().xreplace({value.poly.gen: ETA}), ETA, domain="QQ")
-    return sp.Poly(sp.minimal_polynomial(value, ETA), ETA, domain="QQ")
-
-
-def _is_root(poly: sp.Poly, value) -> bool:
-    """Exact: does the polynomial vanish at this algebraic number?"""
-    if value.is_Rational:
-        return poly.eval(value) == 0
-    return poly.rem(minimal_polynomial(value)).is_zero
 
 
 def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis:
@@ -228,7 +159,7 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
     initial_loss = pieces[0].loss.eval(0)
     slope = pieces[0].loss.diff(ETA).eval(0)
     return LearningRateAnalysis(
-        True, "", pieces, tuple(sorted(changes, key=lambda c: _key(c.eta))),
+        True, "", pieces, tuple(sorted(changes, key=lambda c: sort_key(c.eta))),
         _decrease(pieces, initial_loss), _best(pieces, initial_loss), initial_loss, slope,
     )
 
@@ -251,11 +182,11 @@ def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
     for piece in pieces:
         change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
         edges = [piece.start]
-        edges += [r for r in _real_roots(change) if _less(piece.start, r) and _less(r, piece.end)]
+        edges += roots_between(change, piece.start, piece.end)
         edges.append(piece.end)
         for a, b in zip(edges, edges[1:]):
-            if change.eval(_between(a, b)) < 0:
-                if below and below[-1][1] == a and a != 0 and not _is_root(change, a):
+            if change.eval(rational_between(a, b)) < 0:
+                if below and below[-1][1] == a and a != 0 and not is_root(change, a):
                     below[-1][1] = b
                 else:
                     below.append([a, b])
@@ -266,17 +197,16 @@ def _best(pieces: Sequence[Piece], initial_loss) -> Best | None:
     """The η > 0 with the lowest loss after one step (exact line search)."""
     candidates = []
     for piece in pieces:
-        for root in _real_roots(piece.loss.diff(ETA)):
-            if _less(piece.start, root) and _less(root, piece.end):
-                candidates.append((root, piece.loss))
+        for root in roots_between(piece.loss.diff(ETA), piece.start, piece.end):
+            candidates.append((root, piece.loss))
         if piece.end is not _INFINITY:
             candidates.append((piece.end, piece.loss))
     best = None
     for eta, poly in candidates:
         value = _value_at(poly, eta)
-        if best is None or _key(value)[0] < _key(best.loss)[0]:
+        if best is None or approximation(value) < approximation(best.loss):
             best = Best(eta, value)
-    if best is None or not _key(best.loss)[0] < initial_loss:
+    if best is None or not approximation(best.loss) < initial_loss:
         return None
     return best
 
@@ -335,7 +265,7 @@ def training_curve(derivation: Derivation, eta: sp.Rational, label: str, steps: 
             exact_steps += 1
             if abs(loss) > BLOW_UP_NUMBER:
                 return Curve(label, eta, tuple(losses), exact_steps, Trend.DIVERGES)
-            theta = [w - rate * g * m for w, g, m in zip(theta, gradient, mask)]
+            theta = [w - rate * g if m else w for w, g, m in zip(theta, gradient, mask)]  # m is 1 or 0
         values, rate_float = [float(v) for v in theta], float(rate)
         while len(losses) <= steps:
             loss, gradient = approximate.loss_and_gradient(values)

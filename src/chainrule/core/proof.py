@@ -171,7 +171,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) 
     if difference == 0:
         detail = ()
         if regions_count <= regions_detail:
-            detail = tuple(_region_detail(left, kinks, states) for states in _all_states(kinks))
+            detail = tuple(_region_detail(left, kinks, states, resolver.details) for states in _all_states(kinks))
         return Proof(Verdict.PROVED, method, detail)
     if regions_count > MAX_REGIONS:
         raise Undecided(f"{regions_count} regions exceed the limit of {MAX_REGIONS}")
@@ -211,7 +211,16 @@ def _all_states(kinks: list[Kink]):
         yield {k.indicator: state for k, state in zip(kinks, combination)}
 
 
-def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
+def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict, memo: dict) -> Region:
+    """The left side's polynomial on one region, with the region's sign conditions (the same side on
+    the same region recurs across a chain's steps and its identity: worked out once)."""
+    key = (left, tuple(kinks), tuple(states.items()))
+    if key not in memo:
+        memo[key] = _work_out_region(left, kinks, states)
+    return memo[key]
+
+
+def _work_out_region(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
     value = sp.expand(region_value(left, kinks, states).xreplace(
         {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
     polynomials = tuple(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
+from chainrule.core.algebraic import exactly_less
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis
 from chainrule.numbers import to_float
 from chainrule.render.textplot import bars, lines
@@ -29,21 +32,33 @@ class OneStepPlot:
 def _nice(value) -> sp.Rational:
     """A round upper bound (1, 2 or 5 times a power of ten) at or above value."""
     number = to_float(value)
-    power = 10 ** int(sp.floor(sp.log(number, 10)))
+    power = 10 ** _decade(number)
     for factor in (1, 2, 5, 10):
         if factor * power >= number:
             return sp.Rational(factor) * sp.Rational(power)
     return sp.Rational(10 * power)
 
 
+def _decade(number: float) -> int:
+    """floor(log10(number)) for a positive float, decided exactly (not by SymPy's symbolic log)."""
+    exact, decade = Fraction(number), math.floor(math.log10(number))
+    while Fraction(10) ** decade > exact:
+        decade -= 1
+    while Fraction(10) ** (decade + 1) <= exact:
+        decade += 1
+    return decade
+
+
 def one_step_plot(analysis: LearningRateAnalysis, spec_eta: sp.Rational, samples: int = SAMPLES) -> OneStepPlot:
     finite = [b for _, b in analysis.decrease if b is not sp.oo]
-    reach = max([spec_eta, *finite, *(() if analysis.best is None else (analysis.best.eta,))])
+    reach = spec_eta  # the largest, compared exactly (SymPy would refine root objects again and again)
+    for candidate in (*finite, *(() if analysis.best is None else (analysis.best.eta,))):
+        reach = candidate if exactly_less(reach, candidate) else reach
     x_max = _nice(reach * sp.Rational(5, 4))
     etas = tuple(x_max * k / (samples - 1) for k in range(samples))
     losses = tuple(analysis.loss_at(eta) if eta > 0 else analysis.initial_loss for eta in etas)
     y_max = _nice(analysis.initial_loss * sp.Rational(3, 2))
-    shaded = tuple((a, b if b is not sp.oo and b < x_max else x_max) for a, b in analysis.decrease if a < x_max)
+    shaded = tuple((a, b if exactly_less(b, x_max) else x_max) for a, b in analysis.decrease if exactly_less(a, x_max))
     best = None if analysis.best is None else (analysis.best.eta, analysis.best.loss)
     return OneStepPlot(etas, losses, x_max, y_max, shaded, (spec_eta, analysis.loss_at(spec_eta)), best)
 

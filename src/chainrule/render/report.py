@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from chainrule.core.learning_rate import minimal_polynomial
+from chainrule.core.algebraic import minimal_polynomial
 from chainrule.core.model import NodeKind
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.numbers import decimal, exact, float_text, less, significant

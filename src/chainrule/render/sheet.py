@@ -6,8 +6,9 @@ import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.kinks import Side
+from chainrule.core.algebraic import exactly_less, minimal_polynomial
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
-from chainrule.core.learning_rate import LearningRateAnalysis, minimal_polynomial
+from chainrule.core.learning_rate import LearningRateAnalysis
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
@@ -328,7 +329,7 @@ def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     ]
     best = analysis.best
     spec_loss = analysis.loss_at(eta_spec)
-    inside = any(a < eta_spec and (b is sp.oo or eta_spec < b) for a, b in analysis.decrease)
+    inside = any(exactly_less(a, eta_spec) and exactly_less(eta_spec, b) for a, b in analysis.decrease)
     last = analysis.pieces[-1].loss
     return {
         "available": True,
