@@ -168,9 +168,12 @@ def _d(numerator: Node, denominator: Node) -> str:
 
 
 def g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
-    """g'(z) as printed, and as the model's own derivative of its activation."""
+    """g'(z) as printed, and as the model's own derivative of its activation (its registry record's,
+    through the model's one cache of local derivatives: ∂h/∂z of h = g(z))."""
     g = model.spec.notation_for("activation", "g")
-    return rf"{g}'({unit.pre.latex})", ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+    if ACTIVATIONS[unit.activation].output_only:  # a softmax has no g'(z) of its own unit
+        return rf"{g}'({unit.pre.latex})", ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+    return rf"{g}'({unit.pre.latex})", model.local_derivative(unit.out, unit.pre)
 
 
 def _product(*factors: str) -> str:
@@ -192,25 +195,65 @@ def derive(model: Model, *, symbolic: bool = True) -> Derivation:
     else:  # the output units' δ is small (the loss is local to them); hidden ones stay symbols
         loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) if unit.is_output else unit.delta.symbol
                        for unit in model.units}
+    times = _Products()  # δ·w and δ·a are shared by the δ recursion, its chains and the parameter chains
     delta_formula: dict[str, sp.Expr] = {}
     delta_chains = []
     for unit in reversed(model.units):
-        formula, chain = _delta(model, unit, loss_by_pre)
+        formula, chain = _delta(model, unit, loss_by_pre, times)
         delta_formula[unit.delta.name] = formula
         delta_chains.append(chain)
     composed = _Composed(model, delta_formula)
     direct = _Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
     backprop, chains = {}, []
+    coefficients = _Coefficients()
     for parameter in model.parameters:
         uses = model.uses(parameter)  # several slots when the spec ties them: the gradient sums over them
-        backprop[parameter.name] = sp.Add(*(unit.delta.symbol * (1 if source is None else source.symbol)
-                                            for unit, source in uses))
-        chains.append(_parameter_chain(model, parameter, uses, loss_by_pre))
+        backprop[parameter.name] = sp.Add(*(times(unit.delta.symbol, _source(source)) for unit, source in uses))
+        chains.append(_parameter_chain(model, parameter, uses, loss_by_pre, times, backprop[parameter.name],
+                                       coefficients))
     return Derivation(model, composed, MappingProxyType(delta_formula), direct,
                       MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
 
 
-def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]:
+class _Products(dict):
+    """(a, b) -> a·b, each SymPy product built once: δ·w of the recursion is also a term of its chain
+    rule step, and δ·a of a gradient is also its chain's right-hand side and local step."""
+
+    def __call__(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        known = self.get((a, b))
+        if known is None:
+            known = self[(a, b)] = a * b
+        return known
+
+
+class _Coefficients(dict):
+    """z's symbol -> {symbol: its coefficient in z's definition}, read from the SymPy tree once per z.
+
+    What `definition.coeff(w)` gives for a z linear in w (Σ of the factors beside w over the terms
+    that have w as a factor), for every w at once: one pass over z's terms instead of one per weight.
+    It reads the definition's own terms, not the model's lists of weights and sources, so the lemma
+    ∂z/∂w = a still checks the structural reading rather than restating it.
+    """
+
+    def of(self, pre: Node, parameter: Node) -> sp.Expr:
+        table = self.get(pre.symbol)
+        if table is None:
+            found: dict[sp.Symbol, list] = {}
+            for term in sp.Add.make_args(pre.definition):
+                factors = sp.Mul.make_args(term)
+                for i, factor in enumerate(factors):
+                    if factor.is_Symbol:
+                        found.setdefault(factor, []).append(sp.Mul(*factors[:i], *factors[i + 1:]))
+            table = self[pre.symbol] = {symbol: sp.Add(*terms) for symbol, terms in found.items()}
+        return table.get(parameter.symbol, sp.Integer(0))
+
+
+def _source(source: Node | None) -> sp.Expr:
+    """What a parameter multiplies: its source's symbol, or 1 for a bias."""
+    return sp.Integer(1) if source is None else source.symbol
+
+
+def _delta(model: Model, unit: Unit, loss_by_pre: dict, times: _Products) -> tuple[sp.Expr, Chain]:
     """δ of a unit as the recursion writes it, and the chain of equalities that justifies it."""
     loss, pre = model.loss, unit.pre
     definition = Step(_d(loss, pre), loss_by_pre[pre.symbol], rf"definition of ${unit.delta.latex}$")
@@ -223,8 +266,8 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]
         terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
-        through.append(loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre))
-        recursion.append(child_unit.delta.symbol * weight.symbol)
+        through.append(times(loss_by_pre[child.symbol], partial(model, child, unit.out)) * g_value)
+        recursion.append(times(child_unit.delta.symbol, weight.symbol))
         recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
     through, formula = sp.Add(*through), sp.Add(*recursion) * g_value  # one Add each, not one per term
     summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
@@ -277,26 +320,29 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
     return formula, Chain(unit.delta.name, tuple(steps), justification)
 
 
-def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
-    """∂L/∂w = chain rule over w's children = Σ δ(unit) · ∂z/∂w = Σ δ(unit) · source, one term per slot."""
+def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre, times: _Products, rhs_value: sp.Expr,
+                     coefficients: _Coefficients) -> Chain:
+    """∂L/∂w = chain rule over w's children = Σ δ(unit) · ∂z/∂w = Σ δ(unit) · source, one term per slot.
+
+    `rhs_value` is the backpropagation formula Σ δ(unit) · source, built once by `derive`.
+    """
     loss = model.loss
     users = model.children(parameter)
     rhs_latex = " + ".join(u.delta.latex if s is None else _product(u.delta.latex, s.latex) for u, s in uses)
-    rhs_value = sp.Add(*(u.delta.symbol * (1 if s is None else s.symbol) for u, s in uses))
-    local = sp.Add(*(u.delta.symbol * partial(model, u.pre, parameter) for u, _ in uses))
+    local = sp.Add(*(times(u.delta.symbol, partial(model, u.pre, parameter)) for u, _ in uses))
     locals_latex = ", ".join(rf"{_d(u.pre, parameter)} = {'1' if s is None else s.latex}" for u, s in uses)
     sums = ", ".join(rf"{u.pre.latex} = {weighted_sum_latex(u)}" for u, _ in uses)
     definitions = ", ".join(rf"{u.delta.latex} = {_d(loss, u.pre)}" for u, _ in uses)
     steps = (
         Step(_d(loss, parameter), None, "direct differentiation"),
         Step(" + ".join(_product(_d(loss, u), _d(u, parameter)) for u in users),
-             sp.Add(*(loss_by_pre[u.symbol] * partial(model, u, parameter) for u in users)),
+             sp.Add(*(times(loss_by_pre[u.symbol], partial(model, u, parameter)) for u in users)),
              rf"chain rule: ${parameter.latex}$ affects ${loss.latex}$ only through {_names(users)}"),
         Step(" + ".join(_product(u.delta.latex, _d(u.pre, parameter)) for u, _ in uses), local,
              rf"${definitions}$ by definition"),
         Step(rhs_latex, rhs_value, rf"${locals_latex}$, since ${sums}$",
-             lemma=(sp.Add(*(_coefficient(u.pre, parameter) for u, _ in uses)),
-                    sp.Add(*(sp.Integer(1) if s is None else s.symbol for _, s in uses)))),
+             lemma=(sp.Add(*(coefficients.of(u.pre, parameter) for u, _ in uses)),
+                    sp.Add(*(_source(s) for _, s in uses)))),
     )
     only = "only" if len(users) == 1 else ""
     tied = "" if len(uses) == 1 else rf" (one parameter used in {len(uses)} places, so its gradient is the sum over them)"
@@ -305,12 +351,6 @@ def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
         rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}{tied}."
     )
     return Chain(parameter.name, steps, justification)
-
-
-def _coefficient(pre: Node, parameter: Node) -> sp.Expr:
-    """∂z/∂w of a z linear in w, as SymPy reads it from z's definition (not from the model's structure):
-    the lemma ∂z/∂w = a then checks the structural reading rather than restating it."""
-    return pre.definition.coeff(parameter.symbol)
 
 
 def weighted_sum_latex(unit: Unit) -> str:
