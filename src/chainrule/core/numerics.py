@@ -18,10 +18,19 @@ import sympy as sp
 
 from chainrule.core.compiled import FastTrainer
 from chainrule.core.derivation import Derivation
-from chainrule.core.precise import forward, forward_exact, fraction, numeric_check, numeric_step, precise_sample
+from chainrule.core.precise import (
+    forward,
+    forward_exact,
+    forward_scaled,
+    fraction,
+    numeric_check,
+    numeric_step,
+    precise_sample,
+)
 from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, estimated_size, exact, numeric_value, rational
 
-__all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "numeric_check"]
+__all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "forward_differs",
+           "numeric_check"]
 _fraction = fraction
 
 
@@ -223,7 +232,10 @@ class _Program:
         trainer = self.trainer
         env = self.environment(theta, x, targets)
         model = trainer.model
-        result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
+        index = trainer.index
+        result = {node.name: _rational(env[index[node.symbol]]) for node in (*model.nodes, *model.deltas)
+                  if node.kind != "parameter"}
+        result.update({p.name: value for p, value in zip(model.parameters, theta)})  # θ as given, not rebuilt
         exact = [f(env) for f in trainer.gradient]
         result["fractions"] = exact
         for p, value in zip(model.parameters, exact):
@@ -276,8 +288,35 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
     return tuple(convert(d) if d != 0 else sp.Integer(0) for d in forward(model, local))
 
 
+def forward_differs(derivation: Derivation, theta: Sequence[sp.Expr], sample: int,
+                    gradient: Sequence[sp.Expr]) -> int | None:
+    """The first parameter (index) whose forward-mode derivative differs from `gradient` at one sample, else None.
+
+    For a compiled rational network the forward values n/D stay unreduced: n·q = p·D decides
+    n/D = p/q exactly, without the gcd of every long numerator.
+    """
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    try:
+        compiled = None if program is None else program.local
+    except NotImplementedError:
+        program = None
+    if program is None or not all(v.is_Rational for v in gradient):
+        forward_values = forward_gradient(derivation, theta, sample)
+        return next((i for i, (a, b) in enumerate(zip(gradient, forward_values)) if a != b), None)
+    model = derivation.model
+    x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
+    env = program.environment(theta, x, targets)
+    numerators, denominator = forward_scaled(model, {edge: f(env) for edge, f in compiled.items()})
+    return next((i for i, (a, n) in enumerate(zip(gradient, numerators)) if n * a.q != a.p * denominator), None)
+
+
 def _rational(value: Fraction) -> sp.Rational:
-    return sp.Rational(value.numerator, value.denominator)
+    """A Fraction (always in lowest terms, denominator positive) as a SymPy Rational, without SymPy's gcd."""
+    return _FROM_COPRIME(value.numerator, value.denominator)
+
+
+# SymPy >= 1.13 builds a Rational from a coprime pair directly; older ones normalise again
+_FROM_COPRIME = getattr(sp.Rational, "from_coprime_ints", sp.Rational)
 
 
 EXACT_IRRATIONAL_PARAMETERS = 12

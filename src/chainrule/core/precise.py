@@ -114,6 +114,12 @@ def forward_exact(model, factors: dict) -> list[Fraction]:
     Every factor is written over one common denominator D; a node's tangents are integers over
     D^k (k: its longest path from a parameter), so the sums need no gcd until the end. Exact.
     """
+    numerators, denominator = forward_scaled(model, factors)
+    return [Fraction(n, denominator) for n in numerators]
+
+
+def forward_scaled(model, factors: dict) -> tuple[list[int], int]:
+    """`forward_exact` before its one gcd per parameter: ∂L/∂θ_i = numerators[i] / denominator."""
     denominator = math.lcm(*(f.denominator for f in factors.values())) if factors else 1
     scaled = {edge: f.numerator * (denominator // f.denominator) for edge, f in factors.items()}
     tangent: dict = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
@@ -133,7 +139,7 @@ def forward_exact(model, factors: dict) -> list[Fraction]:
                 total[i] = total.get(i, 0) + factor * d
         tangent[node.symbol], power[node.symbol] = total, k
     result, k = tangent[model.loss.symbol], power.get(model.loss.symbol, 0)
-    return [Fraction(result.get(i, 0), denominator ** k) for i in range(len(model.parameters))]
+    return [result.get(i, 0) for i in range(len(model.parameters))], denominator ** k
 
 
 def fraction(value: sp.Rational) -> Fraction:
