@@ -9,7 +9,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from chainrule.numbers import close
+from chainrule.numbers import close, exact, numeric_value, significant
 
 TINY = sp.Rational(1, 10**70)
 
@@ -47,3 +47,19 @@ def test_close_agrees_with_mpmath_at_the_edge():
     truncated = Decimal("3.14159265358979323846264338327950288419716939")
     assert close(sp.pi, truncated, absolute="1e-44")
     assert not close(sp.pi, truncated, absolute="9e-45")
+
+
+RATIONALS = [sp.Integer(0), sp.Integer(1), sp.Integer(-1), sp.Rational(1, 2), sp.Rational(-17, 5), sp.Integer(10**40),
+             sp.Rational(-(3**200), 7**90), sp.Rational(1, 3 * 10**12), sp.Rational(10**35 + 1, 3)]
+
+
+@pytest.mark.parametrize("value", RATIONALS, ids=str)
+def test_a_rational_prints_as_sympy_prints_it_and_its_decimal_rounds_as_mpmath_does(value):
+    # exact() and significant() take a short path for rationals; the oracles are SymPy's printer
+    # and mpmath's own division at 60 digits, rounded by nstr
+    assert exact(value) == sp.sstr(value, order="none")
+    with mpmath.workdps(60):
+        expected = mpmath.mpf(int(value.p)) / int(value.q)
+    assert numeric_value(value) == expected and numeric_value(value)._mpf_ == expected._mpf_
+    assert significant(value) == mpmath.nstr(expected, 30, strip_zeros=False, min_fixed=-8, max_fixed=30)
+    assert significant(value, 12) == mpmath.nstr(expected, 12, strip_zeros=False, min_fixed=-8, max_fixed=30)

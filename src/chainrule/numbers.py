@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import dps_to_prec, from_int, mpf_div, round_nearest
 
 from chainrule.plain_text import plain_text
 
@@ -41,8 +42,25 @@ def numeric_value(value: sp.Expr):
     SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
     most of theirs, so a memo turns minutes into milliseconds.
     """
+    known = _NUMERIC_MEMO.get(value)
+    if known is not None:
+        return known
+    if value.is_Rational:  # mpf(p) / q at 60 digits, rounded alike, without entering a context
+        known = mpmath.mp.make_mpf(mpf_div(from_int(int(value.p), _BITS, round_nearest), from_int(int(value.q)),
+                                           _BITS, round_nearest))
+        return _remember(value, known)
     with mpmath.workdps(PRECISION):
         return _numeric(value)
+
+
+_BITS = dps_to_prec(PRECISION)
+
+
+def _remember(expr, value):
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = value
+    return value
 
 
 def _numeric(expr):
@@ -61,10 +79,7 @@ def _numeric(expr):
         result = MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
     else:
         result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
-    if len(_NUMERIC_MEMO) > 200_000:
-        _NUMERIC_MEMO.clear()
-    _NUMERIC_MEMO[expr] = result
-    return result
+    return _remember(expr, result)
 
 
 def less(a: sp.Expr, b: sp.Expr) -> bool:
@@ -123,6 +138,8 @@ def exact(value: sp.Expr) -> str:
     """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
     if value is sp.oo:
         return "oo"
+    if getattr(value, "is_Rational", False):  # what SymPy's StrPrinter writes for an Integer or a Rational, without a printer
+        return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
     return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
@@ -182,8 +199,8 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
 
 def significant(value: sp.Expr, digits: int = 30) -> str:
     """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
-    with mpmath.workdps(digits + 10):
-        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
+    # nstr rounds the 60-digit value's own bits: it does not read the context's precision
+    return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
 
 
 def significant_text(number: Decimal, digits: int) -> str:
