@@ -138,3 +138,16 @@ def test_integer_forward_mode_equals_fraction_forward_mode(name):
         factors = {edge: f(env) for edge, f in program.local.items()}
         expected = forward(derivation.model, lambda node, parent: factors[(node.symbol, parent.symbol)])
         assert forward_exact(derivation.model, factors) == expected
+
+
+@pytest.mark.parametrize("change, found", [(sp.Integer(0), None), (sp.Rational(1, 10**30), 2), (sp.Integer(-1), 2)])
+def test_forward_differs_finds_the_first_parameter_off_by_any_rational(change, found):
+    """n·q = p·D against the gradient; the oracle is backpropagation itself, one entry moved."""
+    spec = chainrule.load("deep_relu")
+    derivation = derive(build(spec), symbolic=False)
+    training = numerics.train(derivation)
+    for sample in training.initial.samples:
+        gradient = list(sample.gradient)
+        assert numerics.forward_differs(derivation, training.initial.theta, sample.number, gradient) is None
+        gradient[2] += change
+        assert numerics.forward_differs(derivation, training.initial.theta, sample.number, gradient) == found
