@@ -8,6 +8,7 @@ such as exp(-3) for smooth activations).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
@@ -120,14 +121,19 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
     divide = {"mean": len(samples), "sum": 1}
     if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
         loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
-        gradient = tuple(_rational(Fraction(sum(column[1:], column[0])) / divide[gradient_reduction])
-                         for column in zip(*fractions))
+        gradient = tuple(_rational(_fraction_sum(column, divide[gradient_reduction])) for column in zip(*fractions))
         return Evaluation(tuple(theta), tuple(samples), loss, gradient)
     omitted = set()
     loss = _mean(samples, "L", [s.loss for s in samples], divide[loss_reduction], omitted, "loss")
     gradient = tuple(_mean(samples, ("gradient", p.name), column, divide[gradient_reduction], omitted,
                            ("gradient", p.name)) for p, column in zip(model.parameters, zip(*(s.gradient for s in samples))))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient, frozenset(omitted))
+
+
+def _fraction_sum(column, divide: int) -> Fraction:
+    """Σ column / divide for Fractions, over the least common denominator: reduced once, not per term."""
+    common = math.lcm(*(v.denominator for v in column))
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in column), common * divide)
 
 
 def _mean(samples, name, column, divide: int, omitted: set, key) -> sp.Expr:
@@ -208,6 +214,7 @@ class _Program:
         self.trainer = FastTrainer(derivation, Fraction)
         self._local: dict | None = None
         self._environments: dict = {}
+        self._theta: tuple = ((), [])  # the last θ and its Fractions: every sample of a pass shares them
 
     @property
     def local(self) -> dict:
@@ -224,8 +231,10 @@ class _Program:
         if env is None:
             if len(self._environments) >= 64:
                 self._environments.clear()
+            if self._theta[0] != key[0]:
+                self._theta = (key[0], [_fraction(v) for v in theta])
             env = self._environments[key] = self.trainer.environment(
-                [_fraction(v) for v in theta], [Fraction(v) for v in x], [Fraction(v) for v in targets])
+                self._theta[1], [Fraction(v) for v in x], [Fraction(v) for v in targets])
         return env
 
     def run(self, theta, x, targets) -> dict:
