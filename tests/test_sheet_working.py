@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainrule import load, solve
 from chainrule.core.model import build
@@ -96,3 +98,13 @@ def test_training_curves_read_apart_and_a_diverging_one_says_where():
     assert [e["label"] for e in ends] == ["diverges at step 3"]  # η = 0.64, past the edge
     drawn = [v for c in figures["curves"] for v in c["values"]]
     assert float(figures["curve_y_min"]) <= min(drawn) and max(drawn) <= float(figures["curve_y_max"]) < 10 * max(drawn)
+
+
+TOKENS = [r"\left(", r"\right)", r"\cdot", r"\widehat{y}", "w_{3}", "x", "^{2}", "{", "}", "\\", r"\\", "7", r"\hat",
+          "left", r"\mathrm{ReLU}", "-", "+", "  "]
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=8).map("".join), st.lists(st.sampled_from(TOKENS), max_size=8).map("".join))
+def test_visible_lengths_add_up_over_a_space(a, b):
+    # split_sum measures each term once and adds: that is only right if joining by a space adds lengths
+    assert visible_length(f"{a} {b}") == visible_length(a) + visible_length(b)

@@ -283,27 +283,35 @@ def split_sum(latex: str, budget: int) -> list[str]:
     """
     if visible_length(latex) <= budget:
         return [latex]
-    pieces = _split(latex, budget)
-    if max(map(visible_length, pieces)) > budget and r"\left(" in latex:
+    pieces, widest = _split(latex, budget)
+    if widest > budget and r"\left(" in latex:
         # a long bracket: \bigl( … \bigr) need not be closed on the same line, so break inside it
-        pieces = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
+        pieces, _ = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
     return pieces
 
 
-def _split(latex: str, budget: int) -> list[str]:
+def _split(latex: str, budget: int) -> tuple[list[str], int]:
+    """The pieces, and the visible length of the longest.
+
+    Lengths add up over pieces joined by a space (a space ends every command and is not counted),
+    so each term is measured once rather than each growing piece again.
+    """
     terms, start = [], 0
     for i in _outside_brackets(latex):
         if latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
             terms.append(latex[start:i].rstrip())
             start = i
     terms.append(latex[start:].strip())
-    pieces = [terms[0]]
+    pieces, lengths = [terms[0]], [visible_length(terms[0])]
     for term in terms[1:]:
-        if visible_length(pieces[-1]) + visible_length(term) <= budget:
+        length = visible_length(term)
+        if lengths[-1] + length <= budget:
             pieces[-1] = f"{pieces[-1]} {term}"
+            lengths[-1] += length
         else:
             pieces.append(term)
-    return pieces
+            lengths.append(length)
+    return pieces, max(lengths)
 
 
 def _top_level(text: str, separator: str) -> list[str]:
