@@ -46,20 +46,32 @@ def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tupl
 FIXED_BITS = 220  # fraction bits of the fixed-point forward accumulation: 66 decimal digits
 
 
-_PASSES: dict = {}
+_PASSES: list = []  # the last few θ: (derivation, θ, θ's 60-digit values, {(x, targets): (env, gradient)})
 
 
 def _pass(derivation: Derivation, theta, x, targets) -> tuple[list, list]:
     """One sample's 60-digit environment and gradient at θ (call inside mpmath.workdps(PRECISION)),
-    remembered for the next few calls: the check, the decimal step and omitted values share them."""
-    key = (id(derivation), tuple(theta), tuple(x), tuple(targets))
-    known = _PASSES.get(key)
+    remembered for the next few calls: the check, the decimal step and omitted values share them.
+
+    θ is found by identity first (every sample of a pass hands over the same tuple; a list could change): hashing a
+    tuple of thousands of 50-digit Floats, and converting them again, cost more than the pass.
+    """
+    entry = next((e for e in _PASSES if e[0] is derivation and e[1] is theta and isinstance(theta, tuple)), None) or \
+        next((e for e in _PASSES if e[0] is derivation and tuple(e[1]) == tuple(theta)), None)
+    if entry is None:
+        if len(_PASSES) >= 4:
+            del _PASSES[0]
+        entry = (derivation, theta, mp_values(theta), {})
+        _PASSES.append(entry)
+    samples = entry[3]
+    key = (tuple(x), tuple(targets))
+    known = samples.get(key)
     if known is None:
-        if len(_PASSES) >= 64:
-            _PASSES.clear()
+        if len(samples) >= 64:
+            samples.clear()
         trainer = mp_trainer(derivation)
-        env = trainer.environment(mp_values(theta), [mpf(v) for v in x], [mpf(v) for v in targets])
-        known = _PASSES[key] = (env, [f(env) for f in trainer.gradient])
+        env = trainer.environment(entry[2], [mpf(v) for v in x], [mpf(v) for v in targets])
+        known = samples[key] = (env, [f(env) for f in trainer.gradient])
     return known
 
 
