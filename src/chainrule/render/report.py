@@ -159,6 +159,8 @@ def solution_json(solution: Solution) -> dict:
         "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
         "decimals": _decimals(solution),
     }
+    if not any(e.omitted or any(s.omitted for s in e.samples) for e in training.evaluations):
+        return data  # no value was left out, so no placeholder to turn into null
     omitted: list[str] = []
     data = _nulls(data, "", omitted)
     if omitted:
