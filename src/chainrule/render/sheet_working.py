@@ -4,6 +4,7 @@ established. Everything is computed from what a Solution already holds."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -271,9 +272,14 @@ def visible_length(latex: str) -> int:
 
     It overestimates a fraction (both numerator and denominator count), which only breaks lines sooner.
     """
-    text = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b", "", latex)
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
-    return len(re.sub(r"[{}_^\s]", "", text))
+    text = _SIZING.sub("", latex)
+    text = _COMMAND.sub("x", text)
+    return len(_INVISIBLE.sub("", text))
+
+
+_SIZING = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_INVISIBLE = re.compile(r"[{}_^\s]")
 
 
 def split_sum(latex: str, budget: int) -> list[str]:
@@ -297,8 +303,8 @@ def _split(latex: str, budget: int) -> tuple[list[str], int]:
     so each term is measured once rather than each growing piece again.
     """
     terms, start = [], 0
-    for i in _outside_brackets(latex):
-        if latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
+    for i in _outside(latex, _SIGN):
+        if i > start + 1:
             terms.append(latex[start:i].rstrip())
             start = i
     terms.append(latex[start:].strip())
@@ -317,8 +323,8 @@ def _split(latex: str, budget: int) -> tuple[list[str], int]:
 def _top_level(text: str, separator: str) -> list[str]:
     """`text` split at `separator` where no brace or \\left…\\right is open."""
     parts, start = [], 0
-    for i in _outside_brackets(text):
-        if i >= start and text.startswith(separator, i):
+    for i in _outside(text, re.compile(f"(?={re.escape(separator)})")):
+        if i >= start:
             parts.append(text[start:i])
             start = i + len(separator)
     parts.append(text[start:])
@@ -327,22 +333,31 @@ def _top_level(text: str, separator: str) -> list[str]:
 
 _BRACKETS = re.compile(r"\\left|\\begin|\{|\\right|\\end|\}")
 _OPENING = {r"\left", r"\begin", "{"}
+_SIGN = re.compile(r"(?<= )[+-]")  # a + or − after a space: where a sum may break
 
 
-def _outside_brackets(text: str):
-    """The positions in `text` outside every brace, \\left…\\right and \\begin…\\end (brackets excluded).
+def _outside(text: str, pattern: re.Pattern) -> list[int]:
+    """Where `pattern` matches in `text` outside every brace, \\left…\\right and \\begin…\\end.
 
-    A bracket counts from its first character (the rest of `\\right` is outside again), found by one
-    regular-expression scan rather than a test at every character.
+    A bracket counts from its first character (the rest of `\\right` is outside again). One scan
+    finds the brackets, one the matches, and each match is placed among the outside stretches by
+    bisection, rather than every character being visited.
     """
-    depth, start = 0, 0
+    stretches, depth, start = [], 0, 0
     for bracket in _BRACKETS.finditer(text):
         if depth == 0:
-            yield from range(start, bracket.start())
+            stretches.append((start, bracket.start()))
         depth += 1 if bracket.group() in _OPENING else -1
         start = bracket.start() + 1
     if depth == 0:
-        yield from range(start, len(text))
+        stretches.append((start, len(text)))
+    starts = [a for a, _ in stretches]
+    found = []
+    for match in pattern.finditer(text):
+        k = bisect.bisect_right(starts, match.start()) - 1
+        if k >= 0 and match.start() < stretches[k][1]:
+            found.append(match.start())
+    return found
 
 
 def wrap_row(row: str, budget: int = 58) -> str:
