@@ -9,7 +9,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from chainrule.numbers import close, exact, numeric_value, significant
+from chainrule.numbers import close, exact, float_text, numeric_value, significant
 
 TINY = sp.Rational(1, 10**70)
 
@@ -63,3 +63,24 @@ def test_a_rational_prints_as_sympy_prints_it_and_its_decimal_rounds_as_mpmath_d
     assert numeric_value(value) == expected and numeric_value(value)._mpf_ == expected._mpf_
     assert significant(value) == mpmath.nstr(expected, 30, strip_zeros=False, min_fixed=-8, max_fixed=30)
     assert significant(value, 12) == mpmath.nstr(expected, 12, strip_zeros=False, min_fixed=-8, max_fixed=30)
+
+
+FLOATS = [sp.Float(0), sp.Float("0.5", 50), sp.Float("-1.25e-40", 50), sp.Float("3.14159", 5), sp.Float("1e30", 50),
+          sp.Float("-123456789.123456789", 50), sp.Float("1e-7", 15), sp.Float(2.5), sp.Float("7", 2),
+          sp.Float("0.000123", 3), sp.Float("-0.5", 50) * sp.Float("1e-60", 50)]
+
+
+@pytest.mark.parametrize("value", FLOATS, ids=str)
+def test_a_float_prints_as_sympy_prints_it(value):
+    # the short path for Floats (the decimals after a step) against SymPy's own printer
+    assert float_text(value) == str(value) == sp.sstr(value, order="none") == exact(value)
+
+
+def test_random_50_digit_floats_print_as_sympy_prints_them():
+    import random
+
+    rng = random.Random(11)
+    for _ in range(300):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 60)))
+        value = sp.Float(f"{rng.choice('+-')}{digits}e{rng.randrange(-80, 80)}", rng.choice([15, 30, 50, 60]))
+        assert float_text(value) == str(value)

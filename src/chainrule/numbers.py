@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
-from mpmath.libmp import dps_to_prec, from_int, mpf_div, round_nearest
+from mpmath.libmp import dps_to_prec, from_int, mpf_div, prec_to_dps, round_nearest, to_str
 
 from chainrule.plain_text import plain_text
 
@@ -70,7 +70,7 @@ def _numeric(expr):
     if expr.is_Rational:
         result = mpmath.mpf(int(expr.p)) / int(expr.q)
     elif expr.is_Float:
-        result = mpmath.mpf(str(expr))
+        result = mpmath.mpf(float_text(expr))
     elif expr.func in _MP_BINARY:
         result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
     elif isinstance(expr, sp.Pow):
@@ -140,7 +140,20 @@ def exact(value: sp.Expr) -> str:
         return "oo"
     if getattr(value, "is_Rational", False):  # what SymPy's StrPrinter writes for an Integer or a Rational, without a printer
         return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
-    return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
+    if getattr(value, "is_Float", False):
+        return float_text(value)
+    return plain_text(value)
+
+
+def float_text(value: sp.Float) -> str:
+    """`str(value)` for a SymPy Float: its digits at its own precision, trailing zeros kept (as
+    SymPy's StrPrinter writes a Float that stands alone), without building a printer per number."""
+    text = to_str(value._mpf_, 0 if value._prec < 5 else prec_to_dps(value._prec), strip_zeros=False)
+    if text.startswith("-.0"):
+        text = "-0." + text[3:]
+    elif text.startswith(".0"):
+        text = "0." + text[2:]
+    return text.removeprefix("+")  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
 # An exact value whose plain text would pass this many characters is not built: `solve --json`
