@@ -79,6 +79,9 @@ class _NameKey(tuple):
             known = self.__dict__["hash"] = tuple.__hash__(self)
         return known
 
+    def __reduce__(self):  # another process hashes strings differently: never carry the hash over
+        return (_NameKey, (tuple(self),))
+
 
 @functools.lru_cache(maxsize=16384)
 def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
