@@ -159,3 +159,22 @@ def test_two_hidden_units_backprop_sums_over_children():
     assert derivation.delta_formula["delta_h2"] == delta_y_hat * s("w9") * step(s("z2"))
     assert derivation.backprop["w6"] == model.units[1].delta.symbol * s("x2")
     assert derivation.backprop["w9"] == delta_y_hat * s("h2")
+
+
+@pytest.mark.parametrize("symbolic", [True, False])
+def test_a_hidden_deltas_chain_rule_step_is_built_when_read_and_is_the_sum_over_the_next_layer(symbolic):
+    # Structural proofs never read this step's value, so it is built on demand; read, it is
+    # Σ over the next layer of ∂L/∂z'·∂z'/∂h·∂h/∂z, as the graph's partial derivatives give it.
+    model = build(load("deep_relu"))
+    derivation = derive(model, symbolic=symbolic)
+    for chain, unit in zip(derivation.delta_chains, reversed(model.units)):
+        if unit.is_output:
+            continue
+        step = chain.steps[1]
+        assert "_built" not in step.__dict__
+        # ∂L/∂z' is differentiated out, but for a big network's hidden z', where it is the symbol δ'
+        loss_by = lambda child: partial(model, model.loss, child) if symbolic or model.unit_with_pre(child).is_output \
+            else model.unit_with_pre(child).delta.symbol  # noqa: E731
+        expected = sp.Add(*(loss_by(child) * partial(model, child, unit.out) * partial(model, unit.out, unit.pre)
+                            for child in model.children(unit.out)))
+        assert step.value == expected and step.value is step.value

@@ -9,7 +9,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from chainrule.numbers import close
+from chainrule.numbers import close, exact, float_text, numeric_value, significant
 
 TINY = sp.Rational(1, 10**70)
 
@@ -75,7 +75,7 @@ def test_rounded_rational(value, figures, expected):
     ("position", 2.25, "2.2"), ("position", -1.0, "-1.0"),
     ("axis_label", 0.0, "0"), ("axis_label", 123456.0, "1.23e+05"), ("axis_label", 0.0004, "4.00e-04"),
     ("axis_label", 3.14159, "3.142"),
-    ("float_text", sp.Float("0.1234567890123456789", 30), "0.123456789012346"),
+    ("float_figures", sp.Float("0.1234567890123456789", 30), "0.123456789012346"),
     ("percent", (2, 3), "66.67"), ("percent", (1, 8), "12.50"), ("percent", (0, 0), ""),
 ])
 def test_drawing_and_score_text(function, value, expected):
@@ -100,6 +100,8 @@ def test_moodle_refuses_a_batch_whose_decimals_disagree_with_the_spec(written, a
     else:
         with pytest.raises(ChainruleError, match="disagrees with"):
             _agree(row, "loss", sp.Rational(1, 3), 1, "key.json", type("S", (), {"path": "spec.toml"})())
+
+
 X = sp.Symbol("x")
 
 
@@ -132,3 +134,38 @@ def test_root_near_is_within_its_bound_of_the_root(polynomial, digits):
                 assert near.is_Rational
                 assert abs(mpmath.mpf(int(near.p)) / int(near.q) - exact) <= abs(exact) * mpmath.mpf(10) ** -(digits + 2)
                 assert abs(near - root.eval_rational(n=digits)) <= abs(near) * sp.Rational(2, 10 ** (digits + 2))
+RATIONALS = [sp.Integer(0), sp.Integer(1), sp.Integer(-1), sp.Rational(1, 2), sp.Rational(-17, 5), sp.Integer(10**40),
+             sp.Rational(-(3**200), 7**90), sp.Rational(1, 3 * 10**12), sp.Rational(10**35 + 1, 3)]
+
+
+@pytest.mark.parametrize("value", RATIONALS, ids=str)
+def test_a_rational_prints_as_sympy_prints_it_and_its_decimal_rounds_as_mpmath_does(value):
+    # exact() and significant() take a short path for rationals; the oracles are SymPy's printer
+    # and mpmath's own division at 60 digits, rounded by nstr
+    assert exact(value) == sp.sstr(value, order="none")
+    with mpmath.workdps(60):
+        expected = mpmath.mpf(int(value.p)) / int(value.q)
+    assert numeric_value(value) == expected and numeric_value(value)._mpf_ == expected._mpf_
+    assert significant(value) == mpmath.nstr(expected, 30, strip_zeros=False, min_fixed=-8, max_fixed=30)
+    assert significant(value, 12) == mpmath.nstr(expected, 12, strip_zeros=False, min_fixed=-8, max_fixed=30)
+
+
+FLOATS = [sp.Float(0), sp.Float("0.5", 50), sp.Float("-1.25e-40", 50), sp.Float("3.14159", 5), sp.Float("1e30", 50),
+          sp.Float("-123456789.123456789", 50), sp.Float("1e-7", 15), sp.Float(2.5), sp.Float("7", 2),
+          sp.Float("0.000123", 3), sp.Float("-0.5", 50) * sp.Float("1e-60", 50)]
+
+
+@pytest.mark.parametrize("value", FLOATS, ids=str)
+def test_a_float_prints_as_sympy_prints_it(value):
+    # the short path for Floats (the decimals after a step) against SymPy's own printer
+    assert float_text(value) == str(value) == sp.sstr(value, order="none") == exact(value)
+
+
+def test_random_50_digit_floats_print_as_sympy_prints_them():
+    import random
+
+    rng = random.Random(11)
+    for _ in range(300):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 60)))
+        value = sp.Float(f"{rng.choice('+-')}{digits}e{rng.randrange(-80, 80)}", rng.choice([15, 30, 50, 60]))
+        assert float_text(value) == str(value)

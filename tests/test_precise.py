@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 import chainrule
-from chainrule.core import numerics
+from chainrule.core import exact_pass, numerics
 from chainrule.core.derivation import derive
 from chainrule.core.model import build
 from chainrule.core.precise import numeric_check
@@ -95,7 +95,8 @@ def test_a_lower_limit_gives_the_same_decimals_and_nulls_only_where_named(name, 
     spec = chainrule.load(name)
     full = solution_json(chainrule.solve(spec))
     assert "omitted_exact" not in full  # bundled specs print every exact value
-    monkeypatch.setattr(numerics, "EXACT_TEXT_LIMIT", 60)
+    monkeypatch.setattr(numerics, "EXACT_TEXT_LIMIT", 60)  # the sums over samples
+    monkeypatch.setattr(exact_pass, "EXACT_TEXT_LIMIT", 60)  # each value of a sample
     short = solution_json(chainrule.solve(spec))
     assert short["omitted_exact"]
     assert short["decimals"] == full["decimals"]  # to the printed 30 digits
@@ -138,3 +139,16 @@ def test_integer_forward_mode_equals_fraction_forward_mode(name):
         factors = {edge: f(env) for edge, f in program.local.items()}
         expected = forward(derivation.model, lambda node, parent: factors[(node.symbol, parent.symbol)])
         assert forward_exact(derivation.model, factors) == expected
+
+
+@pytest.mark.parametrize("change, found", [(sp.Integer(0), None), (sp.Rational(1, 10**30), 2), (sp.Integer(-1), 2)])
+def test_forward_differs_finds_the_first_parameter_off_by_any_rational(change, found):
+    """n·q = p·D against the gradient; the oracle is backpropagation itself, one entry moved."""
+    spec = chainrule.load("deep_relu")
+    derivation = derive(build(spec), symbolic=False)
+    training = numerics.train(derivation)
+    for sample in training.initial.samples:
+        gradient = list(sample.gradient)
+        assert numerics.forward_differs(derivation, training.initial.theta, sample.number, gradient) is None
+        gradient[2] += change
+        assert numerics.forward_differs(derivation, training.initial.theta, sample.number, gradient) == found

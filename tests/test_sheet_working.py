@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chainrule import load, solve
 from chainrule.core.model import build
@@ -141,3 +143,35 @@ def test_the_relu_step_line_at_the_kink_follows_the_convention(at_zero, shown):
     tex = render(solve(parse(RELU_AT_KINK.format(at_zero))))
     assert rf"g'(z) &= g'(0) = {shown} \\" in tex
     assert rf"g'(z) = (-2) \cdot 1 \cdot {shown} = " in tex
+TOKENS = [r"\left(", r"\right)", r"\cdot", r"\widehat{y}", "w_{3}", "x", "^{2}", "{", "}", "\\", r"\\", "7", r"\hat",
+          "left", r"\mathrm{ReLU}", "-", "+", "  "]
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=8).map("".join), st.lists(st.sampled_from(TOKENS), max_size=8).map("".join))
+def test_visible_lengths_add_up_over_a_space(a, b):
+    # split_sum measures each term once and adds: that is only right if joining by a space adds lengths
+    assert visible_length(f"{a} {b}") == visible_length(a) + visible_length(b)
+
+
+def _outside_by_visiting(text: str) -> list[int]:
+    """Every position outside the brackets, by walking the text (the scan split_sum used to make)."""
+    import re
+
+    depth, start, found = 0, 0, []
+    for bracket in re.finditer(r"\\left|\\begin|\{|\\right|\\end|\}", text):
+        if depth == 0:
+            found += range(start, bracket.start())
+        depth += 1 if bracket.group() in (r"\left", r"\begin", "{") else -1
+        start = bracket.start() + 1
+    return found + (list(range(start, len(text))) if depth == 0 else [])
+
+
+@given(st.lists(st.sampled_from([*TOKENS, " + ", " - ", " = ", r"\begin{cases}", r"\end{cases}"]), max_size=14).map("".join))
+def test_breaks_are_found_outside_brackets_as_a_walk_finds_them(text):
+    import re
+
+    from chainrule.render.sheet_working import _outside
+
+    outside = _outside_by_visiting(text)
+    assert _outside(text, re.compile(r"(?<= )[+-]")) == [i for i in outside if text[i] in "+-" and i > 0 and text[i - 1] == " "]
+    assert _outside(text, re.compile("(?= = )")) == [i for i in outside if text.startswith(" = ", i)]

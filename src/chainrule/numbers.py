@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import dps_to_prec, from_int, mpf_div, prec_to_dps, round_nearest, to_str
 
 from chainrule.plain_text import plain_text
 
@@ -41,8 +42,25 @@ def numeric_value(value: sp.Expr):
     SymPy's evalf re-evaluates every shared subtree; backpropagated values in exp and tanh share
     most of theirs, so a memo turns minutes into milliseconds.
     """
+    known = _NUMERIC_MEMO.get(value)
+    if known is not None:
+        return known
+    if value.is_Rational:  # mpf(p) / q at 60 digits, rounded alike, without entering a context
+        known = mpmath.mp.make_mpf(mpf_div(from_int(int(value.p), _BITS, round_nearest), from_int(int(value.q)),
+                                           _BITS, round_nearest))
+        return _remember(value, known)
     with mpmath.workdps(PRECISION):
         return _numeric(value)
+
+
+_BITS = dps_to_prec(PRECISION)
+
+
+def _remember(expr, value):
+    if len(_NUMERIC_MEMO) > 200_000:
+        _NUMERIC_MEMO.clear()
+    _NUMERIC_MEMO[expr] = value
+    return value
 
 
 def _numeric(expr):
@@ -52,7 +70,7 @@ def _numeric(expr):
     if expr.is_Rational:
         result = mpmath.mpf(int(expr.p)) / int(expr.q)
     elif expr.is_Float:
-        result = mpmath.mpf(str(expr))
+        result = mpmath.mpf(float_text(expr))
     elif expr.func in _MP_BINARY:
         result = _MP_BINARY[expr.func]([_numeric(a) for a in expr.args])
     elif isinstance(expr, sp.Pow):
@@ -64,10 +82,7 @@ def _numeric(expr):
         result = mpmath.mpf(int(near.p)) / int(near.q)
     else:
         result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
-    if len(_NUMERIC_MEMO) > 200_000:
-        _NUMERIC_MEMO.clear()
-    _NUMERIC_MEMO[expr] = result
-    return result
+    return _remember(expr, result)
 
 
 @lru_cache(maxsize=4096)
@@ -194,7 +209,22 @@ def exact(value: sp.Expr) -> str:
     """An exact string: `17/5` for rationals (what fractions.Fraction parses), else SymPy's plain text."""
     if value is sp.oo:
         return "oo"
-    return plain_text(value)  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
+    if getattr(value, "is_Rational", False):  # what SymPy's StrPrinter writes for an Integer or a Rational, without a printer
+        return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
+    if getattr(value, "is_Float", False):
+        return float_text(value)
+    return plain_text(value)
+
+
+def float_text(value: sp.Float) -> str:
+    """`str(value)` for a SymPy Float: its digits at its own precision, trailing zeros kept (as
+    SymPy's StrPrinter writes a Float that stands alone), without building a printer per number."""
+    text = to_str(value._mpf_, 0 if value._prec < 5 else prec_to_dps(value._prec), strip_zeros=False)
+    if text.startswith("-.0"):
+        text = "-0." + text[3:]
+    elif text.startswith(".0"):
+        text = "0." + text[2:]
+    return text.removeprefix("+")  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
 
 
 # An exact value whose plain text would pass this many characters is not built: `solve --json`
@@ -253,8 +283,8 @@ def decimal(value: sp.Expr, digits: int = 6) -> str:
 
 def significant(value: sp.Expr, digits: int = 30) -> str:
     """A decimal string with `digits` significant digits (exact values evaluated at 60 digits)."""
-    with mpmath.workdps(digits + 10):
-        return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
+    # nstr rounds the 60-digit value's own bits: it does not read the context's precision
+    return mpmath.nstr(numeric_value(value), digits, strip_zeros=False, min_fixed=-8, max_fixed=30)
 
 
 def significant_text(number: Decimal, digits: int) -> str:
@@ -335,7 +365,7 @@ def rounded_rational(value: sp.Expr, figures: int = 2) -> sp.Rational:
     return sp.Rational(f"{number:.{figures}g}") if number > 0 else sp.Rational(1, 1000)
 
 
-def float_text(value: sp.Float, digits: int = 15) -> str:
+def float_figures(value: sp.Float, digits: int = 15) -> str:
     """A floating-point value (a training curve past its exact steps) to `digits` significant digits."""
     return mpmath.nstr(mpmath.mpf(str(value)), digits)
 

@@ -39,6 +39,10 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         index = symbols[expr]
         return lambda env: env[index]
     if isinstance(expr, sp.Add):
+        if number is Fraction:
+            terms = _monomials(expr, symbols)
+            if terms is not None:
+                return _exact_polynomial(terms)
         parts = [compile_numeric(a, symbols, number) for a in expr.args]
         return _exact_sum(parts) if number is Fraction else lambda env: sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
@@ -56,6 +60,47 @@ def compile_numeric(expr: sp.Expr, symbols: dict[sp.Symbol, int], number=float):
         inner = compile_numeric(expr.args[0], symbols, number)
         return lambda env: function(inner(env))
     raise NotImplementedError(f"no {number.__name__} evaluation for {expr.func}")
+
+
+def _monomials(expr: sp.Add, symbols: dict) -> list[tuple[int, int, tuple[int, ...]]] | None:
+    """A sum of products of symbols and rational constants (z = Σ w·a + b, Σ δ·w) as
+    (numerator, denominator, positions of the factors) per term; None for anything else."""
+    terms = []
+    for term in expr.args:
+        numerator, denominator, positions = 1, 1, []
+        for factor in sp.Mul.make_args(term):
+            if factor.is_Symbol:
+                positions.append(symbols[factor])
+            elif factor.is_Rational:
+                numerator, denominator = numerator * int(factor.p), denominator * int(factor.q)
+            else:
+                return None
+        terms.append((numerator, denominator, tuple(positions)))
+    return terms
+
+
+def _exact_polynomial(terms):
+    """Σ c·Π env[i] for Fractions over one common denominator: one gcd for the sum, not two per term.
+
+    Each term's numerator and denominator are the products of its factors'; the sum is taken over
+    their least common multiple and reduced once. The same exact value as adding Fractions term by term.
+    """
+    def total(env):
+        numerators, denominators = [], []
+        for numerator, denominator, positions in terms:
+            for i in positions:
+                value = env[i]
+                if not value:  # an inactive ReLU's term: exactly nothing to add
+                    break
+                numerator, denominator = numerator * value.numerator, denominator * value.denominator
+            else:
+                numerators.append(numerator)
+                denominators.append(denominator)
+        if not numerators:
+            return Fraction(0)
+        common = math.lcm(*denominators)
+        return Fraction(sum(n * (common // d) for n, d in zip(numerators, denominators)), common)
+    return total
 
 
 def _exact_sum(parts):

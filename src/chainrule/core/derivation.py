@@ -19,6 +19,7 @@ from types import MappingProxyType
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
+from chainrule.core.composed import Composed, Direct
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, Node, Unit
 from chainrule.core.spec import Spec
@@ -33,14 +34,40 @@ class StepKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Distributed:
+    """Σ term·factor, built when first asked for.
+
+    A hidden δ's chain rule step is Σ over the next layer of ∂L/∂z'·w·g'(z): the symbolic proofs
+    compose it, the structural ones (big networks) justify it by the graph and never read it.
+    """
+
+    terms: tuple[sp.Expr, ...]
+    factor: sp.Expr
+
+    def build(self) -> sp.Expr:
+        return sp.Add(*(term * self.factor for term in self.terms))  # one Add, not one per term
+
+
+@dataclass(frozen=True)
 class Step:
     """One link of a chain of equalities: how it prints, what it means, and why it follows."""
 
     latex: str
-    value: sp.Expr | None  # in node and δ symbols; None stands for the direct derivative ∂L/∂w
+    formula: sp.Expr | Distributed | None  # `value`, or how to build it
     reason: str = ""  # plain words with inline LaTeX in $...$
     lemma: tuple[sp.Expr, sp.Expr] | None = None  # the small local identity this step rests on
     kind: StepKind = StepKind.CHAIN_RULE
+
+    @property
+    def value(self) -> sp.Expr | None:
+        """In node and δ symbols; None stands for the direct derivative ∂L/∂w."""
+        if not isinstance(self.formula, Distributed):
+            return self.formula
+        built = self.__dict__.get("_built")
+        if built is None:
+            built = self.formula.build()
+            object.__setattr__(self, "_built", built)  # a cache, not a field: equality reads `formula`
+        return built
 
 
 @dataclass(frozen=True)
@@ -50,59 +77,6 @@ class Chain:
     subject: str  # a parameter name (w0) or a δ name (delta_h)
     steps: tuple[Step, ...]
     justification: str
-
-
-class _Direct(Mapping):
-    """parameter name -> ∂L/∂w of the composed loss, differentiated the first time it is asked for."""
-
-    def __init__(self, composed: Mapping, loss: sp.Symbol, parameters: dict[str, sp.Symbol]):
-        self._composed, self._loss, self._parameters, self._done = composed, loss, parameters, {}
-
-    def __getitem__(self, name: str) -> sp.Expr:
-        if name not in self._done:
-            self._done[name] = sp.diff(self._composed[self._loss], self._parameters[name])
-        return self._done[name]
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-
-class _Composed(Mapping):
-    """node or δ symbol -> its expression in x, y and θ, composed the first time it is asked for.
-
-    Composing every node of a deep ReLU network up front is what makes naive SymPy explode
-    (each Piecewise condition folds the ones beneath it), so nothing is composed until needed.
-    """
-
-    def __init__(self, model: Model, delta_formula: dict[str, sp.Expr]):
-        self._model, self._delta_formula, self._done = model, delta_formula, {}
-        self._deltas = {u.delta.symbol: u.delta.name for u in model.units}
-
-    def __getitem__(self, symbol: sp.Symbol) -> sp.Expr:
-        if symbol not in self._done:
-            node = self._model.by_symbol.get(symbol)
-            if node is not None:
-                value = symbol if node.definition is None else node.definition.xreplace(
-                    {p.symbol: self[p.symbol] for p in self._model.parents(node)})
-            elif symbol in self._deltas:
-                formula = self._delta_formula[self._deltas[symbol]]
-                value = formula.xreplace({s: self[s] for s in formula.free_symbols if s in self})
-            else:
-                raise KeyError(symbol)
-            self._done[symbol] = value
-        return self._done[symbol]
-
-    def __contains__(self, symbol) -> bool:
-        return symbol in self._model.by_symbol or symbol in self._deltas
-
-    def __iter__(self):
-        return iter([*self._model.by_symbol, *self._deltas])
-
-    def __len__(self) -> int:
-        return len(self._model.by_symbol) + len(self._deltas)
 
 
 @dataclass(frozen=True)
@@ -168,9 +142,12 @@ def _d(numerator: Node, denominator: Node) -> str:
 
 
 def g_prime(model: Model, unit: Unit) -> tuple[str, sp.Expr]:
-    """g'(z) as printed, and as the model's own derivative of its activation."""
+    """g'(z) as printed, and as the model's own derivative of its activation (its registry record's,
+    through the model's one cache of local derivatives: ∂h/∂z of h = g(z))."""
     g = model.spec.notation_for("activation", "g")
-    return rf"{g}'({unit.pre.latex})", ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+    if ACTIVATIONS[unit.activation].output_only:  # a softmax has no g'(z) of its own unit
+        return rf"{g}'({unit.pre.latex})", ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
+    return rf"{g}'({unit.pre.latex})", model.local_derivative(unit.out, unit.pre)
 
 
 def _product(*factors: str) -> str:
@@ -192,25 +169,73 @@ def derive(model: Model, *, symbolic: bool = True) -> Derivation:
     else:  # the output units' δ is small (the loss is local to them); hidden ones stay symbols
         loss_by_pre = {unit.pre.symbol: partial(model, model.loss, unit.pre) if unit.is_output else unit.delta.symbol
                        for unit in model.units}
+    shared = _Shared()  # products, ∂z/∂w readings and printed sums, built once for every chain
     delta_formula: dict[str, sp.Expr] = {}
     delta_chains = []
     for unit in reversed(model.units):
-        formula, chain = _delta(model, unit, loss_by_pre)
+        formula, chain = _delta(model, unit, loss_by_pre, shared)
         delta_formula[unit.delta.name] = formula
         delta_chains.append(chain)
-    composed = _Composed(model, delta_formula)
-    direct = _Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
+    composed = Composed(model, delta_formula)
+    direct = Direct(composed, model.loss.symbol, {p.name: p.symbol for p in model.parameters})
     backprop, chains = {}, []
     for parameter in model.parameters:
         uses = model.uses(parameter)  # several slots when the spec ties them: the gradient sums over them
-        backprop[parameter.name] = sp.Add(*(unit.delta.symbol * (1 if source is None else source.symbol)
-                                            for unit, source in uses))
-        chains.append(_parameter_chain(model, parameter, uses, loss_by_pre))
+        backprop[parameter.name] = sp.Add(*(shared.times(unit.delta.symbol, _source(source)) for unit, source in uses))
+        chains.append(_parameter_chain(model, parameter, uses, loss_by_pre, shared, backprop[parameter.name]))
     return Derivation(model, composed, MappingProxyType(delta_formula), direct,
                       MappingProxyType(backprop), tuple(chains), tuple(delta_chains))
 
 
-def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]:
+class _Shared:
+    """What several chains of one derivation build alike, built once.
+
+    - `times(a, b)`: the SymPy product a·b. δ·w of the recursion is also a term of its chain rule
+      step; δ·a of a gradient is also its chain's right-hand side and local step.
+    - `coefficient(z, w)`: what `z.definition.coeff(w)` gives for a z linear in w (Σ of the factors
+      beside w over the terms that have w as a factor), read for every symbol of z in one pass over
+      its terms rather than one pass per weight. It reads the definition's own SymPy terms, not the
+      model's lists of weights and sources, so the lemma ∂z/∂w = a still checks the structural
+      reading rather than restating it.
+    - `weighted_sum(unit)`: `weighted_sum_latex`, printed once per unit rather than once per weight.
+    """
+
+    def __init__(self):
+        self._products: dict = {}
+        self._coefficients: dict = {}
+        self._sums: dict = {}
+
+    def times(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        known = self._products.get((a, b))
+        if known is None:
+            known = self._products[(a, b)] = a * b
+        return known
+
+    def coefficient(self, pre: Node, parameter: Node) -> sp.Expr:
+        table = self._coefficients.get(pre.symbol)
+        if table is None:
+            found: dict[sp.Symbol, list] = {}
+            for term in sp.Add.make_args(pre.definition):
+                factors = sp.Mul.make_args(term)
+                for i, factor in enumerate(factors):
+                    if factor.is_Symbol:
+                        found.setdefault(factor, []).append(sp.Mul(*factors[:i], *factors[i + 1:]))
+            table = self._coefficients[pre.symbol] = {symbol: sp.Add(*terms) for symbol, terms in found.items()}
+        return table.get(parameter.symbol, sp.Integer(0))
+
+    def weighted_sum(self, unit: Unit) -> str:
+        known = self._sums.get(unit.pre.symbol)
+        if known is None:
+            known = self._sums[unit.pre.symbol] = weighted_sum_latex(unit)
+        return known
+
+
+def _source(source: Node | None) -> sp.Expr:
+    """What a parameter multiplies: its source's symbol, or 1 for a bias."""
+    return sp.Integer(1) if source is None else source.symbol
+
+
+def _delta(model: Model, unit: Unit, loss_by_pre: dict, shared: _Shared) -> tuple[sp.Expr, Chain]:
     """δ of a unit as the recursion writes it, and the chain of equalities that justifies it."""
     loss, pre = model.loss, unit.pre
     definition = Step(_d(loss, pre), loss_by_pre[pre.symbol], rf"definition of ${unit.delta.latex}$")
@@ -223,10 +248,10 @@ def _delta(model: Model, unit: Unit, loss_by_pre: dict) -> tuple[sp.Expr, Chain]
         child_unit = model.unit_with_pre(child)
         weight = child_unit.weights[child_unit.sources.index(unit.out)]
         terms_latex.append(_product(_d(loss, child), _d(child, unit.out), _d(unit.out, pre)))
-        through.append(loss_by_pre[child.symbol] * partial(model, child, unit.out) * partial(model, unit.out, pre))
-        recursion.append(child_unit.delta.symbol * weight.symbol)
+        through.append(shared.times(loss_by_pre[child.symbol], partial(model, child, unit.out)))
+        recursion.append(shared.times(child_unit.delta.symbol, weight.symbol))
         recursion_latex.append(_product(child_unit.delta.latex, weight.latex))
-    through, formula = sp.Add(*through), sp.Add(*recursion) * g_value  # one Add each, not one per term
+    through, formula = Distributed(tuple(through), g_value), sp.Add(*recursion) * g_value
     summed = recursion_latex[0] if len(recursion_latex) == 1 else r"\left(" + " + ".join(recursion_latex) + r"\right)"
     deltas = ", ".join(f"${model.unit_with_pre(c).delta.latex}$" for c in downstream)
     steps = (
@@ -277,26 +302,28 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
     return formula, Chain(unit.delta.name, tuple(steps), justification)
 
 
-def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
-    """∂L/∂w = chain rule over w's children = Σ δ(unit) · ∂z/∂w = Σ δ(unit) · source, one term per slot."""
+def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre, shared: _Shared, rhs_value: sp.Expr) -> Chain:
+    """∂L/∂w = chain rule over w's children = Σ δ(unit) · ∂z/∂w = Σ δ(unit) · source, one term per slot.
+
+    `rhs_value` is the backpropagation formula Σ δ(unit) · source, built once by `derive`.
+    """
     loss = model.loss
     users = model.children(parameter)
     rhs_latex = " + ".join(u.delta.latex if s is None else _product(u.delta.latex, s.latex) for u, s in uses)
-    rhs_value = sp.Add(*(u.delta.symbol * (1 if s is None else s.symbol) for u, s in uses))
-    local = sp.Add(*(u.delta.symbol * partial(model, u.pre, parameter) for u, _ in uses))
+    local = sp.Add(*(shared.times(u.delta.symbol, partial(model, u.pre, parameter)) for u, _ in uses))
     locals_latex = ", ".join(rf"{_d(u.pre, parameter)} = {'1' if s is None else s.latex}" for u, s in uses)
-    sums = ", ".join(rf"{u.pre.latex} = {weighted_sum_latex(u)}" for u, _ in uses)
+    sums = ", ".join(rf"{u.pre.latex} = {shared.weighted_sum(u)}" for u, _ in uses)
     definitions = ", ".join(rf"{u.delta.latex} = {_d(loss, u.pre)}" for u, _ in uses)
     steps = (
         Step(_d(loss, parameter), None, "direct differentiation"),
         Step(" + ".join(_product(_d(loss, u), _d(u, parameter)) for u in users),
-             sp.Add(*(loss_by_pre[u.symbol] * partial(model, u, parameter) for u in users)),
+             sp.Add(*(shared.times(loss_by_pre[u.symbol], partial(model, u, parameter)) for u in users)),
              rf"chain rule: ${parameter.latex}$ affects ${loss.latex}$ only through {_names(users)}"),
         Step(" + ".join(_product(u.delta.latex, _d(u.pre, parameter)) for u, _ in uses), local,
              rf"${definitions}$ by definition"),
         Step(rhs_latex, rhs_value, rf"${locals_latex}$, since ${sums}$",
-             lemma=(sp.Add(*(_coefficient(u.pre, parameter) for u, _ in uses)),
-                    sp.Add(*(sp.Integer(1) if s is None else s.symbol for _, s in uses)))),
+             lemma=(sp.Add(*(shared.coefficient(u.pre, parameter) for u, _ in uses)),
+                    sp.Add(*(_source(s) for _, s in uses)))),
     )
     only = "only " if len(users) == 1 else ""
     tied = "" if len(uses) == 1 else rf" (one parameter used in {len(uses)} places, so its gradient is the sum over them)"
@@ -305,12 +332,6 @@ def _parameter_chain(model: Model, parameter: Node, uses, loss_by_pre) -> Chain:
         rf"${parameter.latex}$ to ${loss.latex}$ in the computation graph passes through {_names(users)}{tied}."
     )
     return Chain(parameter.name, steps, justification)
-
-
-def _coefficient(pre: Node, parameter: Node) -> sp.Expr:
-    """∂z/∂w of a z linear in w, as SymPy reads it from z's definition (not from the model's structure):
-    the lemma ∂z/∂w = a then checks the structural reading rather than restating it."""
-    return pre.definition.coeff(parameter.symbol)
 
 
 def weighted_sum_latex(unit: Unit) -> str:

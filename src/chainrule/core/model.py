@@ -138,17 +138,25 @@ class Model:
     def _local(self, node: Node, parent: Node) -> sp.Expr:
         unit = self._unit_by_pre.get(node.symbol)
         if unit is not None and self._is_weighted_sum(unit):  # the structure says what multiplies what
-            if unit.bias is not None and parent.symbol == unit.bias.symbol:
-                return sp.Integer(1)
-            for weight, source in zip(unit.weights, unit.sources):
-                if parent.symbol == weight.symbol:
-                    return source.symbol
-                if parent.symbol == source.symbol:
-                    return weight.symbol
+            known = self._linear_locals(unit).get(parent.symbol)
+            if known is not None:
+                return known
         unit = self._unit_by_out.get(node.symbol)
         if unit is not None and not ACTIVATIONS[unit.activation].output_only and parent.symbol == unit.pre.symbol:
             return ACTIVATIONS[unit.activation].derivative(dict(unit.options))(unit.pre.symbol)
         return sp.diff(node.definition, parent.symbol)
+
+    def _linear_locals(self, unit: Unit) -> dict:
+        """parent symbol -> ∂z/∂parent of z = Σ w·a + b, read from the unit's lists once: a for w, w for a,
+        1 for b. (A tie group uses each unit once at most, so no symbol fills two slots of one z.)"""
+        table = self._linear_tables.get(unit.pre.symbol)
+        if table is None:
+            table = {w.symbol: s.symbol for w, s in zip(unit.weights, unit.sources)}
+            table.update({s.symbol: w.symbol for w, s in zip(unit.weights, unit.sources)})
+            if unit.bias is not None:
+                table[unit.bias.symbol] = sp.Integer(1)
+            self._linear_tables[unit.pre.symbol] = table
+        return table
 
     def _is_weighted_sum(self, unit: Unit) -> bool:
         """Whether the unit's z is exactly Σ w·a + b as its weights and sources say (checked once per unit)."""
@@ -178,6 +186,10 @@ class Model:
 
     @cached_property
     def _weighted_sums(self) -> dict:
+        return {}
+
+    @cached_property
+    def _linear_tables(self) -> dict:
         return {}
 
     @cached_property

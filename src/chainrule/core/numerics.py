@@ -8,6 +8,7 @@ such as exp(-3) for smooth activations).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
@@ -18,10 +19,20 @@ import sympy as sp
 
 from chainrule.core.compiled import FastTrainer
 from chainrule.core.derivation import Derivation
-from chainrule.core.precise import forward, forward_exact, fraction, numeric_check, numeric_step, precise_sample
-from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, estimated_size, exact, numeric_value, rational
+from chainrule.core.exact_pass import canonical, symbolic_pass
+from chainrule.core.precise import (
+    forward,
+    forward_exact,
+    forward_scaled,
+    fraction,
+    numeric_check,
+    numeric_step,
+    precise_sample,
+)
+from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, exact, numeric_value, rational
 
-__all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "numeric_check"]
+__all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "forward_differs",
+           "numeric_check"]
 _fraction = fraction
 
 
@@ -102,7 +113,7 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
         elif decimal and spec.parameter_count > PRECISE_STEPS_ABOVE:
             known = precise_sample(derivation, theta, x, targets)
         else:
-            known = _symbolic_pass(derivation, theta, x, targets)
+            known = symbolic_pass(derivation, theta, x, targets)
         omitted = known.pop("omitted", frozenset())
         gradient = tuple(known.pop(("gradient", p.name)) for p in model.parameters)
         values = {name: known[name] for name in names}
@@ -110,15 +121,20 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
         samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions, omitted))
     divide = {"mean": len(samples), "sum": 1}
     if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
-        loss = _exact(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
-        gradient = tuple(_rational(Fraction(sum(column[1:], column[0])) / divide[gradient_reduction])
-                         for column in zip(*fractions))
+        loss = canonical(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
+        gradient = tuple(_rational(_fraction_sum(column, divide[gradient_reduction])) for column in zip(*fractions))
         return Evaluation(tuple(theta), tuple(samples), loss, gradient)
     omitted = set()
     loss = _mean(samples, "L", [s.loss for s in samples], divide[loss_reduction], omitted, "loss")
     gradient = tuple(_mean(samples, ("gradient", p.name), column, divide[gradient_reduction], omitted,
                            ("gradient", p.name)) for p, column in zip(model.parameters, zip(*(s.gradient for s in samples))))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient, frozenset(omitted))
+
+
+def _fraction_sum(column, divide: int) -> Fraction:
+    """Σ column / divide for Fractions, over the least common denominator: reduced once, not per term."""
+    common = math.lcm(*(v.denominator for v in column))
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in column), common * divide)
 
 
 def _mean(samples, name, column, divide: int, omitted: set, key) -> sp.Expr:
@@ -131,65 +147,7 @@ def _mean(samples, name, column, divide: int, omitted: set, key) -> sp.Expr:
         with mpmath.workdps(PRECISION):  # a Float's own binary value: no decimal round trip
             terms = (mpmath.mpf(v._mpf_) if v.is_Float else numeric_value(v) for v in column)
             return sp.Float(mpmath.fsum(terms) / divide, 50)
-    return _exact(sp.Add(*column) / divide)
-
-
-def _symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
-    model = derivation.model
-    known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
-    known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
-    known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
-    decimal = all(v.is_Float for v in theta)  # a pass after a decimal step: decimals by design, nothing omitted
-    sizes = {} if decimal else {symbol: len(exact(value)) for symbol, value in known.items()}
-    omitted, precise = set(), {}
-
-    def settle(symbol, name, formula) -> sp.Expr:
-        """The exact value, or, when its text would pass the limit, the 60-digit one (nothing built)."""
-        if decimal:
-            return _exact(_substitute(formula, known))
-        size = estimated_size(formula, sizes)
-        if symbol is not None:
-            sizes[symbol] = size
-        if size <= EXACT_TEXT_LIMIT:
-            return _exact(_substitute(formula, known))
-        if not precise:
-            precise.update(precise_sample(derivation, theta, x, targets))
-        omitted.add(name)
-        return precise[name]
-
-    for node in model.nodes:
-        if node.definition is not None:
-            known[node.symbol] = settle(node.symbol, node.name, node.definition)
-    for unit in reversed(model.units):
-        known[unit.delta.symbol] = settle(unit.delta.symbol, unit.delta.name, derivation.delta_formula[unit.delta.name])
-    result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
-    for p in model.parameters:
-        result[("gradient", p.name)] = settle(None, ("gradient", p.name), derivation.backprop[p.name])
-    result["omitted"] = frozenset(omitted)
-    return result
-
-
-_TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh)
-
-
-def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
-    """expr.xreplace(known), but exp, log and tanh of an argument that is not a number stay unevaluated.
-
-    Evaluating exp(-(w·σ(z) + b)) makes SymPy ask whether the nested argument is positive, zero
-    or real, which it settles by numeric evaluation at growing precision: seconds per node after
-    one training step. The value stays exact; it is only left in the form it was built in.
-    A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
-    """
-    if expr in known:
-        return known[expr]
-    if not expr.args:
-        return expr
-    args = [_substitute(arg, known) for arg in expr.args]
-    if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
-        return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
-    if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
-        return expr.func(*args, evaluate=False)
-    return expr.func(*args)
+    return canonical(sp.Add(*column) / divide)
 
 
 class _Program:
@@ -199,6 +157,7 @@ class _Program:
         self.trainer = FastTrainer(derivation, Fraction)
         self._local: dict | None = None
         self._environments: dict = {}
+        self._theta: tuple = ((), [])  # the last θ and its Fractions: every sample of a pass shares them
 
     @property
     def local(self) -> dict:
@@ -215,15 +174,20 @@ class _Program:
         if env is None:
             if len(self._environments) >= 64:
                 self._environments.clear()
+            if self._theta[0] != key[0]:
+                self._theta = (key[0], [_fraction(v) for v in theta])
             env = self._environments[key] = self.trainer.environment(
-                [_fraction(v) for v in theta], [Fraction(v) for v in x], [Fraction(v) for v in targets])
+                self._theta[1], [Fraction(v) for v in x], [Fraction(v) for v in targets])
         return env
 
     def run(self, theta, x, targets) -> dict:
         trainer = self.trainer
         env = self.environment(theta, x, targets)
         model = trainer.model
-        result = {node.name: _rational(env[trainer.index[node.symbol]]) for node in (*model.nodes, *model.deltas)}
+        index = trainer.index
+        result = {node.name: _rational(env[index[node.symbol]]) for node in (*model.nodes, *model.deltas)
+                  if node.kind != "parameter"}
+        result.update({p.name: value for p, value in zip(model.parameters, theta)})  # θ as given, not rebuilt
         exact = [f(env) for f in trainer.gradient]
         result["fractions"] = exact
         for p, value in zip(model.parameters, exact):
@@ -269,15 +233,42 @@ def forward_gradient(derivation: Derivation, theta: Sequence[sp.Expr], sample: i
         factors = {edge: f(env) for edge, f in compiled.items()}
         return tuple(_rational(d) if d != 0 else sp.Integer(0) for d in forward_exact(model, factors))
     else:
-        known_by_name = _symbolic_pass(derivation, theta, x, targets)  # (forward mode of an exact network)
+        known_by_name = symbolic_pass(derivation, theta, x, targets)  # (forward mode of an exact network)
         known = {n.symbol: known_by_name[n.name] for n in model.nodes}
         local = lambda node, parent: model.local_derivative(node, parent).xreplace(known)  # noqa: E731
-        convert = _exact
+        convert = canonical
     return tuple(convert(d) if d != 0 else sp.Integer(0) for d in forward(model, local))
 
 
+def forward_differs(derivation: Derivation, theta: Sequence[sp.Expr], sample: int,
+                    gradient: Sequence[sp.Expr]) -> int | None:
+    """The first parameter (index) whose forward-mode derivative differs from `gradient` at one sample, else None.
+
+    For a compiled rational network the forward values n/D stay unreduced: n·q = p·D decides
+    n/D = p/q exactly, without the gcd of every long numerator.
+    """
+    program = _program(derivation) if all(v.is_Rational for v in theta) else None
+    try:
+        compiled = None if program is None else program.local
+    except NotImplementedError:
+        program = None
+    if program is None or not all(v.is_Rational for v in gradient):
+        forward_values = forward_gradient(derivation, theta, sample)
+        return next((i for i, (a, b) in enumerate(zip(gradient, forward_values)) if a != b), None)
+    model = derivation.model
+    x, targets = model.spec.x[sample - 1], model.spec.targets[sample - 1]
+    env = program.environment(theta, x, targets)
+    numerators, denominator = forward_scaled(model, {edge: f(env) for edge, f in compiled.items()})
+    return next((i for i, (a, n) in enumerate(zip(gradient, numerators)) if n * a.q != a.p * denominator), None)
+
+
 def _rational(value: Fraction) -> sp.Rational:
-    return sp.Rational(value.numerator, value.denominator)
+    """A Fraction (always in lowest terms, denominator positive) as a SymPy Rational, without SymPy's gcd."""
+    return _FROM_COPRIME(value.numerator, value.denominator)
+
+
+# SymPy >= 1.13 builds a Rational from a coprime pair directly; older ones normalise again
+_FROM_COPRIME = getattr(sp.Rational, "from_coprime_ints", sp.Rational)
 
 
 EXACT_IRRATIONAL_PARAMETERS = 12
@@ -335,7 +326,7 @@ def _updated(derivation: Derivation, current: Evaluation, eta, sign: int) -> tup
             continue
         value = None
         if ("gradient", p.name) not in current.omitted and ("theta", p.name) not in current.omitted:
-            value = _exact(w + sign * eta * g)
+            value = canonical(w + sign * eta * g)
             if not (value.is_Rational or value.is_Float) and len(exact(value)) > EXACT_TEXT_LIMIT:
                 value = None
         if value is None:
@@ -348,33 +339,6 @@ def _too_long(theta) -> bool:
     return any(v is not None and v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > EXACT_RATIONAL_BITS for v in theta)
 
 
-def _exact(value: sp.Expr) -> sp.Expr:
-    """Keep rationals as they are; bring exact irrational values into one canonical form."""
-    if value.is_Rational:
-        return value
-    if _has_piecewise(value):
-        raise ValueError(f"a branch could not be decided at this point: {value}")
-    return value  # exact irrational values stay as built: simplifying them costs more than it gives
-
-
-def _has_piecewise(value: sp.Expr) -> bool:
-    """value.has(sp.Piecewise), visiting each distinct subtree once.
-
-    Exact values in exp and tanh share their subtrees so heavily that SymPy's `has`, which walks
-    every occurrence, takes minutes on a network that evaluates in a second.
-    """
-    seen, stack = set(), [value]
-    while stack:
-        expr = stack.pop()
-        if isinstance(expr, sp.Piecewise):
-            return True
-        for arg in expr.args:
-            if arg.args and arg not in seen:
-                seen.add(arg)
-                stack.append(arg)
-            elif isinstance(arg, sp.Piecewise):
-                return True
-    return False
 # ---------------------------------------------------------------- fast passes (training curves)
 
 

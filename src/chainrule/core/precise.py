@@ -46,20 +46,32 @@ def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tupl
 FIXED_BITS = 220  # fraction bits of the fixed-point forward accumulation: 66 decimal digits
 
 
-_PASSES: dict = {}
+_PASSES: list = []  # the last few θ: (derivation, θ, θ's 60-digit values, {(x, targets): (env, gradient)})
 
 
 def _pass(derivation: Derivation, theta, x, targets) -> tuple[list, list]:
     """One sample's 60-digit environment and gradient at θ (call inside mpmath.workdps(PRECISION)),
-    remembered for the next few calls: the check, the decimal step and omitted values share them."""
-    key = (id(derivation), tuple(theta), tuple(x), tuple(targets))
-    known = _PASSES.get(key)
+    remembered for the next few calls: the check, the decimal step and omitted values share them.
+
+    θ is found by identity first (every sample of a pass hands over the same tuple; a list could change): hashing a
+    tuple of thousands of 50-digit Floats, and converting them again, cost more than the pass.
+    """
+    entry = next((e for e in _PASSES if e[0] is derivation and e[1] is theta and isinstance(theta, tuple)), None) or \
+        next((e for e in _PASSES if e[0] is derivation and tuple(e[1]) == tuple(theta)), None)
+    if entry is None:
+        if len(_PASSES) >= 4:
+            del _PASSES[0]
+        entry = (derivation, theta, mp_values(theta), {})
+        _PASSES.append(entry)
+    samples = entry[3]
+    key = (tuple(x), tuple(targets))
+    known = samples.get(key)
     if known is None:
-        if len(_PASSES) >= 64:
-            _PASSES.clear()
+        if len(samples) >= 64:
+            samples.clear()
         trainer = mp_trainer(derivation)
-        env = trainer.environment(mp_values(theta), [mpf(v) for v in x], [mpf(v) for v in targets])
-        known = _PASSES[key] = (env, [f(env) for f in trainer.gradient])
+        env = trainer.environment(entry[2], [mpf(v) for v in x], [mpf(v) for v in targets])
+        known = samples[key] = (env, [f(env) for f in trainer.gradient])
     return known
 
 
@@ -114,6 +126,12 @@ def forward_exact(model, factors: dict) -> list[Fraction]:
     Every factor is written over one common denominator D; a node's tangents are integers over
     D^k (k: its longest path from a parameter), so the sums need no gcd until the end. Exact.
     """
+    numerators, denominator = forward_scaled(model, factors)
+    return [Fraction(n, denominator) for n in numerators]
+
+
+def forward_scaled(model, factors: dict) -> tuple[list[int], int]:
+    """`forward_exact` before its one gcd per parameter: ∂L/∂θ_i = numerators[i] / denominator."""
     denominator = math.lcm(*(f.denominator for f in factors.values())) if factors else 1
     scaled = {edge: f.numerator * (denominator // f.denominator) for edge, f in factors.items()}
     tangent: dict = {p.symbol: {i: 1} for i, p in enumerate(model.parameters)}
@@ -133,7 +151,7 @@ def forward_exact(model, factors: dict) -> list[Fraction]:
                 total[i] = total.get(i, 0) + factor * d
         tangent[node.symbol], power[node.symbol] = total, k
     result, k = tangent[model.loss.symbol], power.get(model.loss.symbol, 0)
-    return [Fraction(result.get(i, 0), denominator ** k) for i in range(len(model.parameters))]
+    return [result.get(i, 0) for i in range(len(model.parameters))], denominator ** k
 
 
 def fraction(value: sp.Rational) -> Fraction:

@@ -142,14 +142,15 @@ def _expression(value) -> sp.Expr:
 
 def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
     """The kinks an expression's branches depend on, directly or through other kinks."""
-    by_indicator = {k.indicator: k for k in kinks}
+    by_indicator = None  # built at the first branch: a lemma without one (∂z/∂w = a) needs no look at the kinks
     wanted, frontier = set(), [expr]
     while frontier:
         for atom in frontier.pop().atoms(Indicator):
             if atom.kink_indicator not in wanted:
                 wanted.add(atom.kink_indicator)
+                by_indicator = by_indicator or {k.indicator: k for k in kinks}
                 frontier.append(by_indicator[atom.kink_indicator].polynomial)
-    return [k for k in kinks if k.indicator in wanted]
+    return [k for k in kinks if k.indicator in wanted] if wanted else []
 
 
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) -> Proof:

@@ -18,7 +18,7 @@ from chainrule.core.derivation import (
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, NodeKind, build
-from chainrule.core.numerics import Training, forward_gradient, numeric_check, train
+from chainrule.core.numerics import Training, forward_differs, forward_gradient, numeric_check, train
 from chainrule.core.proof import Basis, Proof, Prover, Verdict
 from chainrule.core.spec import Spec
 from chainrule.core.spec_reader import load
@@ -156,12 +156,12 @@ def _agreement(derivation: Derivation, training: Training) -> Proof:
     rational = all(v.is_Rational for s in samples for v in s.gradient)
     if rational:
         for sample in samples:
-            forward = forward_gradient(derivation, theta, sample.number)
-            for parameter, a, b in zip(derivation.model.parameters, sample.gradient, forward):
-                if a != b:
-                    return Proof(Verdict.REFUTED, "exact evaluation", reason=f"{parameter.name} differs at sample "
-                                 f"{sample.number}: backpropagation {a}, forward mode {b}",
-                                 basis=Basis.EXACT_EVALUATION)
+            i = forward_differs(derivation, theta, sample.number, sample.gradient)
+            if i is not None:
+                a, b = sample.gradient[i], forward_gradient(derivation, theta, sample.number)[i]
+                return Proof(Verdict.REFUTED, "exact evaluation", reason=f"{derivation.model.parameters[i].name} "
+                             f"differs at sample {sample.number}: backpropagation {a}, forward mode {b}",
+                             basis=Basis.EXACT_EVALUATION)
         how, basis = "exactly", Basis.EXACT_EVALUATION
     else:
         differences = numeric_check(derivation, theta)

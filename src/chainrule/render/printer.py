@@ -31,7 +31,7 @@ class Printer:
 
     def __init__(self, model: Model):
         self.names = model.latex_names()
-        self._key = tuple(sorted((s.name, text) for s, text in self.names.items()))
+        self._key = _NameKey(sorted((s.name, text) for s, text in self.names.items()))
 
     def expr(self, value: sp.Expr) -> str:
         return _latex(value, self._key)
@@ -67,6 +67,20 @@ class Printer:
             length = len(str(int(value.p))) + (0 if value.q == 1 else len(str(int(value.q))) + 1)
             return length > LONG_RATIONAL
         return len(self.expr(value)) > LONG_EXPRESSION
+
+
+class _NameKey(tuple):
+    """The printer's symbol names as part of a cache key, hashed once: a big network names thousands
+    of symbols, and hashing them again at every printed value made printing quadratic."""
+
+    def __hash__(self) -> int:
+        known = self.__dict__.get("hash")
+        if known is None:
+            known = self.__dict__["hash"] = tuple.__hash__(self)
+        return known
+
+    def __reduce__(self):  # another process hashes strings differently: never carry the hash over
+        return (_NameKey, (tuple(self),))
 
 
 @functools.lru_cache(maxsize=16384)

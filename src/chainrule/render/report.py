@@ -7,7 +7,7 @@ import sympy as sp
 from chainrule.core.algebraic import minimal_polynomial
 from chainrule.core.model import NodeKind
 from chainrule.core.solution import CheckedChain, Solution
-from chainrule.numbers import decimal, exact, float_text, less, significant
+from chainrule.numbers import decimal, exact, float_figures, less, significant
 
 FORWARD_KINDS = (NodeKind.PREACTIVATION, NodeKind.HIDDEN, NodeKind.PREDICTION, NodeKind.LOSS)  # a forward pass's nodes
 
@@ -165,6 +165,8 @@ def solution_json(solution: Solution) -> dict:
         "exact_steps": min(training.exact_steps, len(training.evaluations) - 1),
         "decimals": _decimals(solution),
     }
+    if not any(e.omitted or any(s.omitted for s in e.samples) for e in training.evaluations):
+        return data  # no value was left out, so no placeholder to turn into null
     omitted: list[str] = []
     data = _nulls(data, "", omitted)
     if omitted:
@@ -244,7 +246,7 @@ def _learning_rate_decimals(solution: Solution) -> dict:
         "region_changes": [show(c.eta) for c in analysis.region_changes],
         "decrease_interval": [{"from": show(a), "to": show(b)} for a, b in analysis.decrease],
         "best": None if best is None else {"eta": show(best.eta), "loss": show(best.loss)},
-        "curves": [{"eta": show(c.eta), "losses": [float_text(v, 15) if v.is_Float else show(v)
+        "curves": [{"eta": show(c.eta), "losses": [float_figures(v, 15) if v.is_Float else show(v)
                                                   for v in c.losses]} for c in solution.curves],
     }
 

@@ -4,6 +4,7 @@ established. Everything is computed from what a Solution already holds."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -262,9 +263,14 @@ def visible_length(latex: str) -> int:
 
     It overestimates a fraction (both numerator and denominator count), which only breaks lines sooner.
     """
-    text = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b", "", latex)
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
-    return len(re.sub(r"[{}_^\s]", "", text))
+    text = _SIZING.sub("", latex)
+    text = _COMMAND.sub("x", text)
+    return len(_INVISIBLE.sub("", text))
+
+
+_SIZING = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|mathbf|mathrm|operatorname|widehat|hat)\b")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_INVISIBLE = re.compile(r"[{}_^\s]")
 
 
 def split_sum(latex: str, budget: int) -> list[str]:
@@ -274,34 +280,42 @@ def split_sum(latex: str, budget: int) -> list[str]:
     """
     if visible_length(latex) <= budget:
         return [latex]
-    pieces = _split(latex, budget)
-    if max(map(visible_length, pieces)) > budget and r"\left(" in latex:
+    pieces, widest = _split(latex, budget)
+    if widest > budget and r"\left(" in latex:
         # a long bracket: \bigl( … \bigr) need not be closed on the same line, so break inside it
-        pieces = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
+        pieces, _ = _split(latex.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"), budget)
     return pieces
 
 
-def _split(latex: str, budget: int) -> list[str]:
+def _split(latex: str, budget: int) -> tuple[list[str], int]:
+    """The pieces, and the visible length of the longest.
+
+    Lengths add up over pieces joined by a space (a space ends every command and is not counted),
+    so each term is measured once rather than each growing piece again.
+    """
     terms, start = [], 0
-    for i in _outside_brackets(latex):
-        if latex[i] in "+-" and i > 0 and latex[i - 1] == " " and i > start + 1:
+    for i in _outside(latex, _SIGN):
+        if i > start + 1:
             terms.append(latex[start:i].rstrip())
             start = i
     terms.append(latex[start:].strip())
-    pieces = [terms[0]]
+    pieces, lengths = [terms[0]], [visible_length(terms[0])]
     for term in terms[1:]:
-        if visible_length(pieces[-1]) + visible_length(term) <= budget:
+        length = visible_length(term)
+        if lengths[-1] + length <= budget:
             pieces[-1] = f"{pieces[-1]} {term}"
+            lengths[-1] += length
         else:
             pieces.append(term)
-    return pieces
+            lengths.append(length)
+    return pieces, max(lengths)
 
 
 def _top_level(text: str, separator: str) -> list[str]:
     """`text` split at `separator` where no brace or \\left…\\right is open."""
     parts, start = [], 0
-    for i in _outside_brackets(text):
-        if i >= start and text.startswith(separator, i):
+    for i in _outside(text, re.compile(f"(?={re.escape(separator)})")):
+        if i >= start:
             parts.append(text[start:i])
             start = i + len(separator)
     parts.append(text[start:])
@@ -310,22 +324,31 @@ def _top_level(text: str, separator: str) -> list[str]:
 
 _BRACKETS = re.compile(r"\\left|\\begin|\{|\\right|\\end|\}")
 _OPENING = {r"\left", r"\begin", "{"}
+_SIGN = re.compile(r"(?<= )[+-]")  # a + or − after a space: where a sum may break
 
 
-def _outside_brackets(text: str):
-    """The positions in `text` outside every brace, \\left…\\right and \\begin…\\end (brackets excluded).
+def _outside(text: str, pattern: re.Pattern) -> list[int]:
+    """Where `pattern` matches in `text` outside every brace, \\left…\\right and \\begin…\\end.
 
-    A bracket counts from its first character (the rest of `\\right` is outside again), found by one
-    regular-expression scan rather than a test at every character.
+    A bracket counts from its first character (the rest of `\\right` is outside again). One scan
+    finds the brackets, one the matches, and each match is placed among the outside stretches by
+    bisection, rather than every character being visited.
     """
-    depth, start = 0, 0
+    stretches, depth, start = [], 0, 0
     for bracket in _BRACKETS.finditer(text):
         if depth == 0:
-            yield from range(start, bracket.start())
+            stretches.append((start, bracket.start()))
         depth += 1 if bracket.group() in _OPENING else -1
         start = bracket.start() + 1
     if depth == 0:
-        yield from range(start, len(text))
+        stretches.append((start, len(text)))
+    starts = [a for a, _ in stretches]
+    found = []
+    for match in pattern.finditer(text):
+        k = bisect.bisect_right(starts, match.start()) - 1
+        if k >= 0 and match.start() < stretches[k][1]:
+            found.append(match.start())
+    return found
 
 
 def wrap_row(row: str, budget: int = 58) -> str:

@@ -1,0 +1,103 @@
+"""The exact pass in SymPy: node definitions, the δ recursion and the gradient evaluated by substitution.
+
+Used where the compiled Fraction program cannot go (exp, tanh and log networks); a value whose exact
+text would pass EXACT_TEXT_LIMIT is not built: the 60-digit pass gives it.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from chainrule.core.derivation import Derivation
+from chainrule.core.precise import precise_sample
+from chainrule.numbers import EXACT_TEXT_LIMIT, estimated_size, exact, rational
+
+
+def symbolic_pass(derivation: Derivation, theta, x, targets) -> dict:
+    """One sample's nodes, δ's and gradient (keys as `numerics` uses them) by SymPy substitution, exactly,
+    but for values whose text would pass EXACT_TEXT_LIMIT: those come from the 60-digit pass (named in
+    "omitted"); after a decimal step, every value is a decimal."""
+    model = derivation.model
+    known: dict[sp.Symbol, sp.Expr] = {p.symbol: value for p, value in zip(model.parameters, theta)}
+    known.update({node.symbol: rational(value) for node, value in zip(model.inputs, x)})
+    known.update({node.symbol: rational(value) for node, value in zip(model.targets, targets)})
+    decimal = all(v.is_Float for v in theta)  # a pass after a decimal step: decimals by design, nothing omitted
+    sizes = {} if decimal else {symbol: len(exact(value)) for symbol, value in known.items()}
+    omitted, precise = set(), {}
+
+    def settle(symbol, name, formula) -> sp.Expr:
+        """The exact value, or, when its text would pass the limit, the 60-digit one (nothing built)."""
+        if decimal:
+            return canonical(substitute(formula, known))
+        size = estimated_size(formula, sizes)
+        if symbol is not None:
+            sizes[symbol] = size
+        if size <= EXACT_TEXT_LIMIT:
+            return canonical(substitute(formula, known))
+        if not precise:
+            precise.update(precise_sample(derivation, theta, x, targets))
+        omitted.add(name)
+        return precise[name]
+
+    for node in model.nodes:
+        if node.definition is not None:
+            known[node.symbol] = settle(node.symbol, node.name, node.definition)
+    for unit in reversed(model.units):
+        known[unit.delta.symbol] = settle(unit.delta.symbol, unit.delta.name, derivation.delta_formula[unit.delta.name])
+    result = {node.name: known[node.symbol] for node in (*model.nodes, *model.deltas)}
+    for p in model.parameters:
+        result[("gradient", p.name)] = settle(None, ("gradient", p.name), derivation.backprop[p.name])
+    result["omitted"] = frozenset(omitted)
+    return result
+
+
+TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh)
+
+
+def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
+    """expr.xreplace(known), but exp, log and tanh of an argument that is not a number stay unevaluated.
+
+    Evaluating exp(-(w·σ(z) + b)) makes SymPy ask whether the nested argument is positive, zero
+    or real, which it settles by numeric evaluation at growing precision: seconds per node after
+    one training step. The value stays exact; it is only left in the form it was built in.
+    A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
+    """
+    if expr in known:
+        return known[expr]
+    if not expr.args:
+        return expr
+    args = [substitute(arg, known) for arg in expr.args]
+    if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
+        return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
+    if isinstance(expr, TRANSCENDENTAL) and not args[0].is_Number:
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
+
+
+def canonical(value: sp.Expr) -> sp.Expr:
+    """Keep rationals as they are; bring exact irrational values into one canonical form."""
+    if value.is_Rational:
+        return value
+    if has_piecewise(value):
+        raise ValueError(f"a branch could not be decided at this point: {value}")
+    return value  # exact irrational values stay as built: simplifying them costs more than it gives
+
+
+def has_piecewise(value: sp.Expr) -> bool:
+    """value.has(sp.Piecewise), visiting each distinct subtree once.
+
+    Exact values in exp and tanh share their subtrees so heavily that SymPy's `has`, which walks
+    every occurrence, takes minutes on a network that evaluates in a second.
+    """
+    seen, stack = set(), [value]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, sp.Piecewise):
+            return True
+        for arg in expr.args:
+            if arg.args and arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+            elif isinstance(arg, sp.Piecewise):
+                return True
+    return False
