@@ -179,6 +179,9 @@ def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     or real, which it settles by numeric evaluation at growing precision: seconds per node after
     one training step. The value stays exact; it is only left in the form it was built in.
     A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
+    A power of such a sum, 1/(1 + exp(-z)) say, is built as it stands: SymPy would only ask
+    whether a term is infinite or the sum a complex a + b·i (again by numeric evaluation, half of
+    the time of a sigmoid network's step) and, for a real finite sum, build the same power.
     """
     if expr in known:
         return known[expr]
@@ -189,7 +192,18 @@ def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
         return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
     if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
         return expr.func(*args, evaluate=False)
+    if isinstance(expr, sp.Pow) and _plain_power(*args):
+        return sp.Pow(*args, evaluate=False)
     return expr.func(*args)
+
+
+def _plain_power(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """True where SymPy's evaluation of base**exponent would return the power unchanged: a sum
+    (not a number) with no infinity or i in it, to an integer other than 0 and 1 (see
+    `Pow.__new__` and `Add._eval_power`)."""
+    return (isinstance(base, sp.Add) and exponent.is_Integer and exponent not in (sp.S.Zero, sp.S.One)
+            and not base.has(sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity, sp.S.NaN,
+                             sp.S.ImaginaryUnit))
 
 
 class _Program:
