@@ -303,6 +303,12 @@ _E = sp.exp(-R(3, 7) * sp.exp(R(1, 5)) + R(2, 9), evaluate=False)  # a value as 
     (_E, -1),  # not a sum
     (R(2, 3), -1),
     (1 + _E, R(1, 2)),
+    ((1 + _E) ** -1, 2),  # a power of such a power: SymPy multiplies the exponents
+    ((1 + _E) ** -1, -1),
+    ((1 + _E) ** 2, -1),
+    ((1 + _E) ** 2, 0),
+    (sp.sqrt(1 + _E), 2),
+    (sp.sqrt(1 + _E), 3),
 ])
 def test_substituted_powers_are_the_powers_sympy_builds(base, exponent):
     """`_substitute` skips SymPy's evaluation of a power of a sum (numeric evaluation of every exp, the

@@ -192,8 +192,12 @@ def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
         return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
     if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
         return expr.func(*args, evaluate=False)
-    if isinstance(expr, sp.Pow) and _plain_power(*args):
-        return sp.Pow(*args, evaluate=False)
+    if isinstance(expr, sp.Pow):
+        base, exponent = args
+        if _plain_power(base, exponent):
+            return sp.Pow(base, exponent, evaluate=False)
+        if isinstance(base, sp.Pow) and exponent.is_Integer and _plain_power(base.base, base.exp * exponent):
+            return sp.Pow(base.base, base.exp * exponent, evaluate=False)  # (s^a)^n is s^(a·n), see Pow._eval_power
     return expr.func(*args)
 
 
