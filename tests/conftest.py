@@ -17,38 +17,49 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-# -- scheduling on xdist workers (`make test` runs `pytest -n 2 --dist loadgroup`) -----------------------
+# -- scheduling on xdist workers (`make test` runs `pytest -n 2`) ---------------------------------------
 #
-# Work a module shares between its tests (a module-scoped fixture: a compiled set of sheets, a
-# served app, a browser, a batch folder; or a per-name cache of solved specs and answer keys) is
-# done once only if those tests run on one worker: they get one xdist group. Every other test is
-# scheduled on its own. Modules run heaviest first, so the last unit of work is a short one and
-# the two workers finish together. The order is a scheduling hint only: no test depends on it.
+# Work a module shares between its tests (a module-scoped fixture: 21 compiled sheets, a served
+# app, a browser, a batch folder; or a cache of solved specs and answer keys) is done once only if
+# those tests run on one worker, so such a module is one unit of work. Every other test is a unit
+# on its own, and so are the expensive independent tests named in SPREAD. Modules run heaviest
+# first, so the last unit of work is a short one and the two workers finish together. All of this
+# is a scheduling hint only: no test depends on it.
+# (Not xdist_group marks with --dist loadgroup: xdist 3.8 tags a group by rewriting `item._nodeid`,
+# which pytest 9 no longer reads, so the marks are silently ignored.)
 
-CACHED_BY_NAME = {"test_published_examples", "test_report"}  # `@cache def solved(name)`, `graded(name)`
-HEAVIEST_FIRST = ["test_sheet_layout", "test_moodle", "test_browser", "test_published_examples", "test_variants",
-                  "test_serve_api", "test_hostile", "test_cli", "test_hostile_outputs", "test_spec_options",
-                  "test_commands", "test_report", "test_hostile_verdicts", "test_workers", "test_rendering",
-                  "test_gradescope", "test_activations_losses", "test_sheet_matrix"]
-
-
-def _shared_group(item) -> str | None:
-    module = item.path.stem
-    for definitions in item._fixtureinfo.name2fixturedefs.values():
-        definition = definitions[-1]
-        if definition.scope != "function" and getattr(definition.func, "__module__", "").startswith("tests."):
-            return module
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if module in CACHED_BY_NAME and "name" in params:
-        return f"{module}:{params['name']}"
-    return None
+SHARED = {"test_browser", "test_checking", "test_derivation", "test_differences", "test_gradescope", "test_grading",
+          "test_hostile", "test_hostile_outputs", "test_hostile_verdicts", "test_learning_rate", "test_mistakes",
+          "test_model", "test_moodle", "test_notation", "test_numerics", "test_prairielearn", "test_precise",
+          "test_published_examples", "test_rendering", "test_report", "test_serve_api", "test_sheet_layout",
+          "test_variants"}
+SPREAD = {"test_over_every_bundled_spec_answers_fit_their_bands_and_mistakes_stay_apart",  # a batch per spec
+          "test_handout_asks_the_questions_and_gives_no_answers", "test_every_homework_variant_meets_the_default_constraints"}
+HEAVIEST_FIRST = ["test_sheet_layout", "test_published_examples", "test_moodle", "test_browser", "test_variants",
+                  "test_hostile", "test_cli", "test_serve_api", "test_hostile_outputs", "test_commands",
+                  "test_spec_options", "test_workers", "test_gradescope", "test_properties", "test_hostile_verdicts",
+                  "test_rendering", "test_notation", "test_numerics", "test_gradebook"]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def unit_of_work(nodeid: str) -> str:
+    """The module for a module that shares work (except SPREAD tests), else the test itself."""
+    path, _, rest = nodeid.partition("::")
+    function = rest.split("[", 1)[0]
+    if path.rsplit("/", 1)[-1].removesuffix(".py") in SHARED and function not in SPREAD:
+        return path
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedWorkScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of_work(nodeid)
+
+    return SharedWorkScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = _shared_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
     rank = {name: i for i, name in enumerate(HEAVIEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: a module's own order is kept
