@@ -350,3 +350,21 @@ steps = 1
             plain = node.definition.xreplace(known)
             known[node.symbol] = plain
             assert after.values[node.name] == plain, node.name
+
+
+@pytest.mark.parametrize("number, power", [
+    (R(1, 2), (1 + _E) ** 2),  # ½(ŷ − y)² with a sigmoid's ŷ
+    (R(-3, 4), (1 + _E) ** -1),
+    (sp.Integer(-1), (1 + _E) ** -2),
+    (sp.Integer(2), (-1 - _E) ** 2),
+    (sp.Integer(1), (1 + _E) ** 2),  # 1·p is p
+    (R(1, 2), (1 + _E) ** R(1, 2)),  # not an integer power
+    (R(1, 2), sp.Pow(2, R(1, 3))),  # a number's power joins the coefficient
+    (R(1, 2), 1 + _E),  # a number times a sum is distributed
+])
+def test_substituted_products_are_the_products_sympy_builds(number, power):
+    from chainrule.core.numerics import _substitute
+
+    for expr in (sp.Mul(_a, _b), sp.Mul(_b, _a, evaluate=False)):  # either order of the factors
+        built = _substitute(expr, {_a: number, _b: power})
+        assert sp.srepr(built) == sp.srepr(sp.Mul(number, power))

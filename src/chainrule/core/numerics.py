@@ -190,6 +190,11 @@ def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     args = [_substitute(arg, known) for arg in expr.args]
     if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
         return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
+    if isinstance(expr, sp.Mul) and len(args) == 2:
+        number, power = args if args[0].is_Rational else args[::-1]
+        if number.is_Rational and number is not sp.S.One and isinstance(power, sp.Pow) \
+                and _plain_power(power.base, power.exp):
+            return sp.Mul(number, power, evaluate=False)  # ½·s², as Mul.flatten would build it
     if isinstance(expr, _TRANSCENDENTAL) and not args[0].is_Number:
         return expr.func(*args, evaluate=False)
     if isinstance(expr, sp.Pow):
@@ -204,7 +209,8 @@ def _substitute(expr: sp.Expr, known: dict) -> sp.Expr:
 def _plain_power(base: sp.Expr, exponent: sp.Expr) -> bool:
     """True where SymPy's evaluation of base**exponent would return the power unchanged: a sum
     (not a number) with no infinity or i in it, to an integer other than 0 and 1 (see
-    `Pow.__new__` and `Add._eval_power`)."""
+    `Pow.__new__` and `Add._eval_power`). A rational times such a power is the same two factors in
+    Mul.flatten, which would only rebuild the power, with the same questions."""
     return (isinstance(base, sp.Add) and exponent.is_Integer and exponent not in (sp.S.Zero, sp.S.One)
             and not base.has(sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity, sp.S.NaN,
                              sp.S.ImaginaryUnit))
