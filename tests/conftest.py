@@ -25,6 +25,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 # on its own, and so are the expensive independent tests named in SPREAD. Modules run heaviest
 # first, so the last unit of work is a short one and the two workers finish together. All of this
 # is a scheduling hint only: no test depends on it.
+# test_cli is left spread on purpose: its one module fixture (a `solve --json` run) is cheaper built
+# on both workers than its 50 subprocess tests kept on one.
 # (Not xdist_group marks with --dist loadgroup: xdist 3.8 tags a group by rewriting `item._nodeid`,
 # which pytest 9 no longer reads, so the marks are silently ignored.)
 
