@@ -20,8 +20,15 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           cwd=cwd, timeout=300)
 
 
-def test_solve_json_has_the_contract_keys_with_exact_values(tmp_path):
-    result = run("solve", "--no-pdf", "--json", "--out", str(tmp_path))
+@pytest.fixture(scope="module")
+def homework_json(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """`chainrule solve --no-pdf --json` of the homework, run once for the tests that read it."""
+    out = tmp_path_factory.mktemp("solve")
+    return run("solve", "--no-pdf", "--json", "--out", str(out)), out
+
+
+def test_solve_json_has_the_contract_keys_with_exact_values(homework_json):
+    result, out = homework_json
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["name"] == "inf264_hw4"
@@ -37,7 +44,7 @@ def test_solve_json_has_the_contract_keys_with_exact_values(tmp_path):
     learning_rate = data["learning_rate"]
     assert float(learning_rate["best"]["eta"]["decimal"]) == pytest.approx(0.0819, abs=1e-4)
     assert Fraction(learning_rate["decrease_interval"][0]["from"]["exact"]) == 0
-    assert (tmp_path / "inf264_hw4-solution.tex").is_file()
+    assert (out / "inf264_hw4-solution.tex").is_file()
 
 
 def test_solve_text_summary(tmp_path):
@@ -48,12 +55,12 @@ def test_solve_text_summary(tmp_path):
     assert "g'(0) = 0" in result.stdout
 
 
-def test_output_is_byte_identical_across_runs(tmp_path):
-    first = run("solve", "--no-pdf", "--json", "--out", str(tmp_path / "a"))
+def test_output_is_byte_identical_across_runs(homework_json, tmp_path):
+    first, out = homework_json
     second = run("solve", "--no-pdf", "--json", "--out", str(tmp_path / "b"))
     assert first.stdout == second.stdout
     tex = "inf264_hw4-solution.tex"
-    assert (tmp_path / "a" / tex).read_bytes() == (tmp_path / "b" / tex).read_bytes()
+    assert (out / tex).read_bytes() == (tmp_path / "b" / tex).read_bytes()
 
 
 @pytest.mark.parametrize("spec", sorted(p.stem for p in (ROOT / "derivations").glob("*.toml")))
@@ -87,8 +94,8 @@ def test_usage_error_is_exit_2():
     assert run("frobnicate").returncode == 2
 
 
-def test_json_mirrors_every_value_as_30_digit_decimals(tmp_path):
-    data = json.loads(run("solve", "--no-pdf", "--json", "--out", str(tmp_path)).stdout)
+def test_json_mirrors_every_value_as_30_digit_decimals(homework_json):
+    data = json.loads(homework_json[0].stdout)
     decimals = data["decimals"]
     assert decimals["loss"] == "3.25000000000000000000000000000"
     assert decimals["new_loss"].startswith("2.855647324402")

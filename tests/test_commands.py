@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import shutil
 import subprocess
@@ -22,7 +24,17 @@ ANSWERS = Path(__file__).parent / "answers"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The real command, in its own process: `check` (its worker pool) and the entry point's exit codes."""
     return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=300)
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """`chainrule ARGS` through `main`, in this process: what it prints and returns, without the 1-2 s
+    start of a new interpreter (SymPy's import). The process boundary is test_cli.py's and `run`'s."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["chainrule", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize("a, b, code, word", [
@@ -36,7 +48,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     ("x", "foo", 2, ""),
 ])
 def test_equiv(a, b, code, word):
-    result = run("equiv", a, b)
+    result = run_here("equiv", a, b)
     assert result.returncode == code, result.stderr
     assert result.stdout.startswith(word)
     if code == 2:
@@ -44,7 +56,7 @@ def test_equiv(a, b, code, word):
 
 
 def test_equiv_json_gives_an_exact_counterexample():
-    result = run("equiv", "(x+1)^2", "x^2+1", "--json")
+    result = run_here("equiv", "(x+1)^2", "x^2+1", "--json")
     data = json.loads(result.stdout)
     assert data["verdict"] == "not equivalent"
     x = Fraction(data["counterexample"]["x"])
@@ -60,7 +72,7 @@ def test_equiv_json_gives_an_exact_counterexample():
     (["yhat", "--sample", "2", "--set", "w_4=1.5"], "3/2 = 1.5"),
 ])
 def test_eval(args, output):
-    result = run("eval", *args)
+    result = run_here("eval", *args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == output
 
@@ -71,7 +83,7 @@ def test_eval(args, output):
     (["z", "--set", "q=__import__"], "--set"),
 ])
 def test_eval_errors_are_one_line(args, message):
-    result = run("eval", *args)
+    result = run_here("eval", *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -144,7 +156,7 @@ def test_eval_digits_errors_are_exit_2(capsys, args, message):
 
 
 def test_template_is_a_valid_answers_file_with_every_key(tmp_path):
-    result = run("template")
+    result = run_here("template")
     assert result.returncode == 0
     data = tomllib.loads(result.stdout)
     assert len(data["answers"]) == 24 and set(data["proofs"]) == {"w0", "w1", "w2", "w3", "w4"}
@@ -198,7 +210,7 @@ def test_check_wrong_answers_exit_1(tmp_path):
 
 def test_eval_reads_layered_names():
     # two_hidden_relu sample 3: dL/dw0 = δ^{(1)}_1 · x[0] = -53/20 (also its per-sample gradient)
-    result = run("eval", "delta_z1_1 * x[0]", "--spec", "two_hidden_relu", "--sample", "3")
+    result = run_here("eval", "delta_z1_1 * x[0]", "--spec", "two_hidden_relu", "--sample", "3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "-53/20 = -2.65"
 
@@ -209,7 +221,7 @@ def test_eval_reads_layered_names():
     (r"dL/dw^{(3)}_{12}", r"\delta_{\hat{y}} a^{(2)}_1", 1),
 ])
 def test_equiv_on_a_deep_network_is_decided(a, b, code):
-    result = run("equiv", a, b, "--spec", "two_hidden_relu", "--json")
+    result = run_here("equiv", a, b, "--spec", "two_hidden_relu", "--json")
     assert result.returncode == code, result.stdout + result.stderr
     data = json.loads(result.stdout)
     if code == 1:  # the counterexample is a real one: both sides evaluated there differ

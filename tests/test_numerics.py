@@ -284,3 +284,91 @@ def test_exact_compiled_sums_and_products(expr, values, expected):
     compiled = compile_numeric(sp.sympify(expr, locals=dict(zip("abc", symbols))), {s: i for i, s in enumerate(symbols)},
                                Fraction)
     assert compiled([Fraction(v) for v in values]) == expected
+
+
+# --- substituting into a sigmoid network: powers of sums built as SymPy would build them --------------
+
+_a, _b = sp.symbols("a b", real=True)
+_E = sp.exp(-R(3, 7) * sp.exp(R(1, 5)) + R(2, 9), evaluate=False)  # a value as a step leaves it: exp of exp
+
+
+@pytest.mark.parametrize("base, exponent", [
+    (1 + _E, -1),  # the sigmoid's 1/(1 + exp(-z))
+    (1 + _E, -2),  # its derivative's denominator
+    (1 + _E, 2),
+    (-1 - _E, -1),  # a negative first term: SymPy may pull the sign out
+    (-1 - _E, 2),
+    (R(1, 3) - _E, -1),
+    (1 + _E, 1),  # to the power 1 or 0: the base itself, or 1
+    (1 + _E, 0),
+    (1 + sp.I * _E, -1),  # a complex a + b·i: SymPy rationalises it
+    (sp.I + _E, -1),
+    (R(1, 2) + sp.sqrt(2), -1),
+    (_E, -1),  # not a sum
+    (R(2, 3), -1),
+    (1 + _E, R(1, 2)),
+    ((1 + _E) ** -1, 2),  # a power of such a power: SymPy multiplies the exponents
+    ((1 + _E) ** -1, -1),
+    ((1 + _E) ** 2, -1),
+    ((1 + _E) ** 2, 0),
+    (sp.sqrt(1 + _E), 2),
+    (sp.sqrt(1 + _E), 3),
+])
+def test_substituted_powers_are_the_powers_sympy_builds(base, exponent):
+    """`_substitute` skips SymPy's evaluation of a power of a sum (numeric evaluation of every exp, the
+    bulk of a sigmoid network's training): the result must still be the very expression SymPy builds."""
+    from chainrule.core.exact_pass import substitute as _substitute
+
+    known = {_a: base, _b: sp.sympify(exponent)}
+    built = _substitute(sp.Pow(_a, _b), known)
+    assert sp.srepr(built) == sp.srepr(sp.Pow(base, exponent))
+
+
+def test_a_sigmoid_networks_step_is_the_same_as_sympy_substituting():
+    """One step of a 2-2-1 sigmoid network: every value equals SymPy's own xreplace of the formulas."""
+    spec = parse("""
+name = "sig"
+[network]
+sizes = [2, 2, 1]
+activations = ["sigmoid", "sigmoid"]
+[loss]
+kind = "squared_error"
+[data]
+x = [[0.5, -1]]
+y = [1]
+[parameters]
+init = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, -0.9]
+[training]
+learning_rate = 0.5
+steps = 1
+""", "sig.toml")
+    derivation = derive(build(spec))
+    model = derivation.model
+    theta = train(derivation, steps=1).after_first.theta
+    known = {p.symbol: v for p, v in zip(model.parameters, theta)}
+    known.update({n.symbol: sp.Rational(v) for n, v in zip(model.inputs, spec.x[0])})
+    known.update({n.symbol: sp.Rational(v) for n, v in zip(model.targets, spec.targets[0])})
+    after = evaluate(derivation, theta).samples[0]
+    for node in model.nodes:
+        if node.definition is not None:
+            plain = node.definition.xreplace(known)
+            known[node.symbol] = plain
+            assert after.values[node.name] == plain, node.name
+
+
+@pytest.mark.parametrize("number, power", [
+    (R(1, 2), (1 + _E) ** 2),  # ½(ŷ − y)² with a sigmoid's ŷ
+    (R(-3, 4), (1 + _E) ** -1),
+    (sp.Integer(-1), (1 + _E) ** -2),
+    (sp.Integer(2), (-1 - _E) ** 2),
+    (sp.Integer(1), (1 + _E) ** 2),  # 1·p is p
+    (R(1, 2), (1 + _E) ** R(1, 2)),  # not an integer power
+    (R(1, 2), sp.Pow(2, R(1, 3))),  # a number's power joins the coefficient
+    (R(1, 2), 1 + _E),  # a number times a sum is distributed
+])
+def test_substituted_products_are_the_products_sympy_builds(number, power):
+    from chainrule.core.exact_pass import substitute as _substitute
+
+    for expr in (sp.Mul(_a, _b), sp.Mul(_b, _a, evaluate=False)):  # either order of the factors
+        built = _substitute(expr, {_a: number, _b: power})
+        assert sp.srepr(built) == sp.srepr(sp.Mul(number, power))

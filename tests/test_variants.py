@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -16,9 +18,13 @@ import pytest
 
 from chainrule.check.answer_key import answer_key
 from chainrule.check.answers import answer_keys
+from chainrule.check.mistakes import answer_values
 from chainrule.classroom import stress
 from chainrule.classroom.variants import VariantError, make_variant
 from chainrule.cli.main import main
+from chainrule.core.derivation import derive
+from chainrule.core.model import build
+from chainrule.core.numerics import train
 from chainrule.core.spec import derivations_dir
 from chainrule.core.spec_dump import dump
 from chainrule.core.spec_reader import load, parse
@@ -31,6 +37,14 @@ SPECS = sorted(p.stem for p in derivations_dir().glob("*.toml"))
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True, text=True, timeout=600)
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """`chainrule ARGS` through `main` in this process, for usage errors and printed text: no new interpreter."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["chainrule", *args], code, out.getvalue(), err.getvalue())
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -215,7 +229,7 @@ def test_manifest_makes_a_regrade_reproducible(batch):
 def test_bad_rosters_are_usage_errors(tmp_path, roster, count, message):
     path = tmp_path / "roster.txt"
     path.write_text(roster)
-    result = run("variants", "--students", str(path), "--count", count, "--out", str(tmp_path / "o"), "--no-pdf")
+    result = run_here("variants", "--students", str(path), "--count", count, "--out", str(tmp_path / "o"), "--no-pdf")
     assert result.returncode == 2 and message in result.stderr
 
 
@@ -304,7 +318,9 @@ def test_handout_asks_the_questions_and_gives_no_answers(name, tmp_path):
         assert r"\tag{4}" in tex and r"\tag{5}" not in tex and r"W^{(l)} \leftarrow W^{(l)}" in tex
     else:  # one equality per parameter, whatever the network
         assert r"\tag{%d}" % spec.parameter_count in tex
-    key = answer_key(name).values
+    # the answer key's own values (`answer_key(name).values`), without the mistakes it also computes
+    derivation = derive(build(spec))
+    key = answer_values(derivation.model, train(derivation, steps=1))
     for value in (key["loss"], key["new_loss"], key[f"gradient.{spec.trained_names[0]}"]):
         if value.is_Rational and value.q != 1:
             assert f"\\frac{{{abs(value.p)}}}{{{value.q}}}" not in tex
@@ -368,7 +384,7 @@ def test_a_new_batch_replaces_an_old_one_and_refuses_other_folders(tmp_path):
 
 def test_the_template_for_a_variant_names_its_spec_file(batch):
     path = batch / "v003" / "inf264_hw4-v003.toml"
-    result = run("template", str(path))
+    result = run_here("template", str(path))
     assert f'spec = "{path}"' in result.stdout
 
 
@@ -380,5 +396,5 @@ def test_the_template_for_a_variant_names_its_spec_file(batch):
     (["check", "x.toml", "--time-limit", "0"], "more than 0"),
 ])
 def test_bad_counts_are_usage_errors(args, message):
-    result = run(*args)
+    result = run_here(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

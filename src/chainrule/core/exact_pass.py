@@ -61,6 +61,9 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     or real, which it settles by numeric evaluation at growing precision: seconds per node after
     one training step. The value stays exact; it is only left in the form it was built in.
     A product with a zero factor (a cross-entropy term whose target is 0 or 1) is 0 at once.
+    A power of such a sum, 1/(1 + exp(-z)) say, is built as it stands: SymPy would only ask
+    whether a term is infinite or the sum a complex a + b·i (again by numeric evaluation, half of
+    the time of a sigmoid network's step) and, for a real finite sum, build the same power.
     """
     if expr in known:
         return known[expr]
@@ -69,9 +72,30 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
     args = [substitute(arg, known) for arg in expr.args]
     if isinstance(expr, sp.Mul) and any(arg is sp.S.Zero for arg in args):
         return sp.S.Zero  # every value here is finite; SymPy would first ask whether log(...) is
+    if isinstance(expr, sp.Mul) and len(args) == 2:
+        number, power = args if args[0].is_Rational else args[::-1]
+        if number.is_Rational and number is not sp.S.One and isinstance(power, sp.Pow) \
+                and _plain_power(power.base, power.exp):
+            return sp.Mul(number, power, evaluate=False)  # ½·s², as Mul.flatten would build it
     if isinstance(expr, TRANSCENDENTAL) and not args[0].is_Number:
         return expr.func(*args, evaluate=False)
+    if isinstance(expr, sp.Pow):
+        base, exponent = args
+        if _plain_power(base, exponent):
+            return sp.Pow(base, exponent, evaluate=False)
+        if isinstance(base, sp.Pow) and exponent.is_Integer and _plain_power(base.base, base.exp * exponent):
+            return sp.Pow(base.base, base.exp * exponent, evaluate=False)  # (s^a)^n is s^(a·n), see Pow._eval_power
     return expr.func(*args)
+
+
+def _plain_power(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """True where SymPy's evaluation of base**exponent would return the power unchanged: a sum
+    (not a number) with no infinity or i in it, to an integer other than 0 and 1 (see
+    `Pow.__new__` and `Add._eval_power`). A rational times such a power is the same two factors in
+    Mul.flatten, which would only rebuild the power, with the same questions."""
+    return (isinstance(base, sp.Add) and exponent.is_Integer and exponent not in (sp.S.Zero, sp.S.One)
+            and not base.has(sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity, sp.S.NaN,
+                             sp.S.ImaginaryUnit))
 
 
 def canonical(value: sp.Expr) -> sp.Expr:
