@@ -8,7 +8,6 @@ examples are also derandomised, so a run is repeatable; a failure still prints t
 
 import os
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
