@@ -45,15 +45,18 @@ def numeric_value(value: sp.Expr):
     known = _NUMERIC_MEMO.get(value)
     if known is not None:
         return known
-    if value.is_Rational:  # mpf(p) / q at 60 digits, rounded alike, without entering a context
-        known = mpmath.mp.make_mpf(mpf_div(from_int(int(value.p), _BITS, round_nearest), from_int(int(value.q)),
-                                           _BITS, round_nearest))
-        return _remember(value, known)
+    if value.is_Rational:
+        return _remember(value, _rational_mpf(int(value.p), int(value.q)))
     with mpmath.workdps(PRECISION):
         return _numeric(value)
 
 
 _BITS = dps_to_prec(PRECISION)
+
+
+def _rational_mpf(p: int, q: int):
+    """p / q at 60 digits, rounded as mpmath's own division, without entering a precision context."""
+    return mpmath.mp.make_mpf(mpf_div(from_int(p, _BITS, round_nearest), from_int(q), _BITS, round_nearest))
 
 
 def _remember(expr, value):
@@ -68,7 +71,7 @@ def _numeric(expr):
     if known is not None:
         return known
     if expr.is_Rational:
-        result = mpmath.mpf(int(expr.p)) / int(expr.q)
+        result = _rational_mpf(int(expr.p), int(expr.q))
     elif expr.is_Float:
         result = mpmath.mpf(float_text(expr))
     elif expr.func in _MP_BINARY:
@@ -79,7 +82,7 @@ def _numeric(expr):
         result = MP_FUNCTIONS[expr.func](_numeric(expr.args[0]))
     elif isinstance(expr, sp.CRootOf) and expr.is_real:
         near = root_near(expr, PRECISION)
-        result = mpmath.mpf(int(near.p)) / int(near.q)
+        result = _rational_mpf(int(near.p), int(near.q))
     else:
         result = mpmath.mpf(str(sp.N(expr, PRECISION)))  # anything else: SymPy's own evalf
     return _remember(expr, result)
@@ -224,7 +227,7 @@ def float_text(value: sp.Float) -> str:
         text = "-0." + text[3:]
     elif text.startswith(".0"):
         text = "0." + text[2:]
-    return text.removeprefix("+")  # sp.sstr(value, order="none"): SymPy's own order, shared subtrees printed once
+    return text.removeprefix("+")
 
 
 # An exact value whose plain text would pass this many characters is not built: `solve --json`

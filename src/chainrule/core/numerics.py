@@ -8,7 +8,6 @@ such as exp(-3) for smooth activations).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
@@ -17,9 +16,10 @@ from typing import Mapping, Sequence
 import mpmath
 import sympy as sp
 
-from chainrule.core.compiled import FastTrainer
+from chainrule.core.compiled import FastTrainer, common_sum
 from chainrule.core.derivation import Derivation
 from chainrule.core.exact_pass import canonical, symbolic_pass
+from chainrule.core.model import NodeKind
 from chainrule.core.precise import (
     forward,
     forward_exact,
@@ -132,9 +132,8 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
 
 
 def _fraction_sum(column, divide: int) -> Fraction:
-    """Σ column / divide for Fractions, over the least common denominator: reduced once, not per term."""
-    common = math.lcm(*(v.denominator for v in column))
-    return Fraction(sum(v.numerator * (common // v.denominator) for v in column), common * divide)
+    """Σ column / divide for Fractions, reduced once, not per term."""
+    return common_sum([v.numerator for v in column], [v.denominator for v in column], divide)
 
 
 def _mean(samples, name, column, divide: int, omitted: set, key) -> sp.Expr:
@@ -186,7 +185,7 @@ class _Program:
         model = trainer.model
         index = trainer.index
         result = {node.name: _rational(env[index[node.symbol]]) for node in (*model.nodes, *model.deltas)
-                  if node.kind != "parameter"}
+                  if node.kind is not NodeKind.PARAMETER}
         result.update({p.name: value for p, value in zip(model.parameters, theta)})  # θ as given, not rebuilt
         exact = [f(env) for f in trainer.gradient]
         result["fractions"] = exact
