@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from chainrule.core.spec import Spec, derivations_dir
+from chainrule.core.losses import Targets
+from chainrule.core.spec import Layout, Reduction, Spec, Style, derivations_dir
+from chainrule.core.spec_dump import dump
 from chainrule.core.spec_reader import load, parse
 from chainrule.errors import ChainruleError, SpecError
 
@@ -195,6 +199,17 @@ BAD_SPECS = [
     ("notation-unbalanced", "steps = 1", 'steps = 1\n\n[notation]\nhidden = "h_{1"', "notation.hidden",
      "hidden = ", ["unbalanced"]),
     ("bad-name", 'name = "inf264_hw4"', 'name = "../../etc/passwd"', "name", "name =", ["letters, digits"]),
+    # a word from a fixed list: every allowed word, the default first, and what was given
+    ("unknown-reduction", 'kind = "squared_error"', 'kind = "squared_error"\nreduction_samples = "avg"',
+     "loss.reduction_samples", "reduction_samples", ["expected one of 'mean', 'sum', got avg"]),
+    ("reduction-not-a-word", 'kind = "squared_error"', 'kind = "squared_error"\nreduction_outputs = ["sum"]',
+     "loss.reduction_outputs", "reduction_outputs", ["expected one of 'sum', 'mean', got a list"]),
+    ("unknown-layout", "steps = 1", 'steps = 1\n[sheet]\nlayout = "compact"', "sheet.layout", "layout =",
+     ["expected one of 'auto', 'written', 'matrix', got compact"]),
+    ("layout-case", "steps = 1", 'steps = 1\n[sheet]\nlayout = "Matrix"', "sheet.layout", "layout =",
+     ["expected one of 'auto', 'written', 'matrix', got Matrix"]),
+    ("unknown-style", "steps = 1", 'steps = 1\n[notation]\nstyle = "nested"', "notation.style", "style =",
+     ["expected one of 'auto', 'flat', 'layered', got nested"]),
 ]
 
 
@@ -257,3 +272,94 @@ def test_decimal_text_is_exact_or_none(value, text):
     from chainrule.numbers import decimal_text
 
     assert decimal_text(value) == text
+
+
+# --- words from a fixed list are read once, as enum members ----------------------------------------
+
+
+@pytest.mark.parametrize("old, new, attribute, member", [
+    ('kind = "squared_error"', 'kind = "squared_error"\nreduction_samples = "sum"', "reduction_samples",
+     Reduction.SUM),
+    ('kind = "squared_error"', 'kind = "squared_error"\nreduction_outputs = "mean"', "reduction_outputs",
+     Reduction.MEAN),
+    ("steps = 1", 'steps = 1\n[sheet]\nlayout = "written"', "layout", Layout.WRITTEN),
+    ("steps = 1", 'steps = 1\n[sheet]\nlayout = "matrix"', "layout", Layout.MATRIX),
+    ("steps = 1", 'steps = 1\n[notation]\nstyle = "layered"', "style", Style.LAYERED),
+    ("steps = 1", "steps = 1", "reduction_samples", Reduction.MEAN),  # the defaults are members too
+    ("steps = 1", "steps = 1", "reduction_outputs", Reduction.SUM),
+    ("steps = 1", "steps = 1", "layout", Layout.AUTO),
+    ("steps = 1", "steps = 1", "style", Style.AUTO),
+])
+def test_a_word_is_read_as_its_member_and_written_back_as_the_word(old, new, attribute, member):
+    spec = parse(homework_with(old, new))
+    assert getattr(spec, attribute) is member
+    text = dump(spec)
+    if member is not type(member)("auto" if attribute in ("layout", "style") else
+                                  {"reduction_samples": "mean", "reduction_outputs": "sum"}[attribute]):
+        assert f'{attribute} = "{member.value}"\n' in text  # a plain TOML string, not the member's repr
+    assert "<" not in text and getattr(parse(text), attribute) is member
+
+
+def test_a_spec_built_by_hand_with_words_holds_members():
+    spec = dataclasses.replace(load("inf264_hw4"), layout="matrix", reduction_samples="sum", reduction_outputs="mean")
+    assert (spec.layout, spec.reduction_samples, spec.reduction_outputs) == \
+        (Layout.MATRIX, Reduction.SUM, Reduction.MEAN)
+    assert spec.layout is Layout.MATRIX and spec.reduction_samples is Reduction.SUM
+    with pytest.raises(ValueError):
+        dataclasses.replace(spec, layout="compact")
+
+
+@pytest.mark.parametrize("reduction, count, divisor, adjective", [
+    (Reduction.MEAN, 4, 4, "mean"),
+    (Reduction.SUM, 4, 1, "summed"),
+    (Reduction.MEAN, 1, 1, "mean"),
+])
+def test_a_reduction_divides_by_the_count_or_by_one(reduction, count, divisor, adjective):
+    assert reduction.divisor(count) == divisor and reduction.adjective == adjective
+
+
+# Words that are kinds (an enum's values) and the modules that define them. Compared as strings
+# anywhere else (`== "mean"`, `in ("sum", ...)`, `!= "matrix"`), they fail this test: compare the
+# member (`spec.reduction_samples is Reduction.MEAN`) instead.
+KIND_WORDS = {word: module for module, kinds in (("core/spec.py", (Reduction, Layout, Style)),
+                                                 ("core/losses.py", (Targets,)))
+              for kind in kinds for word in kind.__members__.values()}
+
+
+def kind_comparisons(text: str) -> list[str]:
+    """The kind words `text` compares as strings: `== "mean"`, `in ("sum", ...)`, `"matrix" != x`."""
+    words = "|".join(sorted(KIND_WORDS, key=len, reverse=True))
+    literal = rf"""["']({words})["']"""
+    after = rf"""(?:==|!=|\bin|\bis(?:\s+not)?)\s*[(\[{{]?\s*{literal}"""
+    before = rf"""{literal}\s*(?:==|!=)"""
+    return [m.group(1) or m.group(2) for m in re.finditer(f"{after}|{before}", text)]
+
+
+@pytest.mark.parametrize("text, words", [
+    ('if spec.reduction_samples == "mean":', ["mean"]),
+    ("x if layout in ('matrix', 'auto') else y", ["matrix"]),
+    ('"sum" != spec.reduction_outputs', ["sum"]),
+    ("if style is not 'flat'", ["flat"]),
+    ("LOSSES[loss].targets == 'distribution'", ["distribution"]),
+    ('{"mean": 1}', []),
+    ("spec.reduction_samples is Reduction.MEAN", []),
+    ('print("mean")', []),
+])
+def test_the_guard_sees_a_comparison(text, words):
+    assert kind_comparisons(text) == words
+
+
+def test_no_code_outside_the_spec_compares_a_kind_s_word_as_a_string():
+    import chainrule
+
+    root = Path(chainrule.__file__).parent
+    found = set()
+    for path in root.rglob("*.py"):
+        where = path.relative_to(root).as_posix()
+        found |= {(where, word) for word in kind_comparisons(path.read_text(encoding="utf-8"))
+                  if where != KIND_WORDS[word]}
+    for folder in (root.parents[1] / "templates", root / "web" / "templates"):
+        assert folder.is_dir(), folder
+        for path in folder.glob("*.j2"):  # templates get flags from the context, never compare words
+            found |= {(path.name, word) for word in kind_comparisons(path.read_text(encoding="utf-8"))}
+    assert found == set()

@@ -72,7 +72,7 @@ def _follow(key: str, answer_key: AnswerKey, given: dict) -> sp.Expr:
 
 def _count(spec) -> int:
     """What the sum over the samples is divided by: their number for a mean, 1 for a sum."""
-    return len(spec.x) if spec.reduction_samples == "mean" else 1
+    return spec.reduction_samples.divisor(len(spec.x))
 
 
 def _backward(answer_key: AnswerKey, number: int, given: dict) -> dict[str, sp.Expr]:

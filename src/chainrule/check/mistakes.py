@@ -19,6 +19,7 @@ from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import Training, train
+from chainrule.core.spec import Reduction
 from chainrule.numbers import rational
 
 
@@ -197,9 +198,9 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
     """(mistake id, the homework recomputed with that mistake); several variants may share an id."""
     model = derivation.model
     factor = LOSSES[model.spec.loss].residual_factor
-    averaged_outputs = model.spec.reduction_outputs == "mean" and model.spec.outputs > 1  # δ = factor/K·(ŷ − y)
+    averaged_outputs = model.spec.reduction_outputs is Reduction.MEAN and model.spec.outputs > 1  # δ = factor/K·(ŷ − y)
     residual = factor is not None and all(u.pre == u.out for u in model.output_units) and not averaged_outputs
-    means = model.spec.reduction_samples == "mean"  # summing over the samples is then a mistake
+    means = model.spec.reduction_samples is Reduction.MEAN  # summing over the samples is then a mistake
     eta = rational(model.spec.learning_rate)
     kink = _kink_convention_not_one(model)
     at_kink = lambda z: sp.Piecewise((0, z < 0), (1, True))  # noqa: E731 - g′(0) = 1, right elsewhere
@@ -215,8 +216,8 @@ def variants(derivation: Derivation) -> tuple[tuple[str, Training], ...]:
         ("forgot-activation", _forgot_activation(derivation, linear_backward=False), {}),
         ("used-target-as-prediction", _target_for_prediction(derivation, in_loss=False), {}),
         ("used-target-as-prediction", _target_for_prediction(derivation, in_loss=True), {}),
-        ("loss-sum-not-mean", derivation if means else None, {"loss_reduction": "sum"}),
-        ("gradient-sum-not-mean", derivation if means else None, {"gradient_reduction": "sum"}),
+        ("loss-sum-not-mean", derivation if means else None, {"loss_reduction": Reduction.SUM}),
+        ("gradient-sum-not-mean", derivation if means else None, {"gradient_reduction": Reduction.SUM}),
         ("update-sign", derivation, {"update_sign": 1}),
         *(("wrong-learning-rate", derivation, {"learning_rate": rate}) for rate in _learning_rates(eta)),
     ]

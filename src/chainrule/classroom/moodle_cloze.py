@@ -104,12 +104,12 @@ def statement(derivation: Derivation, number: int | None, image: tuple[int, int]
         f"<p>{aligned(context['definitions'])}</p>",
         *(f"<p>{prose(sentence)}</p>" for sentence in context["activation"]["definitions"]),
         f"<p>The loss of one sample is {math(context['loss_definition'])}; the loss on the dataset is its "
-        f"{'mean' if spec.reduction_samples == 'mean' else 'sum'} over the {len(spec.x)} samples.</p>",
+        f"{spec.reduction_samples} over the {len(spec.x)} samples.</p>",
         *(f"<p>{prose(sentence)}</p>" for sentence in context["options"]),
         "<table><thead><tr><th>sample</th><th>input</th><th>target</th></tr></thead>",
         f"<tbody>{rows}</tbody></table>",
         f"<p>Initial parameters: {math(theta)}. Learning rate {math(ETA + context['learning_rate'])}; "
-        f"one step of gradient descent on the {'mean' if spec.reduction_samples == 'mean' else 'summed'} loss.</p>",
+        f"one step of gradient descent on the {spec.reduction_samples.adjective} loss.</p>",
     ])
 
 

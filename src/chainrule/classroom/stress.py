@@ -75,7 +75,7 @@ def _numbers(solution, answers) -> list[tuple[str, str]]:
     if not rational_values and numeric_check(derivation, initial.theta):
         failures.append(("numbers", "backpropagation and forward mode differ in 60-digit arithmetic"))
     eta = rational(spec.learning_rate)
-    count = len(initial.samples) if spec.reduction_samples == "mean" else 1
+    count = spec.reduction_samples.divisor(len(initial.samples))
     for i, (name, trained) in enumerate(zip(spec.parameter_names, spec.step_mask)):
         total = sp.Add(*(s.gradient[i] for s in initial.samples)) / count
         if not _same(total, initial.gradient[i]):

@@ -21,7 +21,7 @@ import sympy as sp
 from chainrule.check.mistakes import answer_values
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.derivation import Derivation, derive, rebind
-from chainrule.core.losses import LOSSES
+from chainrule.core.losses import LOSSES, Targets
 from chainrule.core.model import Model, build
 from chainrule.core.numerics import Evaluation, Training, evaluate, train
 from chainrule.core.spec import Spec, VariantRules
@@ -84,10 +84,10 @@ def _uniform(rng: random.Random, bounds: tuple[Fraction, Fraction], decimals: in
 
 def _target(spec: Spec, rules: VariantRules, rng: random.Random, original):
     targets = LOSSES[spec.loss].targets
-    if targets == "distribution":
+    if targets is Targets.DISTRIBUTION:
         k = rng.randrange(spec.outputs)
         return tuple(Fraction(int(i == k)) for i in range(spec.outputs))
-    if targets == "probability":
+    if targets is Targets.PROBABILITY:
         if all(t in (0, 1) for t in spec.y):
             return Fraction(rng.randint(0, 1))
         return _uniform(rng, (max(rules.y[0], Fraction(0)), min(rules.y[1], Fraction(1))), rules.decimals)

@@ -183,7 +183,7 @@ class FastTrainer:
 
     def loss_and_gradient(self, theta):
         """The dataset loss and its gradient (mean or sum over the samples, as the spec says)."""
-        count = len(self.data) if self.spec.reduction_samples == "mean" else 1
+        count = self.spec.reduction_samples.divisor(len(self.data))
         total, gradient = 0, [0] * len(theta)
         for x, targets in self.data:
             env = self.environment(theta, x, targets)

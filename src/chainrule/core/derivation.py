@@ -20,7 +20,7 @@ import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.composed import Composed, Direct
-from chainrule.core.losses import LOSSES
+from chainrule.core.losses import LOSSES, Targets
 from chainrule.core.model import Model, Node, Unit
 from chainrule.core.spec import Spec
 
@@ -289,7 +289,7 @@ def _output_delta(model: Model, unit: Unit, definition: Step) -> tuple[sp.Expr, 
         if LOSSES[model.spec.loss].cancels_output:
             target = model.targets[model.predictions.index(unit.out)]
             reason = "the output activation and the cross-entropy simplify together"
-            if LOSSES[model.spec.loss].targets == "distribution":
+            if LOSSES[model.spec.loss].targets is Targets.DISTRIBUTION:
                 reason += r"; the targets sum to 1 (one-hot)"
             count = _output_mean(model)
             residual = rf"{unit.out.latex} - {target.latex}"
@@ -363,5 +363,4 @@ def loss_latex(model: Model) -> str:
 
 def _output_mean(model: Model) -> int:
     """The number the per-output terms are divided by: their count for `reduction_outputs = "mean"`, else 1."""
-    outputs = len(model.predictions)
-    return outputs if model.spec.reduction_outputs == "mean" and outputs > 1 else 1
+    return model.spec.reduction_outputs.divisor(len(model.predictions))

@@ -28,6 +28,7 @@ from chainrule.core.algebraic import (
 from chainrule.core.derivation import Derivation
 from chainrule.core.losses import LOSSES
 from chainrule.core.numerics import Evaluation
+from chainrule.core.spec import Reduction
 from chainrule.numbers import rational, rounded_rational
 
 ANALYSIS_MAX_PARAMETERS = 60
@@ -153,7 +154,7 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
         if model.spec.loss == "half_squared_error":
             loss = loss.combine(_Function.constant(sp.Rational(1, 2)), _mul)
         total = total.combine(loss, _add)
-    if model.spec.reduction_samples == "mean":
+    if model.spec.reduction_samples is Reduction.MEAN:
         total = total.combine(_Function.constant(sp.Rational(1, len(model.spec.x))), _mul)
     pieces = tuple(Piece(*_gap(total.breaks, i), poly) for i, poly in enumerate(total.polys))
     initial_loss = pieces[0].loss.eval(0)

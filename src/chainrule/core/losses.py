@@ -8,6 +8,7 @@ the mistake catalogue and the variants know about it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
@@ -20,6 +21,14 @@ from chainrule.numbers import rational
 Pairs = Sequence[tuple[sp.Expr, sp.Expr]]  # (prediction, target) per output
 # (prediction as printed, target's value, target as printed) per output: what the sheet substitutes
 Filled = Sequence[tuple[str, sp.Expr, str]]
+
+
+class Targets(StrEnum):
+    """What a loss's targets must be."""
+
+    REAL = "real"  # any number
+    PROBABILITY = "probability"  # a number in [0, 1]
+    DISTRIBUTION = "distribution"  # a one-hot vector (or a class index), or one summing to 1
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class LossKind:
     output_activation: str | None = None  # the output layer it requires (sigmoid, softmax), if any
     min_outputs: int = 1
     max_outputs: int | None = None
-    targets: str = "real"  # "real", "probability" (in [0, 1]) or "distribution" (one-hot or summing to 1)
+    targets: Targets = Targets.REAL
     residual_factor: int | None = None  # δ of an identity output = factor · (ŷ − y): 2, 1, or None
     kinked: bool = False  # a kink where ŷ = y (variants keep away from it)
     piecewise_polynomial: bool = False  # polynomial in ŷ on each side of its kinks
@@ -109,11 +118,11 @@ LOSSES: Mapping[str, LossKind] = MappingProxyType({loss.name: loss for loss in (
     LossKind("binary_cross_entropy", _binary_cross_entropy,
              lambda pairs, loss: rf"{loss} = -\left[{pairs[0][1]} \ln {pairs[0][0]} + "
                                  rf"(1 - {pairs[0][1]}) \ln (1 - {pairs[0][0]})\right]",
-             _bce_working, "binary cross-entropy", output_activation="sigmoid", max_outputs=1, targets="probability",
+             _bce_working, "binary cross-entropy", output_activation="sigmoid", max_outputs=1, targets=Targets.PROBABILITY,
              cancels_output=True),
     LossKind("softmax_cross_entropy", lambda pairs, o: -sp.Add(*(t * sp.log(p) for p, t in pairs)),
              lambda pairs, loss: f"{loss} = -" + " - ".join(rf"{t} \ln {p}" for p, t in pairs),
-             _cross_entropy_working, "cross-entropy", output_activation="softmax", min_outputs=2, targets="distribution",
+             _cross_entropy_working, "cross-entropy", output_activation="softmax", min_outputs=2, targets=Targets.DISTRIBUTION,
              cancels_output=True),
 )})
 

@@ -18,7 +18,7 @@ import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
 from chainrule.core.losses import LOSSES
-from chainrule.core.spec import Spec
+from chainrule.core.spec import Reduction, Spec, Style
 
 
 class NodeKind(StrEnum):
@@ -77,7 +77,7 @@ class Model:
     targets: tuple[Node, ...]
     predictions: tuple[Node, ...]
     loss: Node
-    style: str  # "flat" (w_0, z, h) or "layered" (w^{(l)}_{jk}, z^{(l)}_j, a^{(l)}_j)
+    style: Style  # FLAT (w_0, z, h) or LAYERED (w^{(l)}_{jk}, z^{(l)}_j, a^{(l)}_j), never AUTO
     by_name: Mapping[str, Node] = field(repr=False)
     by_symbol: Mapping[sp.Symbol, Node] = field(repr=False)
     _parents: Mapping[sp.Symbol, tuple[Node, ...]] = field(repr=False)
@@ -229,22 +229,22 @@ class Model:
         return MappingProxyType({k: (name, tuple(found)) for k, (name, found) in owners.items()})
 
 
-def choose_style(spec: Spec) -> str:
+def choose_style(spec: Spec) -> Style:
     """Flat homework names for one small hidden layer; layer superscripts for anything bigger."""
-    style = spec.notation_for("style", "auto")
-    if style != "auto":
-        return style
-    return "flat" if len(spec.sizes) <= 3 and spec.parameter_count <= 12 and spec.outputs == 1 else "layered"
+    if spec.style is not Style.AUTO:
+        return spec.style
+    small = len(spec.sizes) <= 3 and spec.parameter_count <= 12 and spec.outputs == 1
+    return Style.FLAT if small else Style.LAYERED
 
 
-def _hidden(style: str, layers: int, layer: int, width: int, index: int, z: str, h: str) -> tuple[str, str, str, str]:
+def _hidden(style: Style, layers: int, layer: int, width: int, index: int, z: str, h: str) -> tuple[str, str, str, str]:
     """(z name, z LaTeX, output name, output LaTeX) for a hidden unit."""
-    if style == "flat" and layers == 1 and width == 1:
+    if style is Style.FLAT and layers == 1 and width == 1:
         return "z", z, "h", h
-    if style == "flat" and layers == 1:
+    if style is Style.FLAT and layers == 1:
         return f"z{index + 1}", f"{z}_{{{index + 1}}}", f"h{index + 1}", f"{h}_{{{index + 1}}}"
     script = f"^{{({layer})}}_{{{index + 1}}}"
-    out = h if style == "flat" else "a"
+    out = h if style is Style.FLAT else "a"
     return f"z{layer}_{index + 1}", f"{z}{script}", f"{out[0]}{layer}_{index + 1}", f"{out}{script}"
 
 
@@ -286,7 +286,7 @@ def build(spec: Spec) -> Model:
                     pre = out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), NodeKind.PREDICTION, hat, weighted)
                     delta = Node(f"delta_y_hat{suffix}", sym(f"delta_y_hat{suffix}"), NodeKind.DELTA, rf"{delta_tex}_{{{hat}}}")
                 else:
-                    z_latex = f"{z_tex}^{{({layer})}}_{{{index + 1}}}" if style == "layered" or outputs > 1 else \
+                    z_latex = f"{z_tex}^{{({layer})}}_{{{index + 1}}}" if style is Style.LAYERED or outputs > 1 else \
                         rf"{z_tex}_{{\mathrm{{out}}}}"
                     pre = Node(f"z_out{suffix}", sym(f"z_out{suffix}"), NodeKind.PREACTIVATION, z_latex, weighted)
                     out = Node(f"y_hat{suffix}", sym(f"y_hat{suffix}"), NodeKind.PREDICTION, hat,
@@ -297,9 +297,10 @@ def build(spec: Spec) -> Model:
                 z_name, z_latex, h_name, h_latex = _hidden(style, hidden_layers, layer, width, index, z_tex, h_tex)
                 pre = Node(z_name, sym(z_name), NodeKind.PREACTIVATION, z_latex, weighted)
                 out = Node(h_name, sym(h_name), NodeKind.HIDDEN, h_latex, g(pre.symbol))
-                delta = Node(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}",
-                             sym(f"delta_{h_name}" if style == "flat" else f"delta_{z_name}"), NodeKind.DELTA,
-                             rf"{delta_tex}_{{{h_latex if style == 'flat' else z_latex}}}")
+                flat = style is Style.FLAT
+                delta = Node(f"delta_{h_name}" if flat else f"delta_{z_name}",
+                             sym(f"delta_{h_name}" if flat else f"delta_{z_name}"), NodeKind.DELTA,
+                             rf"{delta_tex}_{{{h_latex if flat else z_latex}}}")
             layer_units.append(Unit(layer, index, weights, bias, sources, pre, out, name, delta, tuple(options.items())))
             pres.append(pre)
         if record.output_only:  # softmax: the layer's outputs share one normaliser
@@ -325,14 +326,14 @@ def loss_definition(spec: Spec, predictions, targets) -> sp.Expr:
     """The per-sample loss in the prediction and target symbols (over the outputs: sum, or mean)."""
     pairs = [(p.symbol, t.symbol) for p, t in zip(predictions, targets)]
     loss = LOSSES[spec.loss].definition(pairs, dict(spec.loss_options))
-    return loss / len(pairs) if spec.reduction_outputs == "mean" and len(pairs) > 1 else loss
+    return loss / len(pairs) if spec.reduction_outputs is Reduction.MEAN and len(pairs) > 1 else loss
 
 
-def _parameter_latex(spec: Spec, style: str, w_tex: str) -> list[str]:
+def _parameter_latex(spec: Spec, style: Style, w_tex: str) -> list[str]:
     """Each slot's LaTeX: from `[parameters] names` when given, else by the style."""
     if spec.names:
         return [name_latex(name) for name in spec.names]
-    if style == "flat":
+    if style is Style.FLAT:
         return [f"{w_tex}_{{{i}}}" for i in range(spec.slot_count)]
     names = []
     for layer, (fan_in, width) in enumerate(zip(spec.sizes, spec.sizes[1:]), start=1):

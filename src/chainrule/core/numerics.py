@@ -29,6 +29,7 @@ from chainrule.core.precise import (
     numeric_step,
     precise_sample,
 )
+from chainrule.core.spec import Reduction
 from chainrule.numbers import PRECISION, EXACT_TEXT_LIMIT, exact, numeric_value, rational
 
 __all__ = ["SampleValues", "Evaluation", "Training", "evaluate", "train", "forward_gradient", "forward_differs",
@@ -90,11 +91,11 @@ class Training:
         return self.evaluations[-1]
 
 
-def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: str | None = None,
-             gradient_reduction: str | None = None) -> Evaluation:
+def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction: Reduction | None = None,
+             gradient_reduction: Reduction | None = None) -> Evaluation:
     """Forward and backward pass on every sample of the spec's data, exactly.
 
-    The reductions over the samples are "mean" or "sum": the spec's `reduction_samples` unless
+    The reductions over the samples are MEAN or SUM: the spec's `reduction_samples` unless
     given (the other one is a common mistake, for diagnosis).
     Rational networks run as compiled Fraction arithmetic; others through SymPy, still exactly.
     """
@@ -119,14 +120,13 @@ def evaluate(derivation: Derivation, theta: Sequence[sp.Expr], *, loss_reduction
         values = {name: known[name] for name in names}
         predictions = tuple(values[p.name] for p in model.predictions)
         samples.append(SampleValues(number, MappingProxyType(values), gradient, predictions, omitted))
-    divide = {"mean": len(samples), "sum": 1}
     if program is not None:  # the same exact means, in Fractions rather than SymPy Adds
-        loss = canonical(sp.Add(*(s.loss for s in samples)) / divide[loss_reduction])
-        gradient = tuple(_rational(_fraction_sum(column, divide[gradient_reduction])) for column in zip(*fractions))
+        loss = canonical(sp.Add(*(s.loss for s in samples)) / loss_reduction.divisor(len(samples)))
+        gradient = tuple(_rational(_fraction_sum(column, gradient_reduction.divisor(len(samples)))) for column in zip(*fractions))
         return Evaluation(tuple(theta), tuple(samples), loss, gradient)
     omitted = set()
-    loss = _mean(samples, "L", [s.loss for s in samples], divide[loss_reduction], omitted, "loss")
-    gradient = tuple(_mean(samples, ("gradient", p.name), column, divide[gradient_reduction], omitted,
+    loss = _mean(samples, "L", [s.loss for s in samples], loss_reduction.divisor(len(samples)), omitted, "loss")
+    gradient = tuple(_mean(samples, ("gradient", p.name), column, gradient_reduction.divisor(len(samples)), omitted,
                            ("gradient", p.name)) for p, column in zip(model.parameters, zip(*(s.gradient for s in samples))))
     return Evaluation(tuple(theta), tuple(samples), loss, gradient, frozenset(omitted))
 
@@ -281,8 +281,8 @@ PRECISE_STEPS_ABOVE = 40
 
 
 def train(derivation: Derivation, steps: int | None = None, learning_rate: sp.Rational | None = None, *,
-          update_sign: int = -1, loss_reduction: str | None = None,
-          gradient_reduction: str | None = None) -> Training:
+          update_sign: int = -1, loss_reduction: Reduction | None = None,
+          gradient_reduction: Reduction | None = None) -> Training:
     """Gradient descent θ ← θ − η∇L from the spec's initial parameters; frozen parameters stay put.
 
     `update_sign=+1` and the other reduction than the spec's reproduce common mistakes, for diagnosis.

@@ -173,7 +173,7 @@ def numeric_step(derivation: Derivation, current, eta, sign: int, reductions: di
         for x, targets in zip(spec.x, spec.targets):
             total = [t + g for t, g in zip(total, _pass(derivation, current.theta, x, targets)[1])]
         reduction = reductions.get("gradient_reduction") or spec.reduction_samples
-        count = len(trainer.data) if reduction == "mean" else 1
+        count = reduction.divisor(len(trainer.data))
         rate = mpf(fraction(sp.Rational(eta)))
         return tuple(sp.Float(str(w + sign * rate * t / count), 50) if m else kept
                      for w, t, m, kept in zip(values, total, mask, current.theta))

@@ -16,7 +16,7 @@ from chainrule.core.derivation import (
     same_structure,
 )
 from chainrule.core.learning_rate import Curve, LearningRateAnalysis, analyse, curves
-from chainrule.core.losses import LOSSES
+from chainrule.core.losses import LOSSES, Targets
 from chainrule.core.model import Model, NodeKind, build
 from chainrule.core.numerics import Training, forward_differs, forward_gradient, numeric_check, train
 from chainrule.core.proof import Basis, Proof, Prover, Verdict
@@ -116,7 +116,7 @@ def _local(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
     model = derivation.model
     local = expr.xreplace({p.symbol: p.definition for p in model.predictions if p.definition is not None
                            and p.kind is NodeKind.PREDICTION and model.unit_with_pre(p) is None})
-    if LOSSES[model.spec.loss].targets == "distribution":
+    if LOSSES[model.spec.loss].targets is Targets.DISTRIBUTION:
         *others, last = model.targets
         local = local.xreplace({last.symbol: 1 - sp.Add(*(t.symbol for t in others))})
     return local

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +19,40 @@ MAX_STEPS = 100  # measured: 100 steps solve in 4 s (homework) to 15 s (deep_rel
 MAX_DIGITS = 30
 MAX_EXPONENT = 30
 
-STYLES = ("auto", "flat", "layered")
+
+
+class Reduction(StrEnum):
+    """How terms combine: over the samples (`loss.reduction_samples`) or one sample's outputs."""
+
+    MEAN = "mean"
+    SUM = "sum"
+
+    def divisor(self, count: int) -> int:
+        """What the sum of `count` terms is divided by: `count` for the mean, 1 for the sum."""
+        return count if self is Reduction.MEAN else 1
+
+    @property
+    def adjective(self) -> str:
+        """The word before "gradient" or "loss": "mean" or "summed"."""
+        return "mean" if self is Reduction.MEAN else "summed"
+
+
+class Layout(StrEnum):
+    """`[sheet] layout`: the answer sheet written out unit by unit, in matrix form, or by size."""
+
+    AUTO = "auto"
+    WRITTEN = "written"
+    MATRIX = "matrix"
+
+
+class Style(StrEnum):
+    """`[notation] style`: parameter names w_0, w_1, ... (flat) or w^{(l)}_{jk}, b^{(l)}_j (layered)."""
+
+    AUTO = "auto"
+    FLAT = "flat"
+    LAYERED = "layered"
+
+
 TOLERANCE_KEYS = ("sigfigs", "relative", "absolute")
 TOLERANCE_TABLES = ("keys", "questions")  # [tolerance.keys], [tolerance.questions]: rules per key or question
 # The `[variants]` table: how per-student variants are drawn, and what keeps them instructive.
@@ -28,7 +62,6 @@ VARIANT_KEYS = (*VARIANT_RANGES, "decimals", *VARIANT_SWITCHES, "max_abs_answer"
 # Names a `[notation]` table may rename, with what each one prints.
 TOP_LEVEL = ("name", "title", "network", "loss", "data", "parameters", "training", "notation", "sheet",
              "variants", "tolerance")
-LAYOUTS = ("auto", "written", "matrix")
 SHEET_KEYS = ("layout", "matrix_above")
 MATRIX_ABOVE = 20  # `auto` layout: more parameters than this get the vector and matrix sheet
 NOTATION_KEYS = {
@@ -142,7 +175,7 @@ def answer_keys(spec: Spec) -> tuple[tuple[str, str], ...]:
             output = "" if spec.outputs == 1 else f" of output {k}"
             keys.append((key, f"the prediction{output} for sample {n} (question 1)"))
     keys.append(("loss", "the loss on the dataset (question 2)"))
-    total = "mean" if spec.reduction_samples == "mean" else "summed"
+    total = spec.reduction_samples.adjective
     for name in spec.trained_names:
         keys.append((f"gradient.{name}", f"the {total} gradient's component for {name} (question 4)"))
     for n in range(1, len(spec.x) + 1):
@@ -190,22 +223,28 @@ class Spec:
     loss_options: tuple[tuple[str, Fraction], ...] = ()  # e.g. (("derivative_at_zero", 0),) for absolute_error
     variants: VariantRules | None = None  # None only for specs built by hand; `parse` always fills it
     tolerance: Tolerance | None = None  # the instructor's `[tolerance]`; it overrides an answers file's
-    layout: str = "auto"  # the answer sheet: "written" out unit by unit, "matrix" form, or by size
+    layout: Layout = Layout.AUTO  # the answer sheet
     matrix_above: int = MATRIX_ABOVE  # `auto`: the matrix form above this many parameters
     # Issue 13's options; the defaults are the homework's network (every spec before them reads the same).
-    reduction_samples: str = "mean"  # the dataset loss: "mean" or "sum" of the per-sample losses
-    reduction_outputs: str = "sum"  # one sample's loss: "sum" or "mean" of the per-output terms
+    reduction_samples: Reduction = Reduction.MEAN  # the dataset loss from the per-sample losses
+    reduction_outputs: Reduction = Reduction.SUM  # one sample's loss from its per-output terms
     bias: tuple[bool, ...] = ()  # one per non-input layer; () means every layer has biases
     names: tuple[str, ...] = ()  # one per slot as `[parameters] names` gives them; () means w0, w1, ...
     ties: tuple[tuple[str, ...], ...] = ()  # groups of slot names that are one parameter (the first names it)
     frozen: tuple[str, ...] = ()  # parameter names held at their initial value
+
+    def __post_init__(self) -> None:
+        # The reader gives members; a Spec built by hand (tests, `dataclasses.replace`) may give the
+        # words, and every comparison elsewhere is by member.
+        for field, kind in (("layout", Layout), ("reduction_samples", Reduction), ("reduction_outputs", Reduction)):
+            object.__setattr__(self, field, kind(getattr(self, field)))
 
     @property
     def matrix_sheet(self) -> bool:
         """Does the answer sheet use vector and matrix notation (the layout, or the size threshold)?"""
         if self.bias or self.ties:  # the matrix form writes W a + b with one entry per slot: the written sheet
             return False
-        return self.layout == "matrix" or (self.layout == "auto" and self.parameter_count > self.matrix_above)
+        return self.layout is Layout.MATRIX or (self.layout is Layout.AUTO and self.parameter_count > self.matrix_above)
 
     @property
     def outputs(self) -> int:
@@ -261,6 +300,11 @@ class Spec:
 
     def notation_for(self, key: str, default: str) -> str:
         return dict(self.notation).get(key, default)
+
+    @property
+    def style(self) -> Style:
+        """`[notation] style` as the spec states it (`auto` unless given)."""
+        return Style(self.notation_for("style", Style.AUTO))
 
 
 def parameter_count(sizes: tuple[int, ...], bias: tuple[bool, ...] = ()) -> int:

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import tomli_w
 
-from chainrule.core.spec import MATRIX_ABOVE, VARIANT_RANGES, VARIANT_SWITCHES, Spec, VariantRules
-from chainrule.core.spec_reader import parse
+from chainrule.core.spec import MATRIX_ABOVE, VARIANT_RANGES, VARIANT_SWITCHES, Layout, Spec, VariantRules
+from chainrule.core.spec_reader import REDUCTIONS, parse
 from chainrule.errors import ChainruleError
 from chainrule.numbers import decimal_text
 
@@ -46,13 +46,13 @@ def _document(spec: Spec) -> dict:
     }
     if spec.bias:
         document["network"]["bias"] = list(spec.bias)
-    for key, default in (("reduction_samples", "mean"), ("reduction_outputs", "sum")):
-        if getattr(spec, key) != default:
-            document["loss"][key] = getattr(spec, key)
+    for key, default in REDUCTIONS.items():
+        if getattr(spec, key) is not default:
+            document["loss"][key] = str(getattr(spec, key))  # TOML holds the word, not the member
     if spec.notation:
-        document["notation"] = dict(spec.notation)
-    if (spec.layout, spec.matrix_above) != ("auto", MATRIX_ABOVE):
-        document["sheet"] = {"layout": spec.layout, "matrix_above": spec.matrix_above}
+        document["notation"] = {key: str(value) for key, value in spec.notation}
+    if (spec.layout, spec.matrix_above) != (Layout.AUTO, MATRIX_ABOVE):
+        document["sheet"] = {"layout": str(spec.layout), "matrix_above": spec.matrix_above}
     if spec.tolerance is not None:
         t = spec.tolerance
         document["tolerance"] = _tolerance(t)
@@ -114,8 +114,8 @@ def _numbers(values) -> list:
 def _targets(spec: Spec) -> list:
     if spec.outputs == 1:
         return _numbers(spec.y)
-    from chainrule.core.losses import LOSSES  # as the reader: the registries need SymPy
+    from chainrule.core.losses import LOSSES, Targets  # as the reader: the registries need SymPy
 
-    if LOSSES[spec.loss].targets == "distribution" and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
+    if LOSSES[spec.loss].targets is Targets.DISTRIBUTION and all(sorted(t) == [0] * (len(t) - 1) + [1] for t in spec.y):
         return [t.index(1) for t in spec.y]  # class indices
     return [_numbers(t) for t in spec.y]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from decimal import Decimal
+from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from chainrule.core.spec import (
     DEFAULT_SPEC,
-    LAYOUTS,
     LEARNING_RATE_RANGE,
     MATRIX_ABOVE,
     MAX_ABS_ANSWER_RANGE,
@@ -22,13 +22,15 @@ from chainrule.core.spec import (
     NOTATION_KEYS,
     OPTION_RANGE,
     SHEET_KEYS,
-    STYLES,
     TOP_LEVEL,
     VALUE_RANGE,
     VARIANT_KEYS,
     VARIANT_SWITCHES,
+    Layout,
     Range,
+    Reduction,
     Spec,
+    Style,
     VariantRules,
     answer_keys,
     parameter_count,
@@ -48,7 +50,7 @@ from chainrule.errors import SpecError, suggest
 from chainrule.intake import read_regular
 
 
-REDUCTIONS = {"reduction_samples": ("mean", "sum"), "reduction_outputs": ("sum", "mean")}  # default first
+REDUCTIONS = {"reduction_samples": Reduction.MEAN, "reduction_outputs": Reduction.SUM}  # each one's default
 
 
 def load(name_or_path: str | Path = DEFAULT_SPEC) -> Spec:
@@ -170,8 +172,8 @@ class Reader:
             raise self.fail("loss.kind", f"unknown loss '{loss}'{suggest(loss, LOSSES)}; expected one of "
                             f"{', '.join(LOSSES)}")
         loss_options = self.loss_options(loss_table, loss)
-        reductions = {key: self.choice(loss_table, f"loss.{key}", choices)
-                      for key, choices in REDUCTIONS.items()}
+        reductions = {key: self.choice(loss_table, f"loss.{key}", default)
+                      for key, default in REDUCTIONS.items()}
         self.check_pairing(activations, loss, sizes)
         x, y = self.data(self.table(data, "data"), sizes, loss)
         bias = read_bias(self, network, sizes)
@@ -189,7 +191,7 @@ class Reader:
                 raise self.fail(key, f"unknown key{suggest(key, TOP_LEVEL)}; expected one of {', '.join(TOP_LEVEL)}")
         variants = self.variants(self.table(data, "variants", required=False), x, y, init)
         layout, above = self.sheet(self.table(data, "sheet", required=False))
-        if layout == "matrix" and (bias or ties):
+        if layout is Layout.MATRIX and (bias or ties):
             raise self.fail("sheet.layout", "the matrix sheet needs a bias in every layer and no tied "
                             "parameters; expected written or auto")
         spec = Spec(name, title, sizes, activations, loss, x, y, init, rate, steps, notation, self.path,
@@ -201,22 +203,22 @@ class Reader:
             spec = dataclasses.replace(spec, tolerance=tolerance)
         return spec
 
-    def choice(self, table: dict, dotted: str, choices: tuple[str, ...]) -> str:
-        """A string from a fixed list; the first is the default."""
-        value = table.get(dotted.rsplit(".", 1)[-1], choices[0])
-        if value not in choices:
-            raise self.fail(dotted, f"expected one of {', '.join(repr(c) for c in choices)}, got "
+    def choice(self, table: dict, dotted: str, default: StrEnum) -> StrEnum:
+        """One of an enum's words, read as its member; `default` when the key is absent."""
+        kind = type(default)
+        value = table.get(dotted.rsplit(".", 1)[-1], default)
+        if value not in kind.__members__.values():
+            allowed = [default, *(member for member in kind if member is not default)]  # the default first
+            raise self.fail(dotted, f"expected one of {', '.join(repr(str(c)) for c in allowed)}, got "
                             f"{short_text(value) if isinstance(value, str) else kind_of(value)}")
-        return value
+        return kind(value)
 
-    def sheet(self, table: dict) -> tuple[str, int]:
+    def sheet(self, table: dict) -> tuple[Layout, int]:
         for key in table:
             if key not in SHEET_KEYS:
                 raise self.fail(f"sheet.{key}", f"unknown key{suggest(key, SHEET_KEYS)}; expected one of "
                                 f"{', '.join(SHEET_KEYS)}")
-        layout = table.get("layout", "auto")
-        if layout not in LAYOUTS:
-            raise self.fail("sheet.layout", f"expected one of {', '.join(LAYOUTS)}")
+        layout = self.choice(table, "sheet.layout", Layout.AUTO)
         above = table.get("matrix_above", MATRIX_ABOVE)
         if isinstance(above, bool) or not isinstance(above, int) or not 0 <= above <= MAX_PARAMETERS:
             raise self.fail("sheet.matrix_above", f"expected a parameter count from 0 to {MAX_PARAMETERS}")
@@ -349,24 +351,24 @@ class Reader:
         targets = self.get(table, "data.y")
         if not isinstance(targets, list) or len(targets) != len(x):
             raise self.fail("data.y", f"expected a list of {len(x)} targets, one per sample")
-        from chainrule.core.losses import LOSSES
+        from chainrule.core.losses import LOSSES, Targets
 
         outputs, target_kind = sizes[-1], LOSSES[loss].targets
         if outputs == 1:
             y = self.numbers(targets, "data.y", len(x))
-            if target_kind == "probability" and any(not 0 <= t <= 1 for t in y):
+            if target_kind is Targets.PROBABILITY and any(not 0 <= t <= 1 for t in y):
                 raise self.fail("data.y", f"{loss} targets must lie in [0, 1]")
             return x, y
         y = []
         for n, target in enumerate(targets):
             key = f"data.y[{n}]"
-            if isinstance(target, int) and not isinstance(target, bool) and target_kind == "distribution":
+            if isinstance(target, int) and not isinstance(target, bool) and target_kind is Targets.DISTRIBUTION:
                 if not 0 <= target < outputs:
                     raise self.fail(key, f"expected a class index from 0 to {outputs - 1}")
                 y.append(tuple(Fraction(int(k == target)) for k in range(outputs)))
                 continue
             vector = self.numbers(target, key, outputs)
-            if target_kind == "distribution" and (sum(vector) != 1 or any(v < 0 for v in vector)):
+            if target_kind is Targets.DISTRIBUTION and (sum(vector) != 1 or any(v < 0 for v in vector)):
                 raise self.fail(key, f"a {loss} target is one-hot (or a distribution summing to 1)")
             y.append(vector)
         return x, tuple(y)
@@ -379,11 +381,8 @@ class Reader:
                 raise self.fail(dotted, f"unknown notation key; expected one of {', '.join(NOTATION_KEYS)}")
             if not isinstance(value, str) or not value.strip():
                 raise self.fail(dotted, "expected a non-empty LaTeX string")
-            if key == "style":
-                allowed = STYLES
-                if value not in allowed:
-                    raise self.fail(dotted, f"expected one of {', '.join(allowed)}")
-                pairs.append((key, value))
+            if key == "style":  # a word, not LaTeX
+                pairs.append((key, self.choice(table, dotted, Style.AUTO)))
                 continue
             check_notation_latex(value, lambda why, dotted=dotted: self.fail(dotted, why))
             pairs.append((key, value))

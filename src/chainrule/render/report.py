@@ -7,6 +7,7 @@ import sympy as sp
 from chainrule.core.algebraic import minimal_polynomial
 from chainrule.core.model import NodeKind
 from chainrule.core.solution import CheckedChain, Solution
+from chainrule.core.spec import Reduction
 from chainrule.numbers import decimal, exact, float_figures, less, significant
 
 FORWARD_KINDS = (NodeKind.PREACTIVATION, NodeKind.HIDDEN, NodeKind.PREDICTION, NodeKind.LOSS)  # a forward pass's nodes
@@ -107,8 +108,8 @@ def _options_json(spec) -> dict:
         options["ties"] = [list(group) for group in spec.ties]
     if spec.bias:
         options["bias"] = list(spec.bias)
-    if (spec.reduction_samples, spec.reduction_outputs) != ("mean", "sum"):
-        options["reduction"] = {"samples": spec.reduction_samples, "outputs": spec.reduction_outputs}
+    if (spec.reduction_samples, spec.reduction_outputs) != (Reduction.MEAN, Reduction.SUM):
+        options["reduction"] = {"samples": str(spec.reduction_samples), "outputs": str(spec.reduction_outputs)}
     return options
 class _Omitted:
     """Where an exact value was not built (its text would pass EXACT_TEXT_LIMIT): JSON null."""

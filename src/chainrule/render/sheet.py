@@ -13,6 +13,7 @@ from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
+from chainrule.core.spec import Reduction
 from chainrule.numbers import decimal, less
 from chainrule.render.printer import escape_tex
 from chainrule.render.sheet_figures import figures_context, network_picture
@@ -47,7 +48,7 @@ def problem_context(model: Model, p) -> dict:
         "activation": activation_text(model),
         "loss_definition": _loss_definition(model),
         "dataset_loss": dataset_loss_latex(spec),
-        "reduction": spec.reduction_samples,  # "mean" or "sum": how the per-sample gradients combine
+        "reduction": str(spec.reduction_samples),  # the word the gradient table prints: "mean" or "sum"
         "options": option_sentences(model),
         "samples": [
             {"number": n, "x": _tuple_lines(p, x),
@@ -153,7 +154,7 @@ def _loss_definition(model: Model) -> str:
 
 def dataset_loss_latex(spec) -> str:
     """`𝓛(D) = 1/N Σ L(x_n, y_n)`, or the plain sum when the spec sums over the samples."""
-    mean = r"\frac{1}{N}" if spec.reduction_samples == "mean" else ""
+    mean = r"\frac{1}{N}" if spec.reduction_samples is Reduction.MEAN else ""
     return rf"\mathcal{{L}}(\mathcal{{D}}) = {mean}\sum_{{n=1}}^{{N}} L(\mathbf{{x}}_n, y_n)"
 
 
@@ -164,7 +165,7 @@ def option_sentences(model: Model) -> list[str]:
         without = [str(layer) for layer, has in enumerate(spec.bias, start=1) if not has]
         sentences.append("No unit has a bias." if len(without) == len(spec.bias) else
                          f"The units of layer{'s' if len(without) > 1 else ''} {', '.join(without)} have no bias.")
-    if spec.reduction_outputs == "mean" and spec.outputs > 1:
+    if spec.reduction_outputs is Reduction.MEAN and spec.outputs > 1:
         sentences.append(f"A sample's loss is the mean of its {spec.outputs} outputs' terms.")
     latex = {q.name: q.latex for q in model.parameters}
     for q in model.parameters:

@@ -17,6 +17,7 @@ from chainrule.core.model import Model, Unit
 from chainrule.core.numerics import SampleValues
 from chainrule.core.proof import Basis, Proof, Verdict
 from chainrule.core.solution import CheckedChain, ProofMode, Solution
+from chainrule.core.spec import Reduction
 from chainrule.numbers import truncated
 
 
@@ -171,7 +172,7 @@ def loss_terms(model: Model, sample: SampleValues, p) -> str:
     """One sample's loss with its predictions and targets substituted (÷ outputs when the spec means them)."""
     body = _loss_terms(model, sample, p)
     count = len(model.predictions)
-    if model.spec.reduction_outputs == "mean" and count > 1:
+    if model.spec.reduction_outputs is Reduction.MEAN and count > 1:
         return rf"\tfrac{{1}}{{{count}}}\Bigl[{body}\Bigr]"
     return body
 
@@ -189,7 +190,7 @@ def loss_rows(model: Model, samples, total, p) -> list[str]:
     terms = [loss_terms(model, s, p) for s in samples]
     terms = [rf"\bigl({t}\bigr)" if n > 1 and " + " in t else t for t in terms]
     body = "".join(t if i == 0 else (f" {t}" if t.startswith("-") else f" + {t}") for i, t in enumerate(terms))
-    if model.spec.reduction_samples == "sum":
+    if model.spec.reduction_samples is Reduction.SUM:
         return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= {body} = {p.number(total)}")]
     return [wrap_row(rf"\mathcal{{L}}(\mathcal{{D}}) &= \frac{{1}}{{{n}}}\Bigl[{body}\Bigr] = {p.number(total)}")]
 
