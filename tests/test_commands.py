@@ -17,6 +17,7 @@ from pathlib import Path
 import mpmath
 import pytest
 
+from chainrule.check.gradebook import FileError
 from chainrule.cli.main import main
 from chainrule.core import certify
 
@@ -246,3 +247,35 @@ def test_handout_says_which_pdf_it_wrote_or_why_not(monkeypatch, capsys, tmp_pat
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"wrote {tmp_path}/inf264_hw4-handout.tex"
     assert lines[1].startswith(expected.format(out=tmp_path)) and len(lines) == 2
+
+
+# (answers file, spec file beside it or None, the one stderr line `check` prints for it: {a} is the
+# answers file's path, {s} the spec's). A message that names the answers file itself is printed as
+# it is; one about another file (the spec it chose) or about nothing gets the answers file in front.
+@pytest.mark.parametrize("answers, spec, line", [
+    (b"\x00\x01", None, "{a}: key '(file)': binary data, expected a TOML text file"),
+    (b'spec = "no_such_spec"\n', None, "{a}:1: key 'spec': 'no_such_spec': no such bundled spec or file"),
+    (b'spec = "bad.toml"\n', b'name = 3\n', "{a}: {s}:1: key 'name': expected a non-empty string"),
+])
+def test_a_file_that_cannot_be_graded_is_named_once(tmp_path, answers, spec, line):
+    from chainrule.cli.grade import CheckJob, _check_one, _error_line
+
+    path = tmp_path / "a.toml"
+    path.write_bytes(answers)
+    if spec is not None:
+        (tmp_path / "bad.toml").write_bytes(spec)
+    result = _check_one(CheckJob(str(path), None, 5.0, None, None))
+    assert isinstance(result, FileError)
+    assert _error_line(result).startswith(line.format(a=path, s=tmp_path / "bad.toml"))
+
+
+@pytest.mark.parametrize("error, line", [
+    (FileError("a.toml", "a.toml:3: key 'x': expected a string", names_file=True), "a.toml:3: key 'x': expected a string"),
+    (FileError("a.toml", "time limit of 5 s for the file"), "a.toml: time limit of 5 s for the file"),
+    # the reason happens to begin with the path's text, but is not the file's reader speaking
+    (FileError("a", "a.toml is missing"), "a: a.toml is missing"),
+])
+def test_the_error_line_reads_the_flag_not_the_message(error, line):
+    from chainrule.cli.grade import _error_line
+
+    assert _error_line(error) == line

@@ -5,16 +5,26 @@ from __future__ import annotations
 
 
 class ChainruleError(Exception):
-    """Base class for problems with the user's input; the CLI prints one line and exits 2."""
+    """Base class for problems with the user's input; the CLI prints one line and exits 2.
+
+    `path` is the file the message begins by naming, when it names one (a caller that reports the
+    error against a file then knows not to name it twice, without reading the message).
+    """
+
+    path: str | None = None
+
+    def __init__(self, *args, path: str | None = None):
+        super().__init__(*args)
+        self.path = path
 
 
 class SpecError(ChainruleError):
     """A spec file is malformed: names the file, the key, the line and what was expected."""
 
     def __init__(self, path: str, key: str, expected: str, line: int | None = None):
-        self.path, self.key, self.expected, self.line = path, key, expected, line
+        self.key, self.expected, self.line = key, expected, line
         where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: key '{key}': {expected}")
+        super().__init__(f"{where}: key '{key}': {expected}", path=path)
 
 
 class TemplateError(ChainruleError):

@@ -26,7 +26,7 @@ class AnswersError(ChainruleError):
 
     def __init__(self, path: str, key: str, expected: str, line: int | None = None):
         where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: key '{key}': {expected}")
+        super().__init__(f"{where}: key '{key}': {expected}", path=path)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class FileError:
 
     path: str
     reason: str  # one line
+    names_file: bool = False  # the reason begins by naming `path` (a message from the file's reader)
 
 
 Result = FileReport | FileError

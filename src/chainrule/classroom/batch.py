@@ -223,15 +223,15 @@ class Batch:
         assigned = self.students.get(student)
         if variant is not None and assigned is not None and variant != assigned:
             raise ChainruleError(f"{where}: key 'variant': {variant}, but {self.folder / MANIFEST} assigns student "
-                                 f"'{student}' variant {assigned}")
+                                 f"'{student}' variant {assigned}", path=where)
         if variant is None:
             variant = assigned
             if variant is None:
                 raise ChainruleError(f"{where}: key 'variant': missing, and student '{student}' is not in "
-                                     f"{self.folder / MANIFEST}; add variant = N to the answers file")
+                                     f"{self.folder / MANIFEST}; add variant = N to the answers file", path=where)
         if variant not in self.specs:
             raise ChainruleError(f"{where}: key 'variant': {variant} is not in {self.folder / MANIFEST} "
-                                 f"(it has variants {min(self.specs)} to {max(self.specs)})")
+                                 f"(it has variants {min(self.specs)} to {max(self.specs)})", path=where)
         return variant
 
     def spec_for(self, variant: int | None, student: str, where: str) -> str:
@@ -241,10 +241,10 @@ class Batch:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
-            raise ChainruleError(f"{path}: cannot read the variant's spec ({error.strerror})") from None
+            raise ChainruleError(f"{path}: cannot read the variant's spec ({error.strerror})", path=str(path)) from None
         if _sha256(text) != self.hashes[variant]:
             raise ChainruleError(f"{path}: the file differs from the one the manifest records (sha256); "
-                                 "regenerate the batch with its seed rather than edit a variant")
+                                 "regenerate the batch with its seed rather than edit a variant", path=str(path))
         return str(path)
 
 

@@ -227,7 +227,7 @@ def submitted_file(where: Places) -> Path:
     """The answers file of the submission: its one .toml file, or among several the one named answers.toml."""
     folder = where.submission
     if not folder.is_dir():
-        raise ChainruleError(f"{folder}: no submission folder")
+        raise ChainruleError(f"{folder}: no submission folder", path=str(folder))
     found = []
     for path in folder.rglob("*.toml"):  # lazily: a submission of a million files is not listed whole
         found.append(path)

@@ -62,9 +62,9 @@ def _check_one(job: CheckJob) -> FileReport | FileError:
         report = check_file(dataclasses.replace(answers, spec=spec), job.seconds, job.tolerance)
         return dataclasses.replace(report, variant=number, spec=shown)
     except ChainruleError as error:
-        return FileError(path, str(error))
+        return FileError(path, str(error), names_file=error.path == path)
     except RecursionError:
-        return FileError(path, f"{path}: too large to check")
+        return FileError(path, f"{path}: too large to check", names_file=True)
     # MemoryError is left to the worker: the file's row says "memory limit" and the worker is replaced
 
 
@@ -125,7 +125,7 @@ def check(args) -> int:
 
 
 def _error_line(error: FileError) -> str:
-    return error.reason if error.reason.startswith(error.path) else f"{error.path}: {error.reason}"
+    return error.reason if error.names_file else f"{error.path}: {error.reason}"
 
 
 def _stats_line(jobs, outcomes, workers: int, seconds: float) -> str:
@@ -190,7 +190,7 @@ def _gradescope_run() -> int:
         outcome = run_bounded(_check_one, [job], Limits(), 1)[0]
         result = outcome.value if not isinstance(outcome.value, Failure) else FileError(job.path, outcome.value.reason)
     except ChainruleError as error:
-        result = FileError(str(where.submission), str(error))
+        result = FileError(str(where.submission), str(error), names_file=error.path == str(where.submission))
     folder(where.results.parent, "results")
     write_text(where.results, results_text(result, config.visibility))
     if isinstance(result, FileError):

@@ -68,9 +68,9 @@ def _check(job: CheckJob) -> dict:
         answers = answers_from_bytes(job.toml.encode("utf-8"), ANSWERS_FILE)
         report = check_file(dataclasses.replace(answers, spec=job.spec_path), job.seconds, None)
     except ChainruleError as error:
-        return error_json(FileError(ANSWERS_FILE, str(error)))
+        return error_json(FileError(ANSWERS_FILE, str(error), names_file=error.path == ANSWERS_FILE))
     except RecursionError:
-        return error_json(FileError(ANSWERS_FILE, f"{ANSWERS_FILE}: too large to check"))
+        return error_json(FileError(ANSWERS_FILE, f"{ANSWERS_FILE}: too large to check", names_file=True))
     report = dataclasses.replace(report, variant=job.variant, spec=job.shown)
     if job.keys is not None:
         wanted = set(job.keys)
