@@ -9,7 +9,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from chainrule.numbers import close, exact, float_text, numeric_value, significant
+from chainrule.numbers import AGREEMENT_DIGITS, agree, close, exact, float_text, numeric_value, significant
 
 TINY = sp.Rational(1, 10**70)
 
@@ -37,6 +37,22 @@ TINY = sp.Rational(1, 10**70)
 def test_close_within_the_bound_and_no_further(a, b, bounds, expected):
     assert close(a, b, **bounds) is expected
     assert close(b, a, **bounds) is expected
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (sp.Rational(1, 3), sp.Rational(1, 3) + TINY, False),  # rationals: exactly
+    (sp.exp(sp.Rational(1, 2)) ** 2, sp.E, True),  # e two ways, in 60 digits
+    (sp.E, sp.E + sp.Rational(1, 10**46), True),  # within 10^-45 near 1
+    (sp.E, sp.E + sp.Rational(1, 10**44), False),
+    (sp.exp(7), sp.exp(7) * (1 + sp.Rational(1, 10**46)), True),  # relatively above 1: e^7 ≈ 1097
+    (sp.exp(7), sp.exp(7) + sp.Rational(1, 10**44), True),  # 10^-44 is below 10^-45 · 1097
+    (sp.exp(7), sp.exp(7) + sp.Rational(1, 10**41), False),
+    (sp.exp(-200), sp.Integer(0), True),  # absolutely near 0: 1.4e-87 is no difference
+    (sp.log(2) / 10**44, sp.Integer(0), False),  # 6.9e-45 is one
+])
+def test_our_own_values_agree_to_45_digits(a, b, expected):
+    assert AGREEMENT_DIGITS == 45  # the proofs say "agreement to 45 significant digits"
+    assert agree(a, b) is expected and agree(b, a) is expected
 
 
 def test_close_agrees_with_mpmath_at_the_edge():

@@ -167,6 +167,20 @@ def less(a: sp.Expr, b: sp.Expr) -> bool:
     return bool(numeric_value(a) < numeric_value(b))
 
 
+# "Our own values agree": two PRECISION-digit computations of one value by different routes
+# (backpropagation and forward mode, an update and its recomputation) stay within 10^-AGREEMENT_DIGITS
+# of each other, absolutely near 0 and relatively above 1. Each keeps some 55 digits right, so this
+# leaves ten digits of margin and still refutes any real difference. `agree` applies it; the proofs
+# that rest on it say "agreement to 45 significant digits".
+AGREEMENT_DIGITS = 45
+AGREEMENT = Decimal(f"1e-{AGREEMENT_DIGITS}")
+
+
+def agree(a, b) -> bool:
+    """Two of our own computations of one value are the same: exactly for rationals, else to AGREEMENT."""
+    return close(a, b, absolute=AGREEMENT, relative=AGREEMENT)
+
+
 def close(a, b, *, absolute: str | Decimal = "0", relative: str | Decimal = "0") -> bool:
     """a = b up to the rounding noise of our own computations: exactly when both are SymPy Rationals,
     else |a − b| <= max(absolute, relative · max(|a|, |b|)) in 60-digit arithmetic.

@@ -16,19 +16,20 @@ from mpmath.libmp import dps_to_prec, mpf_pos, round_nearest, to_fixed
 
 from chainrule.core.compiled import FastTrainer
 from chainrule.core.derivation import Derivation
-from chainrule.numbers import PRECISION, mpf, numeric_value
+from chainrule.numbers import AGREEMENT_DIGITS, PRECISION, mpf, numeric_value
 
 
 def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tuple[int, int, object, object]]:
     """Backpropagation against forward accumulation in 60-digit arithmetic, for every sample.
 
-    Returns (sample, parameter index, backprop, forward) where they differ beyond 45 digits.
+    Returns (sample, parameter index, backprop, forward) where they differ beyond AGREEMENT_DIGITS
+    digits: the bound of `numbers.agree`, applied here to mpf values without converting each one.
     """
     model = derivation.model
     with mpmath.workdps(PRECISION):
         trainer = mp_trainer(derivation)
         differences = []
-        tolerance = mpmath.mpf(10) ** -45
+        tolerance = mpmath.mpf(10) ** -AGREEMENT_DIGITS
         for number, (x, targets) in enumerate(zip(model.spec.x, model.spec.targets), start=1):
             env, backward = _pass(derivation, theta, x, targets)
             # The accumulation runs in fixed point with FIXED_BITS fraction bits (Python integers, far
@@ -38,7 +39,7 @@ def numeric_check(derivation: Derivation, theta: Sequence[sp.Expr]) -> list[tupl
             forwards = forward(model, fixed, shift=FIXED_BITS)
             for i, (a, b) in enumerate(zip(backward, forwards)):
                 b = mpmath.ldexp(mpmath.mpf(b), -FIXED_BITS)
-                if abs(a - b) > tolerance * (1 + abs(a)):
+                if abs(a - b) > tolerance * max(1, abs(a), abs(b)):
                     differences.append((number, i, a, b))
         return differences
 

@@ -28,6 +28,7 @@ from chainrule.core.kinks import (
     region_value,
 )
 from chainrule.core.regions import is_empty
+from chainrule.numbers import AGREEMENT_DIGITS, PRECISION
 
 MAX_REGIONS = 256
 WITNESS_TRIES = 400
@@ -45,7 +46,7 @@ class Basis(enum.Enum):
     SYMBOLIC = "an identity in x, y and θ, decided symbolically (region by region)"
     CHAIN_RULE = "the chain rule over the computation graph"
     EXACT_EVALUATION = "exact evaluation at points"
-    DIGITS_45 = "agreement to 45 significant digits in 60-digit arithmetic"
+    DIGITS_45 = f"agreement to {AGREEMENT_DIGITS} significant digits in {PRECISION}-digit arithmetic"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from chainrule.core.numerics import Training, forward_differs, forward_gradient,
 from chainrule.core.proof import Basis, Proof, Prover, Verdict
 from chainrule.core.spec import Spec
 from chainrule.core.spec_reader import load
+from chainrule.numbers import AGREEMENT_DIGITS, PRECISION
 
 # Networks up to this size get the full symbolic proof of every identity in x, y and θ; larger
 # ones are proved structurally (local identities + the chain rule) and checked by exact evaluation.
@@ -169,7 +170,7 @@ def _agreement(derivation: Derivation, training: Training) -> Proof:
             number, i, a, b = differences[0]
             return Proof(Verdict.REFUTED, "60-digit evaluation", reason=f"{derivation.model.parameters[i].name} "
                          f"differs at sample {number}: backpropagation {a}, forward mode {b}", basis=Basis.DIGITS_45)
-        how, basis = "to 45 significant digits in 60-digit arithmetic", Basis.DIGITS_45
+        how, basis = f"to {AGREEMENT_DIGITS} significant digits in {PRECISION}-digit arithmetic", Basis.DIGITS_45
     where = "at the sample" if len(samples) == 1 else f"at all {len(samples)} samples"
     return Proof(Verdict.PROVED, f"agrees with forward-mode differentiation {where}, {how}",
                  basis=basis)
