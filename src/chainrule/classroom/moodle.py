@@ -57,7 +57,15 @@ PENALTY = "0.3333333"  # Moodle's default: a third of the mark lost per wrong tr
 NUMERICAL_OPTIONS = (("unitgradingtype", "0"), ("unitpenalty", "0.1"), ("showunits", "3"), ("unitsleft", "0"))
 ESSAY_OPTIONS = (("responseformat", "editor"), ("responserequired", "1"), ("responsefieldlines", "15"),
                  ("attachments", "0"), ("attachmentsrequired", "0"))
-GROUPINGS = ("variant", "question")
+
+
+class Grouping(StrEnum):
+    """`moodle --by`: how the question bank's categories are cut."""
+
+    VARIANT = "variant"  # one category of whole-variant Cloze questions (and one of proofs essays)
+    QUESTION = "question"  # one category per answers-file key, with every variant's NUMERICAL question
+
+
 ROOT = "$course$/top/chainrule"
 
 
@@ -125,10 +133,11 @@ class Variant:
     numerical: tuple[tuple[str, Question], ...]  # (key, question) for --by question
 
 
-def quiz(folder: Path, by: str = "variant") -> str:
+def quiz(folder: Path, by: Grouping | str = Grouping.VARIANT) -> str:
     """The Moodle XML question bank of a folder written by `chainrule variants`."""
-    if by not in GROUPINGS:
-        raise ChainruleError(f"--by {by}: expected one of {', '.join(GROUPINGS)}")
+    if by not in Grouping.__members__.values():
+        raise ChainruleError(f"--by {by}: expected one of {', '.join(Grouping)}")
+    by = Grouping(by)
     folder = Path(folder)
     batch = read_batch(folder)
     if not batch.specs:
@@ -138,7 +147,7 @@ def quiz(folder: Path, by: str = "variant") -> str:
     if missing:
         raise ChainruleError(f"{folder / KEY_JSON}: no row for variant {missing[0]}, which {folder / MANIFEST} lists")
     built = [variant(load(batch.spec_for(n, "", str(folder))), n, rows[n], folder / KEY_JSON) for n in sorted(batch.specs)]
-    return to_xml(by_variant(built) if by == "variant" else by_question(built))
+    return to_xml(by_variant(built) if by is Grouping.VARIANT else by_question(built))
 
 
 def by_variant(built: list[Variant]) -> list[Category]:

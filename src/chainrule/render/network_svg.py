@@ -15,13 +15,13 @@ import xml.etree.ElementTree as ET
 
 from chainrule.core.model import Model
 from chainrule.numbers import position
-from chainrule.render.sheet_figures import network_picture
+from chainrule.render.sheet_figures import NodeStyle, network_picture
 
 SCALE = 70  # pixels per centimetre of the handout's layout
 MARGIN = 50  # pixels around the picture
 RADIUS = 24  # pixels: a unit's circle
 FONT = 15  # pixels
-STYLE = {"input": "#e8f0fe", "hidden": "#fff4e0", "output": "#e6f4ea", "bias": "#f1f3f4"}
+STYLE = {NodeStyle.INPUT: "#e8f0fe", NodeStyle.HIDDEN: "#fff4e0", NodeStyle.OUTPUT: "#e6f4ea", NodeStyle.BIAS: "#f1f3f4"}
 SVG = "http://www.w3.org/2000/svg"
 
 _GREEK = {name: chr(code) for name, code in (
@@ -52,7 +52,7 @@ def svg(model: Model) -> str:
                            orient="auto")
     ET.SubElement(marker, "path", d="M0,0 L8,4 L0,8 z", fill="#444")
     for edge in picture["edges"]:
-        _edge(root, at(edge["src"]), at(edge["dst"]), edge["label"], edge["src"].startswith("bias"))
+        _edge(root, at(edge["src"]), at(edge["dst"]), edge["label"], edge["from_bias"])
     for node in picture["nodes"]:
         _node(root, at(node["id"]), node["label"], node["style"])
     return ET.tostring(root, encoding="unicode") + "\n"  # not indented: whitespace inside <text> would show
@@ -73,16 +73,16 @@ def _edge(root: ET.Element, start, end, label: str | None, from_bias: bool) -> N
         _label(text, label)
 
 
-def _node(root: ET.Element, centre, label: str, style: str) -> None:
+def _node(root: ET.Element, centre, label: str, style: NodeStyle) -> None:
     x, y = centre
-    fill = STYLE.get(style, "#ffffff")
-    if style == "bias":
+    fill = STYLE[style]
+    if style is NodeStyle.BIAS:
         ET.SubElement(root, "rect", x=position(x - 14), y=position(y - 14), width="28", height="28", fill=fill, stroke="#444")
     else:
         ET.SubElement(root, "circle", cx=position(x), cy=position(y), r=str(RADIUS), fill=fill, stroke="#444",
                       **{"stroke-width": "1.5"})
     text = ET.SubElement(root, "text", x=position(x), y=position(y + 5), **{"text-anchor": "middle"})
-    if style != "bias" and len(label_text(label)) > 4:  # a long label sits beside its circle
+    if style is not NodeStyle.BIAS and len(label_text(label)) > 4:  # a long label sits beside its circle
         text.set("y", position(y - RADIUS - 8))
     _label(text, label)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 
 from chainrule.core.learning_rate import Trend
 from chainrule.core.model import Model
@@ -14,17 +15,26 @@ SPACING = 1.6  # cm between the units of a column
 COLUMN_GAP = 3.6  # cm between the layers
 
 
+class NodeStyle(StrEnum):
+    """A node of the network picture; the value is its TikZ style in templates/network.tex.j2."""
+
+    INPUT = "input"
+    HIDDEN = "hidden"
+    OUTPUT = "output"
+    BIAS = "bias"
+
+
 def network_picture(model: Model) -> dict:
     """Node positions and labelled edges for the TikZ figure of the network."""
     g = model.spec.notation_for("activation", "g")
-    columns = [[(f"in{i}", node.latex, "input") for i, node in enumerate(model.inputs)]]
+    columns = [[(f"in{i}", node.latex, NodeStyle.INPUT) for i, node in enumerate(model.inputs)]]
     layers = sorted({u.layer for u in model.units})
     for layer in layers:
         column = []
         for unit in (u for u in model.units if u.layer == layer):
             label = (rf"{unit.out.latex}" if unit.is_output and unit.out == unit.pre
                      else rf"{unit.pre.latex} \mid {unit.out.latex}")
-            column.append((f"u{layer}_{unit.index}", label, "output" if unit.is_output else "hidden"))
+            column.append((f"u{layer}_{unit.index}", label, NodeStyle.OUTPUT if unit.is_output else NodeStyle.HIDDEN))
         columns.append(column)
     nodes, edges = [], []
     for c, column in enumerate(columns):
@@ -34,7 +44,7 @@ def network_picture(model: Model) -> dict:
                           "label": label, "style": style})
         if c < len(columns) - 1 and model.spec.has_bias(c + 1):  # the bias box: below the column, a little right
             nodes.append({"id": f"bias{c}", "x": position(COLUMN_GAP * c + 1.0), "y": position(-top - SPACING * 0.8),
-                          "label": "1", "style": "bias"})
+                          "label": "1", "style": NodeStyle.BIAS})
     ids = {node.symbol: f"in{i}" for i, node in enumerate(model.inputs)}
     targets_in_layer = {layer: sum(1 for u in model.units if u.layer == layer) for layer in layers}
     for unit in model.units:
@@ -43,9 +53,11 @@ def network_picture(model: Model) -> dict:
         # labels on the edges only where they cannot collide: every edge of the layer ends in one unit
         labelled = targets_in_layer[unit.layer] == 1
         for weight, source in zip(unit.weights, unit.sources):
-            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex if labelled else None})
+            edges.append({"src": ids[source.symbol], "dst": target, "label": weight.latex if labelled else None,
+                          "from_bias": False})
         if unit.bias is not None:
-            edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None})
+            edges.append({"src": f"bias{unit.layer - 1}", "dst": target, "label": unit.bias.latex if labelled else None,
+                          "from_bias": True})
     unlabelled = any(e["label"] is None for e in edges)
     return {"nodes": nodes, "edges": edges, "g": g, "dense": model.spec.parameter_count > 12,
             "unlabelled": unlabelled}
