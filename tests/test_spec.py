@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.classroom.moodle import Grouping
 from chainrule.core.losses import Targets
 from chainrule.core.spec import Layout, Reduction, Spec, Style, derivations_dir
 from chainrule.core.spec_dump import dump
 from chainrule.core.spec_reader import load, parse
 from chainrule.errors import ChainruleError, SpecError
+from chainrule.render.sheet_figures import NodeStyle
 
 HOMEWORK = derivations_dir() / "inf264_hw4.toml"
 HOMEWORK_TEXT = HOMEWORK.read_text(encoding="utf-8")
@@ -322,7 +324,9 @@ def test_a_reduction_divides_by_the_count_or_by_one(reduction, count, divisor, a
 # anywhere else (`== "mean"`, `in ("sum", ...)`, `!= "matrix"`), they fail this test: compare the
 # member (`spec.reduction_samples is Reduction.MEAN`) instead.
 KIND_WORDS = {word: module for module, kinds in (("core/spec.py", (Reduction, Layout, Style)),
-                                                 ("core/losses.py", (Targets,)))
+                                                 ("core/losses.py", (Targets,)),
+                                                 ("render/sheet_figures.py", (NodeStyle,)),
+                                                 ("classroom/moodle.py", (Grouping,)))
               for kind in kinds for word in kind.__members__.values()}
 
 
