@@ -20,7 +20,6 @@ MAX_DIGITS = 30
 MAX_EXPONENT = 30
 
 
-
 class Reduction(StrEnum):
     """How terms combine: over the samples (`loss.reduction_samples`) or one sample's outputs."""
 
