@@ -112,11 +112,15 @@ class Prover:
         self.time_limit, self.regions_detail = time_limit, regions_detail
         self.resolver = Resolver(time.monotonic() + time_limit)
 
-    def prove(self, lhs: sp.Expr, rhs: sp.Expr) -> Proof:
-        """Decide lhs == rhs for all real values of the free symbols, region by region."""
+    def prove(self, lhs: sp.Expr, rhs: sp.Expr, *, detail: bool = True) -> Proof:
+        """Decide lhs == rhs for all real values of the free symbols, region by region.
+
+        With `detail=False`, an identity that holds at once on every region (the multilinear form of
+        the difference is 0) is proved without working out each region's polynomial: no `regions`.
+        """
         self.resolver.deadline = time.monotonic() + self.time_limit
         try:
-            return _prove(lhs, rhs, self.resolver, self.regions_detail)
+            return _prove(lhs, rhs, self.resolver, self.regions_detail if detail else 0)
         except Undecided as why:
             return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
         except RecursionError:
@@ -171,8 +175,9 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) 
     difference = multilinear(left - right, kinks)
     if difference == 0:
         detail = ()
-        if regions_count <= regions_detail:
-            detail = tuple(_region_detail(left, kinks, states, resolver.details) for states in _all_states(kinks))
+        if regions_count <= regions_detail:  # both sides are the same polynomial there: the right one,
+            # backpropagation's product form, expands faster than the composed derivative on the left
+            detail = tuple(_region_detail(right, kinks, states, resolver.details) for states in _all_states(kinks))
         return Proof(Verdict.PROVED, method, detail)
     if regions_count > MAX_REGIONS:
         raise Undecided(f"{regions_count} regions exceed the limit of {MAX_REGIONS}")
@@ -212,17 +217,17 @@ def _all_states(kinks: list[Kink]):
         yield {k.indicator: state for k, state in zip(kinks, combination)}
 
 
-def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict, memo: dict) -> Region:
-    """The left side's polynomial on one region, with the region's sign conditions (the same side on
+def _region_detail(side: sp.Expr, kinks: list[Kink], states: dict, memo: dict) -> Region:
+    """A side's polynomial on one region, with the region's sign conditions (the same side on
     the same region recurs across a chain's steps and its identity: worked out once)."""
-    key = (left, tuple(kinks), tuple(states.items()))
+    key = (side, tuple(kinks), tuple(states.items()))
     if key not in memo:
-        memo[key] = _work_out_region(left, kinks, states)
+        memo[key] = _work_out_region(side, kinks, states)
     return memo[key]
 
 
-def _work_out_region(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
-    value = sp.expand(region_value(left, kinks, states).xreplace(
+def _work_out_region(side: sp.Expr, kinks: list[Kink], states: dict) -> Region:
+    value = sp.expand(region_value(side, kinks, states).xreplace(
         {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
