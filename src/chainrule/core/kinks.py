@@ -70,8 +70,8 @@ class Resolver:
 
     def __init__(self, deadline: float):
         self.kinks: list[Kink] = []
-        self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
-        self.sides: tuple[sp.Expr, ...] = ()  # both sides as given: a counterexample must be inside their domain
+        # both sides as given: a counterexample assigns all their variables and lies inside their domain
+        self.sides: tuple[sp.Expr, ...] = ()
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
         self.details: dict = {}  # (side, kinks, states) -> its region's detail, shared by the proofs it appears in
@@ -163,10 +163,12 @@ class Indicator(sp.Dummy):
     """Placeholder for 'condition op holds on this kink'; replaced once the kink's states are known.
 
     A Dummy, not a Symbol: SymPy caches Symbols by name, which would share stale attributes.
+    It is 0 or 1, and says so: SymPy asks whether `1 - I` is finite, zero, ... as it builds the
+    products, and a symbol without assumptions makes it search every rule for an answer.
     """
 
     def __new__(cls, kink: Kink, op: Side):
-        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
+        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]", integer=True, nonnegative=True)
         obj.kink_indicator, obj.op = kink.indicator, op
         return obj
 

@@ -159,7 +159,6 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
 
 def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) -> Proof:
     lhs, rhs = _expression(lhs), _expression(rhs)
-    resolver.variables = lhs.free_symbols | rhs.free_symbols
     resolver.sides = (lhs, rhs)
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
     kinks = _relevant(sp.Tuple(left, right), resolver.kinks) if resolver.kinks else []
@@ -268,7 +267,8 @@ def _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated=None
 
 def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, sp.Expr], ...] | None:
     indicators = {k.indicator for k in kinks}
-    variables = sorted((d.free_symbols | resolver.variables | {s for k in kinks for s in k.polynomial.free_symbols})
+    sides = set().union(*(side.free_symbols for side in resolver.sides))  # only a refutation needs them
+    variables = sorted((d.free_symbols | sides | {s for k in kinks for s in k.polynomial.free_symbols})
                        - indicators,
                        key=sp.default_sort_key)
     variables = [v for v in variables if not isinstance(v, Indicator) and v not in eliminated]

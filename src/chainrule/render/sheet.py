@@ -301,17 +301,22 @@ def proof_context(proof: Proof, p) -> dict:
             "counterexample": counterexample, "reason": proof.reason}
 
 
+# η as the pieces print it. Positive, as η is: the printer asks of every term whether it is negative,
+# and of a symbol without assumptions SymPy searches every rule before it answers "unknown".
+_ETA = sp.Symbol(r"\eta", positive=True)
+
+
 def _root_polynomial(value) -> str:
     """`p(η) = 0` for the minimal polynomial of an algebraic η, with integer coefficients."""
     poly = minimal_polynomial(value).clear_denoms()[1]
-    return sp.latex(poly.as_expr().xreplace({poly.gen: sp.Symbol(r"\eta")})) + " = 0"
+    return sp.latex(poly.as_expr().xreplace({poly.gen: _ETA})) + " = 0"
 
 
 def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     eta_spec = training.learning_rate
     if not analysis.available:
         return {"available": False, "reason": escape_tex(analysis.reason).replace("η", r"$\eta$")}
-    eta = sp.Symbol(r"\eta")
+    eta = _ETA
     pieces = []
     for piece in analysis.pieces:
         end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
