@@ -218,21 +218,30 @@ def region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, Side]
     return expr.xreplace(mapping)
 
 
+def indicator_value(indicator: Indicator, kinks: list[Kink]) -> str | None:
+    """How a two-state kink's indicator is written: "s" (1 on the high state), "1 - s", or None
+    (a kink with three states, or a condition its states do not decide)."""
+    kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
+    if len(kink.states) != 2:
+        return None
+    low, high = (SIGN_SETS[state] for state in kink.states)
+    wanted = SIGN_SETS[indicator.op]
+    if high <= wanted and not low & wanted:
+        return "s"
+    if low <= wanted and not high & wanted:
+        return "1 - s"
+    return None
+
+
 def multilinear(expr: sp.Expr, kinks: list[Kink]) -> sp.Expr | None:
     """With every kink two-state, write indicators as s or 1 - s and reduce s**k to s."""
     mapping = {}
     for indicator in expr.atoms(Indicator):
-        kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
-        if len(kink.states) != 2:
+        written = indicator_value(indicator, kinks)
+        if written is None:
             return None
-        low, high = (SIGN_SETS[state] for state in kink.states)
-        wanted = SIGN_SETS[indicator.op]
-        if high <= wanted and not low & wanted:
-            mapping[indicator] = kink.indicator
-        elif low <= wanted and not high & wanted:
-            mapping[indicator] = 1 - kink.indicator
-        else:
-            return None
+        s = indicator.kink_indicator
+        mapping[indicator] = s if written == "s" else 1 - s
     reduced = sp.expand(expr.xreplace(mapping))
     indicators = {k.indicator for k in kinks}
     return sp.expand(reduced.replace(lambda e: e.is_Pow and e.base in indicators, lambda e: e.base))

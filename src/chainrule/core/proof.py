@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from chainrule.core import certify
+from chainrule.core.forms import Forms
 from chainrule.core.kinks import (
     SIGN_SETS,
     Indicator,
@@ -111,6 +112,7 @@ class Prover:
     def __init__(self, time_limit: float = 30.0, regions_detail: int = 8):
         self.time_limit, self.regions_detail = time_limit, regions_detail
         self.resolver = Resolver(time.monotonic() + time_limit)
+        self.forms = Forms()  # each side as a ring element, shared by the proofs it appears in
 
     def prove(self, lhs: sp.Expr, rhs: sp.Expr, *, detail: bool = True) -> Proof:
         """Decide lhs == rhs for all real values of the free symbols, region by region.
@@ -120,7 +122,7 @@ class Prover:
         """
         self.resolver.deadline = time.monotonic() + self.time_limit
         try:
-            return _prove(lhs, rhs, self.resolver, self.regions_detail if detail else 0)
+            return _prove(lhs, rhs, self.resolver, self.forms, self.regions_detail if detail else 0)
         except Undecided as why:
             return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
         except RecursionError:
@@ -157,7 +159,7 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
     return [k for k in kinks if k.indicator in wanted] if wanted else []
 
 
-def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) -> Proof:
+def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, forms: Forms, regions_detail: int) -> Proof:
     lhs, rhs = _expression(lhs), _expression(rhs)
     resolver.sides = (lhs, rhs)
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
@@ -171,8 +173,10 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) 
     for kink in kinks:
         regions_count *= len(kink.states)
     method = f"polynomial identity on each of {regions_count} regions"
-    difference = multilinear(left - right, kinks)
-    if difference == 0:
+    zero = forms.difference_is_zero(left, right, kinks)
+    if zero is None:  # not a polynomial over the rationals (or a three-state kink): as an expression
+        zero = multilinear(left - right, kinks) == 0
+    if zero:
         detail = ()
         if regions_count <= regions_detail:  # both sides are the same polynomial there: the right one,
             # backpropagation's product form, expands faster than the composed derivative on the left
