@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
 import sympy as sp
 
 from chainrule.core.forms import Forms
-from chainrule.core.kinks import Resolver, multilinear
+from chainrule.core.kinks import Resolver, Side, multilinear, region_value
 
 x, y, w = sp.symbols("x y w", real=True)
 
@@ -75,3 +76,35 @@ def test_a_side_converted_once_is_reused_across_proofs():
     assert forms.difference_is_zero(shared, first, resolver.kinks) is True
     assert forms.difference_is_zero(shared, second, resolver.kinks) is True
     assert forms.difference_is_zero(shared, shared * 2, resolver.kinks) is False
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs"),
+    [
+        (relu(w * x + y) * (w + 1), (w + 1) * relu(w * x + y)),
+        (relu(x) * step(x) * y ** 2, relu(x) * y ** 2),
+        (relu(w * x) * relu(y), relu(y) * relu(w * x)),  # two kinks: four regions
+    ],
+)
+def test_a_side_on_each_region_is_the_expanded_region_value(lhs, rhs):
+    """on_region reads the polynomial from the ring; the expression path expands region_value."""
+    resolver, forms = Resolver(time.monotonic() + 30), Forms()
+    left, right = resolver.resolve(lhs), resolver.resolve(rhs)
+    assert forms.difference_is_zero(left, right, resolver.kinks) is True
+    kinks = resolver.kinks
+    for combination in itertools.product(*(k.states for k in kinks)):
+        states = {k.indicator: state for k, state in zip(kinks, combination)}
+        expected = sp.expand(region_value(right, kinks, states).xreplace(
+            {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
+        assert forms.on_region(right, kinks, states) == expected
+        assert forms.on_region(left, kinks, states) == expected
+
+
+def test_no_region_value_after_a_test_that_could_not_read_the_sides():
+    resolver, forms = Resolver(time.monotonic() + 30), Forms()
+    first = resolver.resolve(relu(x) * y)
+    assert forms.difference_is_zero(first, first, resolver.kinks) is True
+    exp_side = resolver.resolve(relu(x) * sp.exp(y))
+    assert forms.difference_is_zero(exp_side, exp_side, resolver.kinks) is None
+    states = {k.indicator: k.states[-1] for k in resolver.kinks}
+    assert forms.on_region(first, resolver.kinks, states) is None

@@ -16,7 +16,9 @@ from functools import reduce
 import sympy as sp
 from sympy.polys.rings import PolyRing
 
-from chainrule.core.kinks import Indicator, Kink, indicator_value
+from chainrule.core.kinks import Indicator, Kink, Side, indicator_value
+
+_HIGH = (Side.GT, Side.GE)
 
 
 class NotPolynomial(Exception):
@@ -30,9 +32,12 @@ class Forms:
         self._rings: dict = {}
         self._symbols: dict = {}
         self._memo: dict = {}
+        self._read: dict = {}  # the last identity's two sides as ring elements
+        self._region_gens: dict = {}
 
     def difference_is_zero(self, left: sp.Expr, right: sp.Expr, kinks: list[Kink]) -> bool | None:
         """Is the multilinear form of left - right zero? None when this test cannot tell."""
+        self._read = {}
         symbols = self._free(left) | self._free(right)
         indicators = [s for s in symbols if isinstance(s, Indicator)]
         region = {k.indicator for k in kinks}
@@ -50,15 +55,27 @@ class Forms:
         # an indicator is written by its kink's states: a side converted under other states is stale
         memo = self._memo.setdefault((gens, frozenset((k.indicator, k.states) for k in kinks)), {})
         try:
-            difference = _convert(left, mapping, memo, ring) - _convert(right, mapping, memo, ring)
+            sides = _convert(left, mapping, memo, ring), _convert(right, mapping, memo, ring)
         except NotPolynomial:
             return None
+        self._read = {left: sides[0], right: sides[1]}
+        self._region_gens = {k.indicator: mapping[k.indicator] for k in kinks}
+        difference = sides[0] - sides[1]
         positions = [i for i, g in enumerate(gens) if g in region]
         reduced: dict = {}
         for monomial, coefficient in difference.items():  # s**k is s: an indicator is 0 or 1
             monomial = tuple(min(e, 1) if i in positions else e for i, e in enumerate(monomial))
             reduced[monomial] = reduced.get(monomial, 0) + coefficient
         return all(c == 0 for c in reduced.values())
+
+    def on_region(self, side: sp.Expr, kinks: list[Kink], states: dict) -> sp.Expr | None:
+        """A side of the identity last tested, on one region, expanded: each kink's s is 1 on its
+        high state (> 0 or >= 0) and 0 on its low one. None for a side that test did not read."""
+        element = self._read.get(side)
+        if element is None:
+            return None
+        values = [(self._region_gens[k.indicator], 1 if states[k.indicator] in _HIGH else 0) for k in kinks]
+        return element.subs(values).as_expr()
 
     def _free(self, expr: sp.Expr) -> set:
         known = self._symbols.get(expr)

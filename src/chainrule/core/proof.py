@@ -180,7 +180,8 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, forms: Forms, regions
         detail = ()
         if regions_count <= regions_detail:  # both sides are the same polynomial there: the right one,
             # backpropagation's product form, expands faster than the composed derivative on the left
-            detail = tuple(_region_detail(right, kinks, states, resolver.details) for states in _all_states(kinks))
+            detail = tuple(_region_detail(right, kinks, states, resolver.details, forms)
+                           for states in _all_states(kinks))
         return Proof(Verdict.PROVED, method, detail)
     if regions_count > MAX_REGIONS:
         raise Undecided(f"{regions_count} regions exceed the limit of {MAX_REGIONS}")
@@ -220,18 +221,20 @@ def _all_states(kinks: list[Kink]):
         yield {k.indicator: state for k, state in zip(kinks, combination)}
 
 
-def _region_detail(side: sp.Expr, kinks: list[Kink], states: dict, memo: dict) -> Region:
+def _region_detail(side: sp.Expr, kinks: list[Kink], states: dict, memo: dict, forms: Forms) -> Region:
     """A side's polynomial on one region, with the region's sign conditions (the same side on
     the same region recurs across a chain's steps and its identity: worked out once)."""
     key = (side, tuple(kinks), tuple(states.items()))
     if key not in memo:
-        memo[key] = _work_out_region(side, kinks, states)
+        memo[key] = _work_out_region(side, kinks, states, forms)
     return memo[key]
 
 
-def _work_out_region(side: sp.Expr, kinks: list[Kink], states: dict) -> Region:
-    value = sp.expand(region_value(side, kinks, states).xreplace(
-        {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
+def _work_out_region(side: sp.Expr, kinks: list[Kink], states: dict, forms: Forms) -> Region:
+    value = forms.on_region(side, kinks, states)  # from the ring the zero test read it into
+    if value is None:
+        value = sp.expand(region_value(side, kinks, states).xreplace(
+            {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)
