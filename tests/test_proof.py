@@ -7,7 +7,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chainrule.core.proof import Verdict, prove_equal
+from chainrule.core.proof import Prover, Verdict, prove_equal
 
 x, y = sp.symbols("x y", real=True)
 
@@ -141,6 +141,31 @@ def test_region_detail_for_relu():
     proof = prove_equal(sp.Max(0, x), relu(x))
     assert proof.verdict is PROVED
     assert sorted((str(r.value) for r in proof.regions)) == ["0", "x"]
+
+
+@pytest.mark.parametrize(
+    ("lhs", "rhs", "values"),
+    [
+        # each region's polynomial is the common value of both sides, whichever side is simpler
+        (relu(x) * y + relu(x) * (y + 1), (2 * y + 1) * relu(x), ["0", "2*x*y + x"]),
+        (sp.Max(0, x) ** 2, relu(x) * x, ["0", "x**2"]),
+    ],
+)
+def test_region_detail_is_the_common_polynomial(lhs, rhs, values):
+    proof = prove_equal(lhs, rhs)
+    assert proof.verdict is PROVED
+    assert sorted(str(r.value) for r in proof.regions) == values
+
+
+def test_a_proof_without_detail_has_the_same_verdict_and_no_regions():
+    """`detail=False` (a chain's steps): the same verdict and method, no region polynomials."""
+    prover = Prover()
+    brief = prover.prove(sp.Max(0, x) * y, relu(x) * y, detail=False)
+    full = prover.prove(sp.Max(0, x) * y, relu(x) * y)
+    assert brief.verdict is full.verdict is PROVED and brief.method == full.method
+    assert brief.regions == () and sorted(str(r.value) for r in full.regions) == ["0", "x*y"]
+    refuted = prover.prove(relu(x), x, detail=False)
+    assert refuted.verdict is REFUTED and refuted.counterexample
 
 
 def test_out_of_time_is_unknown_not_a_guess():

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import sympy as sp
 
 from chainrule.core.solution import solve
@@ -18,7 +20,7 @@ from chainrule.render.documents import (
     render,
     templates_dir,
 )
-from chainrule.render.printer import escape_tex
+from chainrule.render.printer import escape_tex, polynomial_latex
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -173,3 +175,44 @@ def test_templates_branch_on_flags_not_on_text(template):
     # a condition comparing with a string literal branches on printed text (LaTeX, prose, a TikZ
     # keyword): Python decides and hands the template a flag or the finished piece
     assert _text_conditions(template.read_text(encoding="utf-8")) == []
+
+
+_ETA = sp.Symbol("eta", positive=True)
+
+
+def _sympy_latex(coefficients) -> str:
+    """What SymPy's own printer makes of the polynomial's expression, with η named \\eta."""
+    poly = sp.Poly(coefficients, _ETA, domain="QQ")
+    return sp.latex(poly.as_expr().xreplace({_ETA: sp.Symbol(r"\eta")}))
+
+
+@pytest.mark.parametrize(
+    ("coefficients", "expected"),
+    [
+        ([sp.Rational(6765201, 5000), sp.Rational(-658053, 500), sp.Rational(408499, 1000), sp.Rational(-4339, 100),
+          sp.Rational(13, 4)],
+         r"\frac{6765201 \eta^{4}}{5000} - \frac{658053 \eta^{3}}{500} + \frac{408499 \eta^{2}}{1000} - "
+         r"\frac{4339 \eta}{100} + \frac{13}{4}"),
+        ([13530402, -9870795, 2042495, -108475], r"13530402 \eta^{3} - 9870795 \eta^{2} + 2042495 \eta - 108475"),
+        ([-1, 0, 0], r"- \eta^{2}"),
+        ([-5], "-5"),
+        ([sp.Rational(-13, 4)], r"- \frac{13}{4}"),
+        ([0], "0"),
+        ([sp.Rational(1, 7), 0, 0], r"\frac{\eta^{2}}{7}"),
+        ([-1, 1], r"1 - \eta"),  # SymPy's one exception to highest power first
+        ([sp.Rational(-1, 7), 0, 1], r"1 - \frac{\eta^{2}}{7}"),
+        ([-1, -1], r"- \eta - 1"),
+        ([-1, 0, 1, 1], r"- \eta^{3} + \eta + 1"),
+    ],
+)
+def test_polynomial_latex_prints_as_sympy_does(coefficients, expected):
+    poly = sp.Poly(coefficients, _ETA, domain="QQ")
+    assert polynomial_latex(poly) == expected == _sympy_latex(coefficients)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.just(0), st.sampled_from([1, -1]), st.integers(-10**12, 10**12),
+                          st.fractions(max_denominator=10**6).map(lambda f: sp.Rational(f.numerator, f.denominator))),
+                min_size=1, max_size=8))
+def test_polynomial_latex_agrees_with_sympy_on_any_rational_polynomial(coefficients):
+    assert polynomial_latex(sp.Poly(coefficients, _ETA, domain="QQ")) == _sympy_latex(coefficients)

@@ -70,8 +70,8 @@ class Resolver:
 
     def __init__(self, deadline: float):
         self.kinks: list[Kink] = []
-        self.variables: set[sp.Symbol] = set()  # of the two sides; a counterexample assigns them all
-        self.sides: tuple[sp.Expr, ...] = ()  # both sides as given: a counterexample must be inside their domain
+        # both sides as given: a counterexample assigns all their variables and lies inside their domain
+        self.sides: tuple[sp.Expr, ...] = ()
         self.deadline = deadline
         self._cache: dict[sp.Expr, sp.Expr] = {}
         self.details: dict = {}  # (side, kinks, states) -> its region's detail, shared by the proofs it appears in
@@ -163,10 +163,12 @@ class Indicator(sp.Dummy):
     """Placeholder for 'condition op holds on this kink'; replaced once the kink's states are known.
 
     A Dummy, not a Symbol: SymPy caches Symbols by name, which would share stale attributes.
+    It is 0 or 1, and says so: SymPy asks whether `1 - I` is finite, zero, ... as it builds the
+    products, and a symbol without assumptions makes it search every rule for an answer.
     """
 
     def __new__(cls, kink: Kink, op: Side):
-        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]")
+        obj = sp.Dummy.__new__(cls, f"I[{kink.indicator.name},{op}]", integer=True, nonnegative=True)
         obj.kink_indicator, obj.op = kink.indicator, op
         return obj
 
@@ -216,21 +218,30 @@ def region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, Side]
     return expr.xreplace(mapping)
 
 
+def indicator_value(indicator: Indicator, kinks: list[Kink]) -> str | None:
+    """How a two-state kink's indicator is written: "s" (1 on the high state), "1 - s", or None
+    (a kink with three states, or a condition its states do not decide)."""
+    kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
+    if len(kink.states) != 2:
+        return None
+    low, high = (SIGN_SETS[state] for state in kink.states)
+    wanted = SIGN_SETS[indicator.op]
+    if high <= wanted and not low & wanted:
+        return "s"
+    if low <= wanted and not high & wanted:
+        return "1 - s"
+    return None
+
+
 def multilinear(expr: sp.Expr, kinks: list[Kink]) -> sp.Expr | None:
     """With every kink two-state, write indicators as s or 1 - s and reduce s**k to s."""
     mapping = {}
     for indicator in expr.atoms(Indicator):
-        kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
-        if len(kink.states) != 2:
+        written = indicator_value(indicator, kinks)
+        if written is None:
             return None
-        low, high = (SIGN_SETS[state] for state in kink.states)
-        wanted = SIGN_SETS[indicator.op]
-        if high <= wanted and not low & wanted:
-            mapping[indicator] = kink.indicator
-        elif low <= wanted and not high & wanted:
-            mapping[indicator] = 1 - kink.indicator
-        else:
-            return None
+        s = indicator.kink_indicator
+        mapping[indicator] = s if written == "s" else 1 - s
     reduced = sp.expand(expr.xreplace(mapping))
     indicators = {k.indicator for k in kinks}
     return sp.expand(reduced.replace(lambda e: e.is_Pow and e.base in indicators, lambda e: e.base))

@@ -86,8 +86,9 @@ class _Function:
         self.breaks, self.polys = breaks, polys
 
     @classmethod
-    def constant(cls, value) -> "_Function":
-        return cls((), (sp.Poly(value, ETA, domain="QQ"),))
+    def constant(cls, value, slope=0) -> "_Function":
+        """value + slope·η on all of (0, ∞)."""
+        return cls((), (_line(value, slope),))
 
     def combine(self, other: "_Function", op) -> "_Function":
         breaks = tuple(sorted(set(self.breaks) | set(other.breaks), key=sort_key))
@@ -109,12 +110,18 @@ class _Function:
                 positive = poly.eval(rational_between(edges[j], edges[j + 1])) > 0
                 if j > 0 or index > 0:
                     breaks.append(edges[j])
-                polys.append(poly if positive else sp.Poly(0, ETA, domain="QQ"))
+                polys.append(poly if positive else _line(0))
         for k, b in enumerate(breaks):  # report only real changes of region
             before, after = polys[k].is_zero, polys[k + 1].is_zero
             if before != after:
                 changes.append(RegionChange(sample, unit, b, "inactive" if after else "active"))
         return _Function(tuple(breaks), tuple(polys))
+
+
+def _line(value, slope=0) -> sp.Poly:
+    """value + slope·η as a polynomial over QQ, from its coefficients (reading an expression into a
+    Poly costs ten times more)."""
+    return sp.Poly([slope, value], ETA, domain="QQ")
 
 
 def _gap(breaks: tuple, index: int) -> tuple:
@@ -135,7 +142,7 @@ def analyse(derivation: Derivation, initial: Evaluation) -> LearningRateAnalysis
     if len(model.spec.sizes) > 3 or model.spec.parameter_count > ANALYSIS_MAX_PARAMETERS:
         return LearningRateAnalysis(False, "exact η analysis is limited to one hidden layer and "
                                     f"{ANALYSIS_MAX_PARAMETERS} parameters (the pieces multiply with depth)")
-    theta = {p.symbol: _Function.constant(w - ETA * g * m)  # a frozen parameter (m = 0) stays at its value
+    theta = {p.symbol: _Function.constant(w, -g * m)  # w - η·g; a frozen parameter (m = 0) stays at its value
              for p, w, g, m in zip(model.parameters, initial.theta, initial.gradient, model.spec.step_mask)}
     changes: list[RegionChange] = []
     total = _Function.constant(0)
@@ -181,7 +188,7 @@ def _decrease(pieces: Sequence[Piece], initial_loss) -> tuple:
     """Maximal open intervals of η > 0 where the loss after one step is below the initial loss."""
     below: list[list] = []
     for piece in pieces:
-        change = piece.loss - sp.Poly(initial_loss, ETA, domain="QQ")
+        change = piece.loss - _line(initial_loss)
         edges = [piece.start]
         edges += roots_between(change, piece.start, piece.end)
         edges.append(piece.end)

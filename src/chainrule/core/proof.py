@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from chainrule.core import certify
+from chainrule.core.forms import Forms
 from chainrule.core.kinks import (
     SIGN_SETS,
     Indicator,
@@ -112,12 +113,17 @@ class Prover:
     def __init__(self, time_limit: float = 30.0, regions_detail: int = 8):
         self.time_limit, self.regions_detail = time_limit, regions_detail
         self.resolver = Resolver(time.monotonic() + time_limit)
+        self.forms = Forms()  # each side as a ring element, shared by the proofs it appears in
 
-    def prove(self, lhs: sp.Expr, rhs: sp.Expr) -> Proof:
-        """Decide lhs == rhs for all real values of the free symbols, region by region."""
+    def prove(self, lhs: sp.Expr, rhs: sp.Expr, *, detail: bool = True) -> Proof:
+        """Decide lhs == rhs for all real values of the free symbols, region by region.
+
+        With `detail=False`, an identity that holds at once on every region (the multilinear form of
+        the difference is 0) is proved without working out each region's polynomial: no `regions`.
+        """
         self.resolver.deadline = time.monotonic() + self.time_limit
         try:
-            return _prove(lhs, rhs, self.resolver, self.regions_detail)
+            return _prove(lhs, rhs, self.resolver, self.forms, self.regions_detail if detail else 0)
         except Undecided as why:
             return Proof(Verdict.UNKNOWN, "undecided", reason=str(why))
         except RecursionError:
@@ -154,9 +160,8 @@ def _relevant(expr: sp.Expr, kinks: list[Kink]) -> list[Kink]:
     return [k for k in kinks if k.indicator in wanted] if wanted else []
 
 
-def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) -> Proof:
+def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, forms: Forms, regions_detail: int) -> Proof:
     lhs, rhs = _expression(lhs), _expression(rhs)
-    resolver.variables = lhs.free_symbols | rhs.free_symbols
     resolver.sides = (lhs, rhs)
     left, right = resolver.resolve(lhs), resolver.resolve(rhs)
     kinks = _relevant(sp.Tuple(left, right), resolver.kinks) if resolver.kinks else []
@@ -169,11 +174,15 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, regions_detail: int) 
     for kink in kinks:
         regions_count *= len(kink.states)
     method = f"polynomial identity on each of {regions_count} regions"
-    difference = multilinear(left - right, kinks)
-    if difference == 0:
+    zero = forms.difference_is_zero(left, right, kinks)
+    if zero is None:  # not a polynomial over the rationals (or a three-state kink): as an expression
+        zero = multilinear(left - right, kinks) == 0
+    if zero:
         detail = ()
-        if regions_count <= regions_detail:
-            detail = tuple(_region_detail(left, kinks, states, resolver.details) for states in _all_states(kinks))
+        if regions_count <= regions_detail:  # both sides are the same polynomial there: the right one,
+            # backpropagation's product form, expands faster than the composed derivative on the left
+            detail = tuple(_region_detail(right, kinks, states, resolver.details, forms)
+                           for states in _all_states(kinks))
         return Proof(Verdict.PROVED, method, detail)
     if regions_count > MAX_REGIONS:
         raise Undecided(f"{regions_count} regions exceed the limit of {MAX_REGIONS}")
@@ -213,18 +222,20 @@ def _all_states(kinks: list[Kink]):
         yield {k.indicator: state for k, state in zip(kinks, combination)}
 
 
-def _region_detail(left: sp.Expr, kinks: list[Kink], states: dict, memo: dict) -> Region:
-    """The left side's polynomial on one region, with the region's sign conditions (the same side on
+def _region_detail(side: sp.Expr, kinks: list[Kink], states: dict, memo: dict, forms: Forms) -> Region:
+    """A side's polynomial on one region, with the region's sign conditions (the same side on
     the same region recurs across a chain's steps and its identity: worked out once)."""
-    key = (left, tuple(kinks), tuple(states.items()))
+    key = (side, tuple(kinks), tuple(states.items()))
     if key not in memo:
-        memo[key] = _work_out_region(left, kinks, states)
+        memo[key] = _work_out_region(side, kinks, states, forms)
     return memo[key]
 
 
-def _work_out_region(left: sp.Expr, kinks: list[Kink], states: dict) -> Region:
-    value = sp.expand(region_value(left, kinks, states).xreplace(
-        {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
+def _work_out_region(side: sp.Expr, kinks: list[Kink], states: dict, forms: Forms) -> Region:
+    value = forms.on_region(side, kinks, states)  # from the ring the zero test read it into
+    if value is None:
+        value = sp.expand(region_value(side, kinks, states).xreplace(
+            {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)
@@ -264,7 +275,8 @@ def _refute_or_unknown(d, kinks, states, zero, method, resolver, eliminated=None
 
 def _witness(d, kinks, states, resolver, eliminated) -> tuple[tuple[sp.Symbol, sp.Expr], ...] | None:
     indicators = {k.indicator for k in kinks}
-    variables = sorted((d.free_symbols | resolver.variables | {s for k in kinks for s in k.polynomial.free_symbols})
+    sides = set().union(*(side.free_symbols for side in resolver.sides))  # only a refutation needs them
+    variables = sorted((d.free_symbols | sides | {s for k in kinks for s in k.polynomial.free_symbols})
                        - indicators,
                        key=sp.default_sort_key)
     variables = [v for v in variables if not isinstance(v, Indicator) and v not in eliminated]

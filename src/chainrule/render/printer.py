@@ -92,3 +92,34 @@ def _latex(value: sp.Expr, names: tuple[tuple[str, str], ...]) -> str:
 @functools.lru_cache(maxsize=16)
 def _symbol_names(names: tuple[tuple[str, str], ...]) -> dict[sp.Symbol, str]:
     return {sp.Symbol(name, real=True): text for name, text in names}
+
+
+def polynomial_latex(poly: sp.Poly, variable: str = r"\eta") -> str:
+    """A polynomial in one variable with rational coefficients, highest power first, exactly as
+    `sp.latex` prints its expression (`\\frac{3 \\eta^{2}}{4} - \\eta + 5`).
+
+    Read off the coefficients: SymPy's printer orders the terms and asks of each whether it is
+    negative, about 2 ms a polynomial; question 7 prints five of them.
+    """
+    if poly.is_zero:
+        return "0"
+    terms = [(power, c) for power, c in zip(range(poly.degree(), -1, -1), poly.all_coeffs()) if c != 0]
+    if len(terms) == 2 and terms[1][0] == 0 and terms[1][1] > 0 and terms[0][1] < 0:
+        terms.reverse()  # SymPy's one exception to highest power first: 1 - η, not -η + 1
+    pieces = []
+    for power, coefficient in terms:
+        numerator, denominator = abs(int(coefficient.p)), int(coefficient.q)
+        negative = coefficient < 0
+        if power == 0:
+            body = str(numerator) if denominator == 1 else rf"\frac{{{numerator}}}{{{denominator}}}"
+        else:
+            term = variable if power == 1 else f"{variable}^{{{power}}}"
+            term = term if numerator == 1 else f"{numerator} {term}"
+            body = term if denominator == 1 else rf"\frac{{{term}}}{{{denominator}}}"
+        if pieces:
+            pieces.append((" - " if negative else " + ") + body)
+        elif negative:  # a leading minus: SymPy writes -5 for an integer, "- " before anything else
+            pieces.append(("-" if power == 0 and denominator == 1 else "- ") + body)
+        else:
+            pieces.append(body)
+    return "".join(pieces)

@@ -15,7 +15,7 @@ from chainrule.core.proof import Proof, Verdict
 from chainrule.core.solution import CheckedChain, Solution
 from chainrule.core.spec import Reduction
 from chainrule.numbers import decimal, less
-from chainrule.render.printer import escape_tex
+from chainrule.render.printer import escape_tex, polynomial_latex
 from chainrule.render.sheet_figures import figures_context, network_picture
 from chainrule.render.sheet_working import (
     activation_sentences,
@@ -304,20 +304,18 @@ def proof_context(proof: Proof, p) -> dict:
 
 def _root_polynomial(value) -> str:
     """`p(η) = 0` for the minimal polynomial of an algebraic η, with integer coefficients."""
-    poly = minimal_polynomial(value).clear_denoms()[1]
-    return sp.latex(poly.as_expr().xreplace({poly.gen: sp.Symbol(r"\eta")})) + " = 0"
+    return polynomial_latex(minimal_polynomial(value).clear_denoms()[1]) + " = 0"
 
 
 def learning_rate_context(analysis: LearningRateAnalysis, training, p) -> dict:
     eta_spec = training.learning_rate
     if not analysis.available:
         return {"available": False, "reason": escape_tex(analysis.reason).replace("η", r"$\eta$")}
-    eta = sp.Symbol(r"\eta")
     pieces = []
     for piece in analysis.pieces:
         end = r"\infty" if piece.end is sp.oo else _short(piece.end, p)
         pieces.append({"interval": rf"{_short(piece.start, p)} < \eta < {end}",
-                       "loss": split_sum(sp.latex(piece.loss.as_expr().xreplace({piece.loss.gen: eta})), 34)})
+                       "loss": split_sum(polynomial_latex(piece.loss), 34)})
     unit_latex = {symbol.name: text for symbol, text in p.names.items()}
     changes = [
         {"sample": c.sample, "unit": unit_latex.get(c.unit, c.unit), "eta": p.number(c.eta), "becomes": c.becomes}
