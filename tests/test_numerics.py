@@ -372,3 +372,39 @@ def test_substituted_products_are_the_products_sympy_builds(number, power):
     for expr in (sp.Mul(_a, _b), sp.Mul(_b, _a, evaluate=False)):  # either order of the factors
         built = _substitute(expr, {_a: number, _b: power})
         assert sp.srepr(built) == sp.srepr(sp.Mul(number, power))
+
+
+_S = 1 + _E  # a sigmoid's 1 + exp(-z)
+
+
+@pytest.mark.parametrize("terms", [
+    (R(1, 2) * _S ** 2, R(1, 2) * (2 + _E) ** 2),  # ½(ŷ₁ − y₁)² + ½(ŷ₂ − y₂)²: the loss of two outputs
+    (R(1, 2) * (2 + _E) ** 2, R(1, 2) * _S ** 2),  # the other order: SymPy's order comes back
+    (R(1, 2) * (3 + _E) ** 2, R(1, 2) * (2 + _E) ** 2, R(1, 2) * _S ** -2),
+    (R(1, 2) * _S ** 2, R(3, 2) * _S ** 2),  # like terms: 2·s²
+    (R(1, 2) * _S ** 2, R(-1, 2) * _S ** 2),  # cancelling: 0
+    (R(1, 2) * _S ** 2, R(-1, 2) * _S ** 2, R(1, 3)),  # and a number left
+    (R(1, 2) * _S ** 2, -R(1, 2) * _S ** 2, _S ** 2),  # one term of coefficient 1
+    (R(1, 3), R(-1, 2) * _S ** -1, R(2, 3)),  # numbers first, summed
+    (R(1, 2) * _S ** 2, sp.Add(_E, R(1, 5) * _S ** -2, evaluate=False)),  # a nested sum joins in
+    (R(1, 2) * _S ** 2, 3 * _E * _S ** -1),  # a product of several factors keeps its order
+    (R(1, 2) * _S ** 2, R(2, 3) * _E),  # c·exp(…): SymPy's own Mul
+    (R(1, 2) * _S ** 2, R(1, 2) * sp.Add(1, _E, evaluate=False)),
+    (R(1, 2) * _S ** 2, sp.Float(1.5)),  # a decimal: SymPy's own sum
+    (R(1, 2) * _S ** 2, sp.Pow(2, R(1, 2))),  # a number's power: SymPy's own sum
+    (R(1, 2) * _S ** 2, sp.oo),
+    (R(1, 2) * _S ** 2, sp.zoo),
+    (R(1, 2) * (1 + sp.I * _E) ** 2, R(1, 3)),  # a complex base: not a plain power
+    (R(1, 2) * (_S + sp.oo) ** 2, R(1, 3)),
+    (R(1, 2) * _S ** R(1, 2), R(1, 3)),  # not an integer power
+    (R(1, 2) * _S ** 2, sp.Integer(0)),
+    (R(1, 2) * _S ** 2,),
+])
+def test_substituted_sums_are_the_sums_sympy_builds(terms):
+    """`_substitute` collects a sum's terms itself where SymPy would rebuild ½·s² through Mul's
+    numeric questions (seconds per sum in a sigmoid network's mistakes): the very expression SymPy builds."""
+    from chainrule.core.exact_pass import substitute as _substitute
+
+    symbols = sp.symbols(f"t0:{len(terms)}", real=True)
+    built, reference = _substitute(sp.Add(*symbols), dict(zip(symbols, terms))), sp.Add(*terms)
+    assert built.func == reference.func and built.args == reference.args  # srepr alone would sort the terms

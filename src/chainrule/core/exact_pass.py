@@ -7,6 +7,7 @@ text would pass EXACT_TEXT_LIMIT is not built: the 60-digit pass gives it.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.add import _addsort
 
 from chainrule.core.derivation import Derivation
 from chainrule.core.precise import precise_sample
@@ -79,6 +80,8 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
             return sp.Mul(number, power, evaluate=False)  # ½·s², as Mul.flatten would build it
     if isinstance(expr, TRANSCENDENTAL) and not args[0].is_Number:
         return expr.func(*args, evaluate=False)
+    if isinstance(expr, sp.Add):
+        return _sum(args)
     if isinstance(expr, sp.Pow):
         base, exponent = args
         if _plain_power(base, exponent):
@@ -86,6 +89,53 @@ def substitute(expr: sp.Expr, known: dict) -> sp.Expr:
         if isinstance(base, sp.Pow) and exponent.is_Integer and _plain_power(base.base, base.exp * exponent):
             return sp.Pow(base.base, base.exp * exponent, evaluate=False)  # (s^a)^n is s^(a·n), see Pow._eval_power
     return expr.func(*args)
+
+
+def _sum(args: list) -> sp.Expr:
+    """sp.Add(*args), but a rational times a plain power (the loss ½(ŷ₁ − y₁)² + ½(ŷ₂ − y₂)² of a sigmoid
+    network) is built as it stands, without the questions SymPy's Mul asks to rebuild it.
+
+    Add.flatten collects the terms c·s (c a number) and builds each as Mul(c, s): for a plain power s
+    that costs seconds of numeric evaluation and returns Mul(c, s) unchanged (see `substitute`'s
+    Mul case). Here the terms are collected, sorted and numbered as Add.flatten does; any argument
+    Add.flatten treats specially (a Float, an infinity, a power of a number, a non-commuting
+    factor) leaves the sum to SymPy.
+    """
+    seq = list(args)
+    coefficient, terms, slow = sp.S.Zero, {}, False
+    for o in seq:  # seq grows: a nested sum's terms join it, as in Add.flatten
+        if o.is_Rational:
+            coefficient += o
+            continue
+        if o.is_Number or o is sp.S.ComplexInfinity or o.is_Order or o.is_Matrix or not o.is_commutative \
+                or (o.is_Pow and o.base.is_Number):
+            return sp.Add(*args)
+        if o.is_Add:
+            seq.extend(o.args)
+            continue
+        c, s = o.as_coeff_Mul() if o.is_Mul else (sp.S.One, o)
+        if not c.is_Rational:
+            return sp.Add(*args)
+        terms[s] = terms[s] + c if s in terms else c
+    sequence = []
+    for s, c in terms.items():
+        if c.is_zero:
+            continue
+        if c is sp.S.One:
+            sequence.append(s)
+        elif s.is_Mul:
+            sequence.append(s._new_rawargs(c, *s.args))
+        elif s.is_Add or (s.is_Pow and _plain_power(s.base, s.exp)):
+            slow = slow or s.is_Pow
+            sequence.append(sp.Mul(c, s, evaluate=False))
+        else:
+            sequence.append(sp.Mul(c, s))
+    if not slow:
+        return sp.Add(*args)  # nothing to save: SymPy's own sum (and its cache)
+    _addsort(sequence)
+    if coefficient is not sp.S.Zero:
+        sequence.insert(0, coefficient)
+    return sp.Add._from_args(sequence)
 
 
 def _plain_power(base: sp.Expr, exponent: sp.Expr) -> bool:
