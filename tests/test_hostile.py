@@ -47,11 +47,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_hanging(*args: str, cwd=None, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", HANGING_CLI, *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
-
-
 def grade(path: Path, spec=None, tolerance=None, seconds=5.0):
     return _check_one(CheckJob(str(path), spec, seconds, None, tolerance))
 
@@ -240,8 +235,10 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def hostile_class(tmp_path_factory):
+@pytest.fixture(scope="module", autouse=True)
+def hostile_class_run(tmp_path_factory):
+    """The hostile class's `check`, started with the module's first test: its 20 s wait for the hanging
+    file overlaps the other tests here instead of holding a worker idle. `hostile_class` waits for it."""
     folder = tmp_path_factory.mktemp("class")
     files = []
     for n in range(6):
@@ -255,8 +252,19 @@ def hostile_class(tmp_path_factory):
         (folder / "fifo.toml").write_text('spec = "fifo_spec"\n', encoding="utf-8")
         files.append("fifo.toml")
     files.append("no_such_file.toml")
-    result = run_hanging("check", *files, "--csv", "grades.csv", "--json", "--file-time-limit", "20", "--jobs", "2",
-                         cwd=folder)
+    args = ["check", *files, "--csv", "grades.csv", "--json", "--file-time-limit", "20", "--jobs", "2"]
+    process = subprocess.Popen([sys.executable, "-c", HANGING_CLI, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=folder)
+    yield folder, files, process
+    if process.poll() is None:  # a run of some other test of this module alone: let it end on its own
+        process.communicate(timeout=600)  # (killing it would orphan its hanging worker)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(hostile_class_run):
+    folder, files, process = hostile_class_run
+    stdout, stderr = process.communicate(timeout=600)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     rows = list(csv.DictReader((folder / "grades.csv").open(encoding="utf-8")))
     return folder, files, result, rows
 

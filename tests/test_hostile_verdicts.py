@@ -72,6 +72,31 @@ def test_undefined_or_free_values_have_no_sign(value):
     assert certify.sign(value) is None
 
 
+@pytest.mark.parametrize("a, b, expected", [
+    (sp.exp(sp.Rational(1, 3)), sp.exp(sp.Rational(1, 3)), True),  # the same value
+    (sp.exp(sp.Rational(1, 3)), sp.Rational(7, 5), False),  # e^(1/3) = 1.3956…: apart at once
+    (1 / (1 + sp.exp(-sp.exp(sp.Rational(1, 5)))), 1 / (1 + sp.exp(-sp.exp(sp.Rational(1, 5)))) + sp.exp(-200), False),
+    (sp.sin(1) ** 2 + sp.cos(1) ** 2, sp.Integer(1), True),  # equal, not apart: proved by simplification
+    (sp.Integer(3) / 4, sp.Rational(3, 4), True),
+    (sp.Symbol("x"), sp.Integer(1), None),
+])
+def test_certified_equality(a, b, expected):
+    """`equal` first tries to show a − b ≠ 0 without building a − b (one 64-bit enclosure); equal
+    values, and differences past that enclosure, still go through `sign(a - b)`."""
+    assert certify.equal(a, b) is expected
+
+
+@pytest.mark.parametrize("value, shown", [
+    (sp.exp(-200), True),  # tiny, but an enclosure excludes zero
+    (sp.Add(1, -1, evaluate=False), False),  # zero: never "shown nonzero"
+    (sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1, False),  # zero, and an enclosure cannot tell
+    (sp.Symbol("x"), False),
+    (sp.Piecewise((1, sp.Symbol("x") > 0), (2, True)), False),
+])
+def test_nonzero_is_shown_only_by_an_enclosure(value, shown):
+    assert certify.nonzero(value) is shown
+
+
 def test_an_undecided_zero_is_unknown_not_wrong(monkeypatch, key):
     """Without a proof of zero (simplification switched off) an equal answer is unknown, never wrong."""
     monkeypatch.setattr(certify, "_simplifies_to_zero", lambda value, deadline: False)

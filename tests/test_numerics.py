@@ -372,3 +372,94 @@ def test_substituted_products_are_the_products_sympy_builds(number, power):
     for expr in (sp.Mul(_a, _b), sp.Mul(_b, _a, evaluate=False)):  # either order of the factors
         built = _substitute(expr, {_a: number, _b: power})
         assert sp.srepr(built) == sp.srepr(sp.Mul(number, power))
+
+
+_S = 1 + _E  # a sigmoid's 1 + exp(-z)
+
+
+@pytest.mark.parametrize("terms", [
+    (R(1, 2) * _S ** 2, R(1, 2) * (2 + _E) ** 2),  # ½(ŷ₁ − y₁)² + ½(ŷ₂ − y₂)²: the loss of two outputs
+    (R(1, 2) * (2 + _E) ** 2, R(1, 2) * _S ** 2),  # the other order: SymPy's order comes back
+    (R(1, 2) * (3 + _E) ** 2, R(1, 2) * (2 + _E) ** 2, R(1, 2) * _S ** -2),
+    (R(1, 2) * _S ** 2, R(3, 2) * _S ** 2),  # like terms: 2·s²
+    (R(1, 2) * _S ** 2, R(-1, 2) * _S ** 2),  # cancelling: 0
+    (R(1, 2) * _S ** 2, R(-1, 2) * _S ** 2, R(1, 3)),  # and a number left
+    (R(1, 2) * _S ** 2, -R(1, 2) * _S ** 2, _S ** 2),  # one term of coefficient 1
+    (R(1, 3), R(-1, 2) * _S ** -1, R(2, 3)),  # numbers first, summed
+    (R(1, 2) * _S ** 2, sp.Add(_E, R(1, 5) * _S ** -2, evaluate=False)),  # a nested sum joins in
+    (R(1, 2) * _S ** 2, 3 * _E * _S ** -1),  # a product of several factors keeps its order
+    (R(1, 2) * _S ** 2, R(2, 3) * _E),  # c·exp(…): SymPy's own Mul
+    (R(1, 2) * _S ** 2, R(1, 2) * sp.Add(1, _E, evaluate=False)),
+    (R(1, 2) * _S ** 2, sp.Float(1.5)),  # a decimal: SymPy's own sum
+    (R(1, 2) * _S ** 2, sp.Pow(2, R(1, 2))),  # a number's power: SymPy's own sum
+    (R(1, 2) * _S ** 2, sp.oo),
+    (R(1, 2) * _S ** 2, sp.zoo),
+    (R(1, 2) * (1 + sp.I * _E) ** 2, R(1, 3)),  # a complex base: not a plain power
+    (R(1, 2) * (_S + sp.oo) ** 2, R(1, 3)),
+    (R(1, 2) * _S ** R(1, 2), R(1, 3)),  # not an integer power
+    (R(1, 2) * _S ** 2, sp.Integer(0)),
+    (R(1, 2) * _S ** 2,),
+])
+def test_substituted_sums_are_the_sums_sympy_builds(terms):
+    """`_substitute` collects a sum's terms itself where SymPy would rebuild ½·s² through Mul's
+    numeric questions (seconds per sum in a sigmoid network's mistakes): the very expression SymPy builds."""
+    from chainrule.core.exact_pass import substitute as _substitute
+
+    symbols = sp.symbols(f"t0:{len(terms)}", real=True)
+    built, reference = _substitute(sp.Add(*symbols), dict(zip(symbols, terms))), sp.Add(*terms)
+    assert built.func == reference.func and built.args == reference.args  # srepr alone would sort the terms
+
+
+_t = R(-1, 2) - _E / 3  # an exponent as a step leaves it: a sum with an exp in it
+_X = sp.exp(_t, evaluate=False)  # e^(−z), as `_substitute` leaves it
+_D = R(1, 4) - 2 * _E  # a sum of δ's
+
+
+@pytest.mark.parametrize("factors", [
+    (_D, _X, _S ** -2),  # σ′(z) times a sum
+    (_S ** -2, _X, _S ** -1),  # equal bases: one power, exponents added
+    (_S, _X, _S ** -2),  # the sum itself and its power
+    (_S, _X, _S ** -1, _D),  # exponents cancelling
+    (_S, _X, _S ** -1),  # ... down to e^t alone: SymPy's own
+    (R(2), _X, _S ** -2),
+    (R(-3, 5), _D, _X, _S ** -2),
+    (2 * _D * _S ** -2, _X),  # a product's factors join in
+    (R(0), _X, _S),
+    (R(2), _X),  # two factors, one a rational: SymPy's own
+    (_X, sp.exp(R(1, 3) + _E, evaluate=False), _S),  # two exps stay two factors
+    (_X, sp.exp(R(1, 3) + _E, evaluate=False), _S ** -2, _D, sp.exp(R(1, 3) + _E, evaluate=False)),  # e^u·e^u
+    (_X, _X),
+    (sp.exp(sp.log(3) + _E, evaluate=False), _S),  # a log in the exponent
+    (sp.exp(2 * _E, evaluate=False), _S),  # a product as exponent
+    (sp.exp(sp.I * sp.pi + _E, evaluate=False), _S),
+    (sp.exp(sp.Add(1, _E - _E, -1, evaluate=False), evaluate=False), _S),  # an exponent not shown nonzero
+    (sp.exp(sp.tanh(R(1, 3)) + R(1, 2), evaluate=False), _S ** 3, _D),
+    (_X, sp.sqrt(_S)),  # not an integer power
+    (_X, _S ** -2, sp.Float(1.5)),
+])
+def test_substituted_products_with_an_exp_are_the_products_sympy_builds(factors):
+    """`_substitute` builds σ′(z)·(…) itself where SymPy would re-evaluate e^t through numeric questions
+    (most of a sigmoid network's exact step): the very expression SymPy builds, factors in SymPy's order."""
+    from chainrule.core.exact_pass import substitute as _substitute
+
+    symbols = sp.symbols(f"t0:{len(factors)}", real=True)
+    built, reference = _substitute(sp.Mul(*symbols), dict(zip(symbols, factors))), sp.Mul(*factors)
+    assert built.func == reference.func and built.args == reference.args
+
+
+@pytest.mark.parametrize("a, b", [
+    (R(1, 2) * _S ** 2 + R(1, 2) * (2 + _E) ** 2, R(291, 1000)),  # a loss minus a student's decimal
+    (R(3, 1000), R(1, 2) * _S ** 2 + R(1, 2) * (2 + _E) ** 2 - R(1, 3)),  # a bound minus an error
+    (R(1, 2) * _S ** 2, R(-1, 2) * _S ** 2),
+    (_S ** -1, R(1, 2) * _S ** -1),  # a rational times a plain power
+    (_S ** -1, -_S ** -1 + R(1, 7)),
+    (_E, _D),
+    (R(2, 3), R(5, 7)),
+    (_X * _S ** -2, R(1, 9)),  # anything else: SymPy's own
+])
+def test_exact_differences_are_the_differences_sympy_builds(a, b):
+    """The grader's a − b and −b (check/grading.py), built without SymPy's questions: the very expressions."""
+    from chainrule.core.exact_pass import difference, negative
+
+    for built, reference in ((difference(a, b), a - b), (negative(b), -b), (negative(a), -a)):
+        assert built.func == reference.func and built.args == reference.args

@@ -27,6 +27,7 @@ from chainrule.check.proofs import judge_proof
 from chainrule.check.tolerances import accepted_bound
 from chainrule.check.tokens import NotationError
 from chainrule.core import certify
+from chainrule.core.exact_pass import difference, negative
 from chainrule.core.spec import Tolerance
 from chainrule.deadline import TimeLimit, time_limit
 from chainrule.numbers import exact
@@ -113,11 +114,11 @@ def match(text: str, given: sp.Expr, target: sp.Expr, tolerance: Tolerance) -> M
     stated = literal(text)
     if stated is None:
         return None if same is False else Match.UNDECIDED
-    difference = target - stated.value
-    direction = certify.sign(difference)
+    apart = difference(target, stated.value)  # as SymPy's target - value, without its questions
+    direction = certify.sign(apart)
     if direction is None:
         return Match.UNDECIDED
-    error = direction * difference  # |target - given|, exactly
+    error = sp.S.Zero if direction == 0 else apart if direction > 0 else negative(apart)  # |target - given|, exactly
     as_float = _float_printout(stated, error)
     if as_float is Match.ROUNDED:
         return as_float
@@ -155,7 +156,7 @@ def _float_printout(stated: Literal, error: sp.Expr) -> Match | None:
 
 def _within(error: sp.Expr, bound: sp.Expr, kind: Match) -> Match | None:
     """`kind` if error <= bound is certain, None if error > bound is, else UNDECIDED."""
-    room = certify.sign(bound - error)
+    room = certify.sign(difference(bound, error))
     if room is None:
         return Match.UNDECIDED
     return kind if room >= 0 else None

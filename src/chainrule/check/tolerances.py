@@ -35,11 +35,9 @@ def accepted_bound(target: sp.Expr, rule: Tolerance) -> sp.Expr | None:
         if size is None:
             return None
         return _rational(rule.relative) * size * target
-    if target.is_zero:
-        return sp.Integer(0)
-    exponent = leading_exponent(target)
-    if exponent is None:
-        return None
+    exponent = leading_exponent(target)  # first: SymPy's is_zero of an exact exp value costs seconds
+    if exponent is None:  # zero to 60 digits: zero only where SymPy can tell
+        return sp.Integer(0) if target.is_zero else None
     return sp.Rational(5) * sp.Rational(10) ** (exponent - rule.sigfigs)  # half a unit in figure `sigfigs`
 
 

@@ -60,8 +60,38 @@ def equal(a: sympy.Expr, b: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> boo
     """True or False when certain, None when undecided."""
     if a.is_Rational and b.is_Rational:
         return a == b
+    if _apart(a, b, seconds):
+        return False
     found = sign(a - b, seconds)
     return None if found is None else found == 0
+
+
+def _apart(a: sympy.Expr, b: sympy.Expr, seconds: float) -> bool:
+    """True when a first enclosure of a − b, taken without building the difference, excludes zero.
+
+    SymPy's a − b of two exact values of a sigmoid network rebuilds every term through numeric
+    questions (seconds per pair); most pairs a grader compares differ, and one 64-bit enclosure of
+    the unevaluated difference shows it. Anything else (equal values, a branch, a pole, the time
+    limit) is left to `sign(a - b)`.
+    """
+    deadline = time.monotonic() + seconds
+    try:
+        a, b = _closed(a, deadline), _closed(b, deadline)
+    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+        return False
+    if a is None or b is None:
+        return False
+    return nonzero(sympy.Add(a, sympy.Mul(sympy.S.NegativeOne, b, evaluate=False), evaluate=False), seconds)
+
+
+def nonzero(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> bool:
+    """True when one 64-bit enclosure of a closed value (no branches) excludes zero; False when it
+    does not, or the value is not a closed real number: False is "not shown", never "zero"."""
+    deadline = time.monotonic() + seconds
+    try:
+        return _interval_sign(value, deadline, PRECISIONS[:1]) is not None
+    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def rounded(value: sympy.Expr, digits: int, seconds: float = DEFAULT_SECONDS) -> Decimal | None:
@@ -205,8 +235,8 @@ def _condition_branches(condition, deadline: float):
     return condition
 
 
-def _interval_sign(value: sympy.Expr, deadline: float) -> int | None:
-    for bits in PRECISIONS:
+def _interval_sign(value: sympy.Expr, deadline: float, precisions=PRECISIONS) -> int | None:
+    for bits in precisions:
         if time.monotonic() > deadline:
             return None
         saved = mpmath.iv.prec
