@@ -35,9 +35,17 @@ class Forms:
         self._read: dict = {}  # the last identity's two sides as ring elements
         self._region_gens: dict = {}
 
-    def difference_is_zero(self, left: sp.Expr, right: sp.Expr, kinks: list[Kink]) -> bool | None:
-        """Is the multilinear form of left - right zero? None when this test cannot tell."""
+    def difference_is_zero(self, left: sp.Expr, right: sp.Expr, kinks: list[Kink],
+                           check_time=lambda: None) -> bool | None:
+        """Is the multilinear form of left - right zero? None when this test cannot tell.
+
+        Sides that are the same expression are not converted: SymPy's left - right cancels them at
+        once, while expanding each (a deep network's δ over 19 kinks) can take minutes. `check_time`
+        is called at every sum, product and power converted and may raise (the prover's deadline).
+        """
         self._read = {}
+        if left == right:
+            return True
         symbols = self._free(left) | self._free(right)
         indicators = [s for s in symbols if isinstance(s, Indicator)]
         region = {k.indicator for k in kinks}
@@ -55,7 +63,7 @@ class Forms:
         # an indicator is written by its kink's states: a side converted under other states is stale
         memo = self._memo.setdefault((gens, frozenset((k.indicator, k.states) for k in kinks)), {})
         try:
-            sides = _convert(left, mapping, memo, ring), _convert(right, mapping, memo, ring)
+            sides = _convert(left, mapping, memo, ring, check_time), _convert(right, mapping, memo, ring, check_time)
         except NotPolynomial:
             return None
         self._read = {left: sides[0], right: sides[1]}
@@ -84,19 +92,20 @@ class Forms:
         return known
 
 
-def _convert(expr: sp.Expr, mapping: dict, memo: dict, ring: PolyRing):
+def _convert(expr: sp.Expr, mapping: dict, memo: dict, ring: PolyRing, check_time):
     """expr as an element of the ring, built from its sums, products and powers."""
     known = mapping.get(expr)
     if known is None:
         known = memo.get(expr)
     if known is not None:
         return known
+    check_time()
     if expr.is_Add:
-        value = reduce(operator.add, (_convert(a, mapping, memo, ring) for a in expr.args))
+        value = reduce(operator.add, (_convert(a, mapping, memo, ring, check_time) for a in expr.args))
     elif expr.is_Mul:
-        value = reduce(operator.mul, (_convert(a, mapping, memo, ring) for a in expr.args))
+        value = reduce(operator.mul, (_convert(a, mapping, memo, ring, check_time) for a in expr.args))
     elif expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        value = _convert(expr.base, mapping, memo, ring) ** int(expr.exp)
+        value = _convert(expr.base, mapping, memo, ring, check_time) ** int(expr.exp)
     elif expr.is_Rational:
         value = ring(expr)
     else:

@@ -174,7 +174,7 @@ def _prove(lhs: sp.Expr, rhs: sp.Expr, resolver: Resolver, forms: Forms, regions
     for kink in kinks:
         regions_count *= len(kink.states)
     method = f"polynomial identity on each of {regions_count} regions"
-    zero = forms.difference_is_zero(left, right, kinks)
+    zero = forms.difference_is_zero(left, right, kinks, resolver.check_time)
     if zero is None:  # not a polynomial over the rationals (or a three-state kink): as an expression
         zero = multilinear(left - right, kinks) == 0
     if zero:
