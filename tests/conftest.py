@@ -16,16 +16,16 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-# -- scheduling on xdist workers (`make test` runs `pytest -n 2`) ---------------------------------------
+# -- scheduling on xdist workers (`make test` runs `pytest -n 3` on two cores) ----------------------
 #
 # Work a module shares between its tests (a module-scoped fixture: 21 compiled sheets, a served
 # app, a browser, a batch folder; or a cache of solved specs and answer keys) is done once only if
 # those tests run on one worker, so such a module is one unit of work. Every other test is a unit
 # on its own, and so are the expensive independent tests named in SPREAD. Modules run heaviest
-# first, so the last unit of work is a short one and the two workers finish together. All of this
+# first, so the last unit of work is a short one and the workers finish together. All of this
 # is a scheduling hint only: no test depends on it.
 # test_cli is left spread on purpose: its one module fixture (a `solve --json` run) is cheaper built
-# on both workers than its 50 subprocess tests kept on one.
+# on every worker than its 50 subprocess tests kept on one.
 # (Not xdist_group marks with --dist loadgroup: xdist 3.8 tags a group by rewriting `item._nodeid`,
 # which pytest 9 no longer reads, so the marks are silently ignored.)
 
