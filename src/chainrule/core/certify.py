@@ -28,6 +28,10 @@ SIMPLIFY_SECONDS = 1.0
 DEFAULT_SECONDS = 2.0
 
 
+# The arithmetic itself failed (too deep, too big, a SymPy or mpmath error): undecided, never a verdict.
+_GAVE_UP = (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError)
+
+
 class _Undefined(Exception):
     """The value is undefined or not real at this precision (a pole, log of a negative, ...)."""
 
@@ -77,7 +81,7 @@ def _apart(a: sympy.Expr, b: sympy.Expr, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     try:
         a, b = _closed(a, deadline), _closed(b, deadline)
-    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+    except _GAVE_UP:
         return False
     if a is None or b is None:
         return False
@@ -90,7 +94,7 @@ def nonzero(value: sympy.Expr, seconds: float = DEFAULT_SECONDS) -> bool:
     deadline = time.monotonic() + seconds
     try:
         return _interval_sign(value, deadline, PRECISIONS[:1]) is not None
-    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+    except _GAVE_UP:
         return False
 
 
@@ -128,7 +132,7 @@ def _certified(value, seconds: float, rational, irrational):
         if value is None:
             return None
         return rational(value) if value.is_Rational else irrational(value, deadline)
-    except (RecursionError, MemoryError, ArithmeticError, TypeError, ValueError, AttributeError):
+    except _GAVE_UP:
         return None
 
 

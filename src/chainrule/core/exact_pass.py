@@ -223,20 +223,12 @@ def _quiet_exponent(t: sp.Expr) -> bool:
 
 
 def _exact_closed(t: sp.Expr) -> bool:
-    """No float, log, I, π, infinity, nan or symbol anywhere in t (each distinct subtree visited once)."""
-    seen, stack = set(), [t]
-    while stack:
-        expr = stack.pop()
+    """No float, log, I, π, infinity, nan or symbol anywhere in t."""
+    for expr in _distinct_subtrees(t):
         if expr.is_Float or expr.is_Symbol or isinstance(expr, sp.log) or expr in _ATOMS:
             return False
-        if expr.is_Atom:
-            continue
-        if not isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.tanh)):
+        if not expr.is_Atom and not isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.tanh)):
             return False
-        for arg in expr.args:
-            if arg not in seen:
-                seen.add(arg)
-                stack.append(arg)
     return True
 
 
@@ -249,8 +241,7 @@ def _plain_power(base: sp.Expr, exponent: sp.Expr) -> bool:
     `Pow.__new__` and `Add._eval_power`). A rational times such a power is the same two factors in
     Mul.flatten, which would only rebuild the power, with the same questions."""
     return (isinstance(base, sp.Add) and exponent.is_Integer and exponent not in (sp.S.Zero, sp.S.One)
-            and not base.has(sp.S.Infinity, sp.S.NegativeInfinity, sp.S.ComplexInfinity, sp.S.NaN,
-                             sp.S.ImaginaryUnit))
+            and not base.has(*_SPECIAL, sp.S.ImaginaryUnit))
 
 
 def canonical(value: sp.Expr) -> sp.Expr:
@@ -263,20 +254,21 @@ def canonical(value: sp.Expr) -> sp.Expr:
 
 
 def has_piecewise(value: sp.Expr) -> bool:
-    """value.has(sp.Piecewise), visiting each distinct subtree once.
+    """value.has(sp.Piecewise), visiting each distinct subtree once (`_distinct_subtrees`)."""
+    return any(isinstance(expr, sp.Piecewise) for expr in _distinct_subtrees(value))
 
-    Exact values in exp and tanh share their subtrees so heavily that SymPy's `has`, which walks
-    every occurrence, takes minutes on a network that evaluates in a second.
+
+def _distinct_subtrees(value: sp.Expr):
+    """value and its subtrees, each distinct one once, parents before their arguments.
+
+    Exact values in exp and tanh share their subtrees so heavily that a walk over every occurrence
+    (SymPy's `has`) takes minutes on a network that evaluates in a second.
     """
-    seen, stack = set(), [value]
+    seen, stack = {value}, [value]
     while stack:
         expr = stack.pop()
-        if isinstance(expr, sp.Piecewise):
-            return True
+        yield expr
         for arg in expr.args:
-            if arg.args and arg not in seen:
+            if arg not in seen:
                 seen.add(arg)
                 stack.append(arg)
-            elif isinstance(arg, sp.Piecewise):
-                return True
-    return False

@@ -16,9 +16,7 @@ from functools import reduce
 import sympy as sp
 from sympy.polys.rings import PolyRing
 
-from chainrule.core.kinks import Indicator, Kink, Side, indicator_value
-
-_HIGH = (Side.GT, Side.GE)
+from chainrule.core.kinks import Indicator, Kink, holds_on_high
 
 
 class NotPolynomial(Exception):
@@ -55,11 +53,11 @@ class Forms:
             ring = self._rings[gens] = PolyRing(gens, sp.QQ)
         mapping = dict(zip(gens, ring.gens))
         for indicator in indicators:
-            written = indicator_value(indicator, kinks)
-            if written is None:
+            on_high = holds_on_high(indicator, kinks)
+            if on_high is None:
                 return None
             s = mapping[indicator.kink_indicator]
-            mapping[indicator] = s if written == "s" else 1 - s
+            mapping[indicator] = s if on_high else 1 - s
         # an indicator is written by its kink's states: a side converted under other states is stale
         memo = self._memo.setdefault((gens, frozenset((k.indicator, k.states) for k in kinks)), {})
         try:
@@ -82,7 +80,7 @@ class Forms:
         element = self._read.get(side)
         if element is None:
             return None
-        values = [(self._region_gens[k.indicator], 1 if states[k.indicator] in _HIGH else 0) for k in kinks]
+        values = [(self._region_gens[k.indicator], 1 if states[k.indicator].high else 0) for k in kinks]
         return element.subs(values).as_expr()
 
     def _free(self, expr: sp.Expr) -> set:

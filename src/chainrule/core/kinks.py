@@ -32,6 +32,11 @@ class Side(StrEnum):
         """The condition on -p."""
         return FLIP[self]
 
+    @property
+    def high(self) -> bool:
+        """Is this a two-state kink's high state (p > 0 or p >= 0), where its indicator s is 1?"""
+        return self in (Side.GT, Side.GE)
+
 
 @dataclass(frozen=True)
 class Kink:
@@ -218,18 +223,19 @@ def region_value(expr: sp.Expr, kinks: list[Kink], states: dict[sp.Symbol, Side]
     return expr.xreplace(mapping)
 
 
-def indicator_value(indicator: Indicator, kinks: list[Kink]) -> str | None:
-    """How a two-state kink's indicator is written: "s" (1 on the high state), "1 - s", or None
-    (a kink with three states, or a condition its states do not decide)."""
+def holds_on_high(indicator: Indicator, kinks: list[Kink]) -> bool | None:
+    """How a two-state kink's indicator is written in its s: True for s (it holds on the high
+    state), False for 1 - s (on the low one), None for a kink with three states or a condition
+    its states do not decide."""
     kink = next(k for k in kinks if k.indicator == indicator.kink_indicator)
     if len(kink.states) != 2:
         return None
     low, high = (SIGN_SETS[state] for state in kink.states)
     wanted = SIGN_SETS[indicator.op]
     if high <= wanted and not low & wanted:
-        return "s"
+        return True
     if low <= wanted and not high & wanted:
-        return "1 - s"
+        return False
     return None
 
 
@@ -237,11 +243,11 @@ def multilinear(expr: sp.Expr, kinks: list[Kink]) -> sp.Expr | None:
     """With every kink two-state, write indicators as s or 1 - s and reduce s**k to s."""
     mapping = {}
     for indicator in expr.atoms(Indicator):
-        written = indicator_value(indicator, kinks)
-        if written is None:
+        on_high = holds_on_high(indicator, kinks)
+        if on_high is None:
             return None
         s = indicator.kink_indicator
-        mapping[indicator] = s if written == "s" else 1 - s
+        mapping[indicator] = s if on_high else 1 - s
     reduced = sp.expand(expr.xreplace(mapping))
     indicators = {k.indicator for k in kinks}
     return sp.expand(reduced.replace(lambda e: e.is_Pow and e.base in indicators, lambda e: e.base))

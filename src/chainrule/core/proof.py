@@ -235,7 +235,7 @@ def _work_out_region(side: sp.Expr, kinks: list[Kink], states: dict, forms: Form
     value = forms.on_region(side, kinks, states)  # from the ring the zero test read it into
     if value is None:
         value = sp.expand(region_value(side, kinks, states).xreplace(
-            {k.indicator: sp.Integer(1 if states[k.indicator] in (Side.GT, Side.GE) else 0) for k in kinks}))
+            {k.indicator: sp.Integer(1 if states[k.indicator].high else 0) for k in kinks}))
     polynomials = tuple(
         (sp.expand(region_value(k.polynomial, kinks, states)), states[k.indicator]) for k in kinks)
     return Region(polynomials, Verdict.PROVED, value)

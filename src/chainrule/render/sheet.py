@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy as sp
 
 from chainrule.core.activations import ACTIVATIONS
-from chainrule.core.kinks import Side
 from chainrule.core.algebraic import exactly_less, minimal_polynomial
 from chainrule.core.derivation import loss_latex, weighted_sum_latex
 from chainrule.core.learning_rate import LearningRateAnalysis
@@ -18,6 +17,7 @@ from chainrule.numbers import decimal, less
 from chainrule.render.printer import escape_tex, polynomial_latex
 from chainrule.render.sheet_figures import figures_context, network_picture
 from chainrule.render.sheet_working import (
+    STATE,
     activation_sentences,
     delta_working,
     established,
@@ -288,9 +288,8 @@ def appendix_context(solution: Solution, p) -> list[dict]:
 
 
 def proof_context(proof: Proof, p) -> dict:
-    state = {Side.LE: r"\le 0", Side.GT: "> 0", Side.LT: "< 0", Side.GE: r"\ge 0", Side.EQ: "= 0"}
     regions = [
-        {"condition": r",\ ".join(f"{p.expr(poly)} {state[s]}" for poly, s in region.signs),
+        {"condition": r",\ ".join(f"{p.expr(poly)} {STATE[s]}" for poly, s in region.signs),
          "value": None if region.value is None else p.expr(region.value)}
         for region in proof.regions
     ]
